@@ -1,0 +1,222 @@
+//! Find and launch headless Chrome.
+//!
+//! hf launches the browser itself (not through chromiumoxide's launcher) so that it runs in its
+//! own process group: dropping [`ChromeProcess`] kills the browser and every helper process it
+//! started, so a failed or interrupted render leaves no Chrome behind.
+
+use crate::CaptureError;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Where hf looks for a browser, in order, after an explicit path.
+const ENV_VARS: [&str; 3] = ["HF_BROWSER_PATH", "PRODUCER_HEADLESS_SHELL_PATH", "HYPERFRAMES_BROWSER_PATH"];
+const DEBIAN_HEADLESS_SHELL: &str = "/usr/lib/chromium/chromium-headless-shell";
+
+/// Resolve the browser binary: `explicit`, then `$HF_BROWSER_PATH`,
+/// `$PRODUCER_HEADLESS_SHELL_PATH`, `$HYPERFRAMES_BROWSER_PATH`, then Debian's
+/// `/usr/lib/chromium/chromium-headless-shell`.
+pub fn resolve_browser(explicit: Option<&Path>) -> Result<PathBuf, CaptureError> {
+    let mut searched = Vec::new();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(path) = explicit {
+        candidates.push(path.to_path_buf());
+    }
+    for var in ENV_VARS {
+        if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            candidates.push(PathBuf::from(value));
+        }
+    }
+    candidates.push(PathBuf::from(DEBIAN_HEADLESS_SHELL));
+    for candidate in candidates {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        searched.push(candidate.display().to_string());
+    }
+    Err(CaptureError::BrowserNotFound { searched: searched.join(", ") })
+}
+
+/// How to launch the browser.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// Browser binary.
+    pub executable: PathBuf,
+    /// Its own profile directory (one per browser process).
+    pub user_data_dir: PathBuf,
+    /// Viewport width in CSS pixels.
+    pub width: u32,
+    /// Viewport height in CSS pixels.
+    pub height: u32,
+    /// Add the flags `HeadlessExperimental.beginFrame` needs.
+    pub begin_frame: bool,
+    /// How long to wait for the DevTools endpoint.
+    pub timeout: Duration,
+}
+
+/// The deterministic flag set (HyperFrames' launch flags for software GL, plus beginFrame mode).
+pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-setuid-sandbox",
+        "--disable-dev-shm-usage",
+        "--enable-webgl",
+        "--ignore-gpu-blocklist",
+        "--use-gl=angle",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        "--disable-gpu-compositing",
+        "--font-render-hinting=none",
+        "--force-color-profile=srgb",
+        "--hide-scrollbars",
+        "--mute-audio",
+        "--disable-background-networking",
+        "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows",
+        "--disable-renderer-backgrounding",
+        "--disable-background-media-suspend",
+        "--disable-breakpad",
+        "--disable-component-extensions-with-background-pages",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-hang-monitor",
+        "--disable-ipc-flooding-protection",
+        "--disable-popup-blocking",
+        "--disable-sync",
+        "--disable-component-update",
+        "--disable-domain-reliability",
+        "--disable-print-preview",
+        "--no-pings",
+        "--no-first-run",
+        "--no-zygote",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-features=AudioServiceOutOfProcess,IsolateOrigins,site-per-process,Translate,BackForwardCache,IntensiveWakeUpThrottling,MediaRouter,OptimizationHints",
+        "--remote-debugging-port=0",
+        "--remote-debugging-address=127.0.0.1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(format!("--window-size={},{}", options.width, options.height));
+    args.push(format!("--user-data-dir={}", options.user_data_dir.display()));
+    if options.begin_frame {
+        for flag in [
+            "--deterministic-mode",
+            "--enable-begin-frame-control",
+            "--disable-new-content-rendering-timeout",
+            "--run-all-compositor-stages-before-draw",
+            "--disable-threaded-animation",
+            "--disable-threaded-scrolling",
+            "--disable-checker-imaging",
+            "--disable-image-animation-resync",
+            "--enable-surface-synchronization",
+        ] {
+            args.push(flag.to_string());
+        }
+    }
+    args.push("about:blank".to_string());
+    args
+}
+
+/// A running browser in its own process group. Dropping it kills the whole group.
+pub struct ChromeProcess {
+    child: Child,
+    executable: PathBuf,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl ChromeProcess {
+    /// Start the browser and wait for its DevTools WebSocket URL.
+    pub fn launch(options: &LaunchOptions) -> Result<(Self, String), CaptureError> {
+        std::fs::create_dir_all(&options.user_data_dir).map_err(|e| CaptureError::Launch {
+            path: options.executable.clone(),
+            reason: format!("cannot create profile dir {}: {e}", options.user_data_dir.display()),
+            stderr: String::new(),
+        })?;
+        let mut command = Command::new(&options.executable);
+        command
+            .args(chrome_args(options))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command.spawn().map_err(|e| CaptureError::Launch {
+            path: options.executable.clone(),
+            reason: e.to_string(),
+            stderr: String::new(),
+        })?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        {
+            let tail = Arc::clone(&tail);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                        let _ = tx.send(url.trim().to_string());
+                    }
+                    tracing::trace!(target: "chrome", "{line}");
+                    let mut tail = tail.lock().expect("stderr tail lock");
+                    if tail.len() == 20 {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            });
+        }
+        let process = ChromeProcess { child, executable: options.executable.clone(), stderr_tail: tail };
+        match rx.recv_timeout(options.timeout) {
+            Ok(url) => Ok((process, url)),
+            Err(_) => Err(process.launch_error(format!(
+                "no DevTools endpoint after {:.0} s",
+                options.timeout.as_secs_f64()
+            ))),
+        }
+    }
+
+    /// The browser's process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the browser process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// A launch error carrying the tail of the browser's stderr.
+    pub(crate) fn launch_error(&self, reason: String) -> CaptureError {
+        CaptureError::Launch { path: self.executable.clone(), reason, stderr: self.stderr_excerpt() }
+    }
+
+    /// The last lines Chrome printed, newline-prefixed, for error messages.
+    pub fn stderr_excerpt(&self) -> String {
+        let tail = self.stderr_tail.lock().expect("stderr tail lock");
+        let useful: Vec<&String> = tail
+            .iter()
+            .filter(|l| !l.contains("Failed to connect to the bus") && !l.contains("drmGetDevices"))
+            .collect();
+        if useful.is_empty() {
+            String::new()
+        } else {
+            let lines: Vec<&str> = useful.iter().map(|s| s.as_str()).collect();
+            format!("\n  chrome stderr:\n    {}", lines.join("\n    "))
+        }
+    }
+}
+
+impl Drop for ChromeProcess {
+    fn drop(&mut self) {
+        let pgid = self.child.id() as i32;
+        // SAFETY: plain kill(2) of the process group this struct created.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,19 @@
+//! Capture stages for hf: drive headless Chrome over CDP (chromiumoxide on tokio) and turn a
+//! compiled composition into a stream of frames.
+//!
+//! - [`browser`]: find and launch Debian's `chromium-headless-shell` with the deterministic flag
+//!   set, in its own process group so nothing outlives a render.
+//! - [`server`]: serve the compiled work dir (then the project dir) on `127.0.0.1`.
+//! - [`CaptureSession`]: one browser, one page, ready for `seek + capture`.
+//! - [`capture_streaming`]: the capture-streaming stage, frames straight into an encoder channel.
+#![deny(missing_docs)]
+
+pub mod browser;
+mod error;
+pub mod server;
+mod session;
+mod stream;
+
+pub use error::CaptureError;
+pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
+pub use stream::{capture_streaming, StreamingCaptureInput, StreamingCaptureOutput};

@@ -1,0 +1,403 @@
+//! One browser, one page, ready to `seek(t)` and capture.
+
+use crate::browser::{ChromeProcess, LaunchOptions};
+use crate::CaptureError;
+use base64::Engine as _;
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::headless_experimental::{
+    BeginFrameParams, ScreenshotParams, ScreenshotParamsFormat,
+};
+use chromiumoxide::cdp::browser_protocol::page::{
+    CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams,
+};
+use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
+use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventExceptionThrown, ExceptionDetails};
+use chromiumoxide::{Browser, Page};
+use futures::StreamExt;
+use hf_encode::{FrameImage, ImageFormat};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Which CDP path produces frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaptureMode {
+    /// `HeadlessExperimental.beginFrame` when the browser supports it, else screenshots.
+    #[default]
+    Auto,
+    /// Require `HeadlessExperimental.beginFrame`.
+    BeginFrame,
+    /// `Page.captureScreenshot` after each seek.
+    Screenshot,
+}
+
+/// The capture path a session actually uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActiveCaptureMode {
+    /// Frames come from `HeadlessExperimental.beginFrame`.
+    BeginFrame,
+    /// Frames come from `Page.captureScreenshot`.
+    Screenshot,
+}
+
+/// How to open a [`CaptureSession`].
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Browser binary (see [`crate::browser::resolve_browser`]).
+    pub executable: PathBuf,
+    /// Profile directory for this browser (created; removed by the caller's work dir cleanup).
+    pub user_data_dir: PathBuf,
+    /// The page to load.
+    pub url: String,
+    /// Viewport width.
+    pub width: u32,
+    /// Viewport height.
+    pub height: u32,
+    /// Requested capture path.
+    pub mode: CaptureMode,
+    /// Capture image format.
+    pub image_format: ImageFormat,
+    /// JPEG quality (1-100).
+    pub jpeg_quality: u8,
+    /// Frame interval reported to the compositor, in milliseconds.
+    pub frame_interval_ms: f64,
+    /// Longest wait for the page to load and its runtime to report ready.
+    pub load_timeout: Duration,
+    /// Longest wait, after load, for compositions to register their timelines.
+    pub timeline_timeout: Duration,
+    /// Frames per second the runtime quantizes seek times to.
+    pub fps: f64,
+}
+
+/// What the page reported once ready.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageFacts {
+    /// `__hf.duration`: the composition's duration in seconds (0 if unknown).
+    pub duration: f64,
+    /// Composition ids that never registered a timeline within the wait.
+    pub missing_timelines: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReadyStatus {
+    loaded: bool,
+    fonts_ready: bool,
+    images_ready: bool,
+    missing_timelines: Vec<String>,
+    duration: f64,
+}
+
+/// A browser with one page loaded and ready to capture.
+pub struct CaptureSession {
+    page: Page,
+    browser: Browser,
+    handler: tokio::task::JoinHandle<()>,
+    exceptions: Arc<Mutex<Vec<String>>>,
+    chrome: ChromeProcess,
+    mode: ActiveCaptureMode,
+    image_format: ImageFormat,
+    jpeg_quality: u8,
+    interval_ms: f64,
+    next_tick: f64,
+    has_previous: bool,
+    url: String,
+    facts: PageFacts,
+}
+
+fn describe_exception(details: &ExceptionDetails) -> String {
+    let text = details
+        .exception
+        .as_ref()
+        .and_then(|e| e.description.clone())
+        .unwrap_or_else(|| details.text.clone());
+    match &details.url {
+        Some(url) if !url.is_empty() => {
+            format!("{text} (at {url}:{}:{})", details.line_number + 1, details.column_number + 1)
+        }
+        _ => text,
+    }
+}
+
+impl CaptureSession {
+    /// Launch a browser, load `options.url`, and wait until the page is ready.
+    ///
+    /// With [`CaptureMode::Auto`] a browser without `beginFrame` support is relaunched in
+    /// screenshot mode.
+    pub async fn open(options: &SessionOptions) -> Result<Self, CaptureError> {
+        let _span = tracing::info_span!("open_session", url = %options.url).entered();
+        let begin_frame = options.mode != CaptureMode::Screenshot;
+        match Self::open_with(options, begin_frame).await {
+            Err(CaptureError::Cdp { command, message })
+                if options.mode == CaptureMode::Auto && command == "HeadlessExperimental.beginFrame" =>
+            {
+                tracing::warn!(%message, "beginFrame unavailable; falling back to Page.captureScreenshot");
+                Self::open_with(options, false).await
+            }
+            other => other,
+        }
+    }
+
+    async fn open_with(options: &SessionOptions, begin_frame: bool) -> Result<Self, CaptureError> {
+        let launch = LaunchOptions {
+            executable: options.executable.clone(),
+            user_data_dir: options.user_data_dir.join(if begin_frame { "bf" } else { "ss" }),
+            width: options.width,
+            height: options.height,
+            begin_frame,
+            timeout: Duration::from_secs(30),
+        };
+        let (chrome, ws_url) = tokio::task::block_in_place(|| ChromeProcess::launch(&launch))?;
+        let (browser, mut handler) = Browser::connect(ws_url.clone())
+            .await
+            .map_err(|e| chrome.launch_error(format!("cannot connect to {ws_url}: {e}")))?;
+        let handler = tokio::spawn(async move {
+            while let Some(event) = handler.next().await {
+                if let Err(error) = event {
+                    tracing::trace!(%error, "cdp handler");
+                }
+            }
+        });
+
+        let mut target = CreateTargetParams::new("about:blank");
+        target.width = Some(i64::from(options.width));
+        target.height = Some(i64::from(options.height));
+        if begin_frame {
+            target.enable_begin_frame_control = Some(true);
+        }
+        let page = browser
+            .new_page(target)
+            .await
+            .map_err(|e| chrome.launch_error(format!("cannot open a page: {e}")))?;
+        page.execute(SetDeviceMetricsOverrideParams::new(
+            i64::from(options.width),
+            i64::from(options.height),
+            1.0,
+            false,
+        ))
+        .await
+        .map_err(CaptureError::cdp("Emulation.setDeviceMetricsOverride"))?;
+
+        let exceptions = Arc::new(Mutex::new(Vec::new()));
+        let mut exception_events = page
+            .event_listener::<EventExceptionThrown>()
+            .await
+            .map_err(CaptureError::cdp("Runtime.exceptionThrown listener"))?;
+        {
+            let exceptions = Arc::clone(&exceptions);
+            tokio::spawn(async move {
+                while let Some(event) = exception_events.next().await {
+                    let message = describe_exception(&event.exception_details);
+                    exceptions.lock().expect("exception list lock").push(message);
+                }
+            });
+        }
+
+        let mut session = CaptureSession {
+            page,
+            browser,
+            handler,
+            exceptions,
+            chrome,
+            mode: if begin_frame { ActiveCaptureMode::BeginFrame } else { ActiveCaptureMode::Screenshot },
+            image_format: options.image_format,
+            jpeg_quality: options.jpeg_quality,
+            interval_ms: options.frame_interval_ms,
+            next_tick: 1000.0,
+            has_previous: false,
+            url: options.url.clone(),
+            facts: PageFacts { duration: 0.0, missing_timelines: Vec::new() },
+        };
+        if begin_frame {
+            // Probe beginFrame before navigating so Auto mode can fall back cheaply.
+            session.warm_up_frame().await?;
+        }
+        session
+            .page
+            .execute(NavigateParams::new(options.url.clone()))
+            .await
+            .map_err(CaptureError::cdp("Page.navigate"))?;
+        session.facts = session.wait_until_ready(options).await?;
+        let configure = format!("window.__hf.configure({{fps: {:?}}})", options.fps);
+        session.evaluate(&configure).await?.map_err(|message| CaptureError::PageScript {
+            url: options.url.clone(),
+            message,
+        })?;
+        Ok(session)
+    }
+
+    /// The capture path in use.
+    pub fn mode(&self) -> ActiveCaptureMode {
+        self.mode
+    }
+
+    /// What the page reported once ready.
+    pub fn facts(&self) -> &PageFacts {
+        &self.facts
+    }
+
+    /// The browser's process id (its process group is killed when the session drops).
+    pub fn browser_pid(&self) -> u32 {
+        self.chrome.pid()
+    }
+
+    fn take_exception(&self) -> Option<String> {
+        self.exceptions.lock().expect("exception list lock").first().cloned()
+    }
+
+    async fn warm_up_frame(&mut self) -> Result<(), CaptureError> {
+        let mut params = BeginFrameParams::default();
+        params.frame_time_ticks = Some(self.tick());
+        params.interval = Some(self.interval_ms);
+        params.no_display_updates = Some(true);
+        self.page.execute(params).await.map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?;
+        Ok(())
+    }
+
+    fn tick(&mut self) -> f64 {
+        let tick = self.next_tick;
+        self.next_tick += self.interval_ms;
+        tick
+    }
+
+    /// Evaluate `expression` and return its JSON value; a thrown exception becomes `Err(text)`.
+    async fn evaluate(&self, expression: &str) -> Result<Result<serde_json::Value, String>, CaptureError> {
+        let mut params = EvaluateParams::new(expression);
+        params.return_by_value = Some(true);
+        params.await_promise = Some(false);
+        let response = self.page.execute(params).await.map_err(CaptureError::cdp("Runtime.evaluate"))?;
+        let result = response.result;
+        if let Some(details) = result.exception_details {
+            return Ok(Err(describe_exception(&details)));
+        }
+        Ok(Ok(result.result.value.unwrap_or(serde_json::Value::Null)))
+    }
+
+    async fn wait_until_ready(&mut self, options: &SessionOptions) -> Result<PageFacts, CaptureError> {
+        let started = Instant::now();
+        let mut loaded_at: Option<Instant> = None;
+        let status_expression = "window.__hf && typeof window.__hf.status === 'function' ? window.__hf.status() : null";
+        loop {
+            if let Some(message) = self.take_exception() {
+                return Err(CaptureError::PageScript { url: self.url.clone(), message });
+            }
+            if self.mode == ActiveCaptureMode::BeginFrame {
+                self.warm_up_frame().await?;
+            }
+            let value = self.evaluate(status_expression).await?.map_err(|message| CaptureError::PageScript {
+                url: self.url.clone(),
+                message,
+            })?;
+            let status: Option<ReadyStatus> = serde_json::from_value(value).ok();
+            let waited = started.elapsed();
+            let pending = match &status {
+                None => "the hf runtime to start (the page did not load)".to_string(),
+                Some(s) if !s.loaded => "the page's load event".to_string(),
+                Some(s) if !s.fonts_ready => "web fonts to load".to_string(),
+                Some(s) if !s.images_ready => "images to decode".to_string(),
+                Some(s) => {
+                    let loaded = *loaded_at.get_or_insert_with(Instant::now);
+                    if s.missing_timelines.is_empty() || loaded.elapsed() >= options.timeline_timeout {
+                        if !s.missing_timelines.is_empty() {
+                            tracing::warn!(
+                                compositions = ?s.missing_timelines,
+                                "no timeline registered in window.__timelines; rendering without GSAP animation for these (mark them data-no-timeline if that is intended)"
+                            );
+                        }
+                        return Ok(PageFacts { duration: s.duration, missing_timelines: s.missing_timelines.clone() });
+                    }
+                    format!("timelines for {}", s.missing_timelines.join(", "))
+                }
+            };
+            if waited >= options.load_timeout {
+                return Err(CaptureError::NotReady {
+                    url: self.url.clone(),
+                    seconds: waited.as_secs_f64(),
+                    waiting_for: pending,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Seek the page to `time` seconds (frame `index`) and capture one frame.
+    pub async fn capture_frame(&mut self, index: u64, time: f64) -> Result<FrameImage, CaptureError> {
+        let expression = format!("window.__hf.seek({time:?})");
+        if let Err(message) = self.evaluate(&expression).await? {
+            return Err(CaptureError::Seek { index, time, message });
+        }
+        const ATTEMPTS: u32 = 5;
+        for _ in 0..ATTEMPTS {
+            let data = match self.mode {
+                ActiveCaptureMode::BeginFrame => {
+                    let mut shot = ScreenshotParams::default();
+                    match self.image_format {
+                        ImageFormat::Jpeg => {
+                            shot.format = Some(ScreenshotParamsFormat::Jpeg);
+                            shot.quality = Some(i64::from(self.jpeg_quality));
+                        }
+                        ImageFormat::Png => shot.format = Some(ScreenshotParamsFormat::Png),
+                    }
+                    shot.optimize_for_speed = Some(true);
+                    let mut params = BeginFrameParams::default();
+                    params.frame_time_ticks = Some(self.tick());
+                    params.interval = Some(self.interval_ms);
+                    params.screenshot = Some(shot);
+                    let result = self
+                        .page
+                        .execute(params)
+                        .await
+                        .map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?
+                        .result;
+                    match result.screenshot_data {
+                        Some(data) => Some(data),
+                        None if !result.has_damage && self.has_previous => {
+                            return Ok(FrameImage::SameAsPrevious);
+                        }
+                        None => None,
+                    }
+                }
+                ActiveCaptureMode::Screenshot => {
+                    let mut params = CaptureScreenshotParams::default();
+                    match self.image_format {
+                        ImageFormat::Jpeg => {
+                            params.format = Some(CaptureScreenshotFormat::Jpeg);
+                            params.quality = Some(i64::from(self.jpeg_quality));
+                            params.optimize_for_speed = Some(true);
+                        }
+                        ImageFormat::Png => params.format = Some(CaptureScreenshotFormat::Png),
+                    }
+                    params.from_surface = Some(true);
+                    let result = self
+                        .page
+                        .execute(params)
+                        .await
+                        .map_err(CaptureError::cdp("Page.captureScreenshot"))?
+                        .result;
+                    Some(result.data)
+                }
+            };
+            if let Some(data) = data {
+                let encoded: &str = data.as_ref();
+                if !encoded.is_empty() {
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|e| {
+                        CaptureError::Cdp { command: "screenshot data".into(), message: e.to_string() }
+                    })?;
+                    self.has_previous = true;
+                    return Ok(FrameImage::Encoded { format: self.image_format, bytes });
+                }
+            }
+        }
+        Err(CaptureError::NoImage { index, attempts: ATTEMPTS })
+    }
+
+    /// Close the page and browser. Dropping the session also kills the browser.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.browser.close()).await;
+        self.handler.abort();
+        // `self.chrome` drops here and kills the process group.
+    }
+}

@@ -1,0 +1,159 @@
+//! `hf`: render HyperFrames compositions to video. A thin layer over `hf-engine`.
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use hf_engine::{CaptureMode, Fps, OutputFormat, ProgressEvent, Quality, RenderError, RenderJob};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hf", version, about = "Render HTML compositions (HyperFrames contract) to video")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log more (repeat for trace level); HF_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a composition directory to a video file.
+    Render(RenderArgs),
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    /// Project directory holding index.html.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Output file [default: renders/<dir>_<timestamp>.mp4].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Frame rate: an integer or a rational such as 30000/1001 [default: root data-fps, else 30].
+    #[arg(short, long)]
+    fps: Option<Fps>,
+    /// Quality preset: draft, standard or high.
+    #[arg(short, long, default_value = "standard")]
+    quality: Quality,
+    /// Constant rate factor (overrides the preset's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=51))]
+    crf: Option<u32>,
+    /// Browser workers.
+    #[arg(short, long, default_value_t = 1)]
+    workers: u32,
+    /// Output format.
+    #[arg(long, default_value = "mp4")]
+    format: OutputFormat,
+    /// Variable overrides as a JSON object, e.g. '{"title":"Hi"}'.
+    #[arg(long)]
+    variables: Option<String>,
+    /// Capture path: auto, begin-frame or screenshot.
+    #[arg(long, default_value = "auto", value_parser = parse_capture_mode)]
+    capture: CaptureMode,
+    /// Browser binary [default: $HF_BROWSER_PATH, then Debian's chromium-headless-shell].
+    #[arg(long)]
+    browser: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, conflicts_with = "json")]
+    quiet: bool,
+    /// Print progress as JSON lines on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_capture_mode(value: &str) -> Result<CaptureMode, String> {
+    match value {
+        "auto" => Ok(CaptureMode::Auto),
+        "begin-frame" | "beginframe" => Ok(CaptureMode::BeginFrame),
+        "screenshot" => Ok(CaptureMode::Screenshot),
+        other => Err(format!("unknown capture mode `{other}`: use auto, begin-frame or screenshot")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default_level = match cli.verbose {
+        0 => "warn,chromiumoxide=error",
+        1 => "info,chromiumoxide=warn",
+        2 => "debug,chromiumoxide=warn",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let outcome = match cli.command {
+        Command::Render(args) => render(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = error.downcast_ref::<RenderError>().map(RenderError::code).unwrap_or("ERROR");
+            eprintln!("error[{code}]: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn render(args: RenderArgs) -> anyhow::Result<()> {
+    let variables = match &args.variables {
+        None => None,
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => Some(map),
+            Ok(_) => return Err(RenderError::InvalidVariables { reason: "it is not an object".into() }.into()),
+            Err(e) => return Err(RenderError::InvalidVariables { reason: e.to_string() }.into()),
+        },
+    };
+    let mut job = RenderJob::new(&args.dir).quality(args.quality).capture_mode(args.capture);
+    job.output = args.output;
+    job.fps = args.fps;
+    job.crf = args.crf;
+    job.workers = args.workers;
+    job.format = args.format;
+    job.variables = variables;
+    job.browser = args.browser;
+
+    let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
+    let bar = ProgressBar::hidden();
+    if show_bar {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg:10} [{bar:40}] {pos}/{len} frames  {per_sec}  eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+    }
+    let json = args.json;
+    let progress = |event: ProgressEvent| {
+        if json {
+            println!("{}", serde_json::to_string(&event).expect("events serialise"));
+            return;
+        }
+        match event {
+            ProgressEvent::StageStarted { stage } => bar.set_message(format!("{stage:?}").to_lowercase()),
+            ProgressEvent::Planned { frames, .. } => bar.set_length(frames),
+            ProgressEvent::Frame { done, .. } => bar.set_position(done),
+            ProgressEvent::Finished { .. } => bar.finish_and_clear(),
+        }
+    };
+    let dir = args.dir.display().to_string();
+    let result = hf_engine::render(job, progress).with_context(|| format!("rendering {dir} failed"));
+    bar.finish_and_clear();
+    let result = result?;
+    if !args.quiet && !json {
+        println!(
+            "rendered {} frames ({:.2} s at {} fps) in {:.2} s ({:.1} frames/s) -> {} ({:.1} MB)",
+            result.frames,
+            result.duration_seconds,
+            result.fps,
+            result.elapsed_seconds,
+            result.frames as f64 / result.elapsed_seconds.max(1e-9),
+            result.output.display(),
+            result.bytes as f64 / 1e6,
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong while encoding, assembling or inspecting media.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// libav returned an error during an operation.
+    #[error("libav failed to {action}: {source}")]
+    Libav {
+        /// What hf was doing when libav failed.
+        action: String,
+        /// The libav error.
+        #[source]
+        source: ffmpeg_next::Error,
+    },
+    /// A required encoder is missing from the linked libav build.
+    #[error("the libav build has no `{encoder}` encoder; install Debian's `{package}` package")]
+    MissingEncoder {
+        /// libav encoder name.
+        encoder: &'static str,
+        /// Debian package that provides it.
+        package: &'static str,
+    },
+    /// A captured frame could not be decoded.
+    #[error("captured frame {index} could not be decoded: {reason}")]
+    BadFrame {
+        /// Frame index in the render.
+        index: u64,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The first frame of a segment said "same as previous", so there was nothing to repeat.
+    #[error("frame {index} repeats the previous frame, but the segment has no previous frame")]
+    NothingToRepeat {
+        /// Frame index in the render.
+        index: u64,
+    },
+    /// The number of frames written differs from what the plan expects.
+    #[error("{what}: expected {expected} frames, got {actual}")]
+    FrameCountMismatch {
+        /// What was checked.
+        what: String,
+        /// Frames expected.
+        expected: u64,
+        /// Frames found.
+        actual: u64,
+    },
+    /// The frame producer stopped before sending every frame.
+    #[error("the capture stage stopped after {received} of {expected} frames")]
+    ProducerStopped {
+        /// Frames received.
+        received: u64,
+        /// Frames expected.
+        expected: u64,
+    },
+    /// A file could not be written, read or renamed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was attempted.
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A media file has no video stream.
+    #[error("{path} has no video stream")]
+    NoVideoStream {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A requested frame is past the end of the file.
+    #[error("{path} has only {frames} frames; frame {index} was requested")]
+    FrameOutOfRange {
+        /// The file.
+        path: PathBuf,
+        /// Frames in the file.
+        frames: u64,
+        /// The requested index.
+        index: u64,
+    },
+}
+
+impl EncodeError {
+    pub(crate) fn libav(action: impl Into<String>) -> impl FnOnce(ffmpeg_next::Error) -> Self {
+        let action = action.into();
+        move |source| EncodeError::Libav { action, source }
+    }
+}

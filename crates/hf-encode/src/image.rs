@@ -1,0 +1,171 @@
+//! Captured frames: decode the browser's JPEG/PNG and convert to the encoder's pixel format.
+
+use crate::EncodeError;
+use ffmpeg_next::{codec, decoder, format::Pixel, frame, software::scaling, Packet};
+
+/// The image format a frame was captured in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ImageFormat {
+    /// JPEG (opaque outputs; fastest to capture and decode).
+    Jpeg,
+    /// PNG (outputs that need alpha).
+    Png,
+}
+
+/// One captured frame as it travels from capture to encode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameImage {
+    /// Compressed image bytes as Chrome returned them.
+    Encoded {
+        /// Image format of `bytes`.
+        format: ImageFormat,
+        /// The compressed image.
+        bytes: Vec<u8>,
+    },
+    /// The page reported no damage: the frame equals the previous one.
+    SameAsPrevious,
+}
+
+/// libav colour matrix ids (`SWS_CS_*` in swscale.h).
+#[derive(Clone, Copy)]
+pub(crate) enum Matrix {
+    Bt601 = 5,
+    Bt709 = 1,
+}
+
+/// Set swscale's matrices and ranges (swscale otherwise assumes BT.601 everywhere).
+pub(crate) fn set_colorspace(
+    ctx: &mut scaling::Context,
+    src: Matrix,
+    src_full_range: bool,
+    dst: Matrix,
+    dst_full_range: bool,
+) {
+    // SAFETY: the context pointer is valid for the lifetime of `ctx`; the coefficient tables are
+    // static tables owned by libswscale.
+    unsafe {
+        let src_table = ffmpeg_next::ffi::sws_getCoefficients(src as i32);
+        let dst_table = ffmpeg_next::ffi::sws_getCoefficients(dst as i32);
+        ffmpeg_next::ffi::sws_setColorspaceDetails(
+            ctx.as_mut_ptr(),
+            src_table,
+            i32::from(src_full_range),
+            dst_table,
+            i32::from(dst_full_range),
+            0,
+            1 << 16,
+            1 << 16,
+        );
+    }
+}
+
+/// A swscale context cached by its input shape.
+struct CachedScaler {
+    key: (Pixel, u32, u32),
+    context: scaling::Context,
+}
+
+/// Decodes captured frames and converts them to limited-range BT.709 `yuv420p`.
+///
+/// Conversion goes through full-range RGB: JPEG's YCbCr uses the BT.601 matrix, so a plain
+/// YUV-to-YUV range change would shift colours when the output is tagged BT.709.
+pub(crate) struct FrameConverter {
+    width: u32,
+    height: u32,
+    jpeg: Option<decoder::Video>,
+    png: Option<decoder::Video>,
+    to_rgb: Option<CachedScaler>,
+    to_yuv: Option<scaling::Context>,
+    decoded: frame::Video,
+    rgb: frame::Video,
+}
+
+impl FrameConverter {
+    pub(crate) fn new(width: u32, height: u32) -> Self {
+        FrameConverter {
+            width,
+            height,
+            jpeg: None,
+            png: None,
+            to_rgb: None,
+            to_yuv: None,
+            decoded: frame::Video::empty(),
+            rgb: frame::Video::empty(),
+        }
+    }
+
+    /// Decode `bytes` and return a new limited-range BT.709 yuv420p frame of the output size.
+    pub(crate) fn convert(
+        &mut self,
+        index: u64,
+        format: ImageFormat,
+        bytes: &[u8],
+    ) -> Result<frame::Video, EncodeError> {
+        let bad = |reason: String| EncodeError::BadFrame { index, reason };
+        let slot = match format {
+            ImageFormat::Jpeg => &mut self.jpeg,
+            ImageFormat::Png => &mut self.png,
+        };
+        if slot.is_none() {
+            let id = match format {
+                ImageFormat::Jpeg => codec::Id::MJPEG,
+                ImageFormat::Png => codec::Id::PNG,
+            };
+            let codec = decoder::find(id).ok_or_else(|| bad(format!("no {id:?} decoder")))?;
+            let ctx = codec::context::Context::new_with_codec(codec);
+            *slot = Some(ctx.decoder().video().map_err(EncodeError::libav("open image decoder"))?);
+        }
+        let decoder = slot.as_mut().expect("decoder was just created");
+        decoder.send_packet(&Packet::copy(bytes)).map_err(|e| bad(e.to_string()))?;
+        decoder.receive_frame(&mut self.decoded).map_err(|e| bad(e.to_string()))?;
+
+        let (src_format, full_range) = match self.decoded.format() {
+            Pixel::YUVJ420P => (Pixel::YUV420P, true),
+            Pixel::YUVJ422P => (Pixel::YUV422P, true),
+            Pixel::YUVJ444P => (Pixel::YUV444P, true),
+            other => (other, true),
+        };
+        let key = (src_format, self.decoded.width(), self.decoded.height());
+        if self.to_rgb.as_ref().map(|s| s.key) != Some(key) {
+            let mut context = scaling::Context::get(
+                src_format,
+                key.1,
+                key.2,
+                Pixel::RGB24,
+                self.width,
+                self.height,
+                scaling::Flags::BILINEAR,
+            )
+            .map_err(EncodeError::libav("create RGB converter"))?;
+            set_colorspace(&mut context, Matrix::Bt601, full_range, Matrix::Bt601, true);
+            self.to_rgb = Some(CachedScaler { key, context });
+        }
+        // Present JPEG's yuvj formats under their non-deprecated names: swscale warns about
+        // the `j` formats, and the range is already set explicitly above.
+        self.decoded.set_format(src_format);
+        let scaler = &mut self.to_rgb.as_mut().expect("scaler was just created").context;
+        scaler.run(&self.decoded, &mut self.rgb).map_err(EncodeError::libav("convert frame to RGB"))?;
+
+        if self.to_yuv.is_none() {
+            let mut context = scaling::Context::get(
+                Pixel::RGB24,
+                self.width,
+                self.height,
+                Pixel::YUV420P,
+                self.width,
+                self.height,
+                scaling::Flags::BILINEAR,
+            )
+            .map_err(EncodeError::libav("create YUV converter"))?;
+            set_colorspace(&mut context, Matrix::Bt709, true, Matrix::Bt709, false);
+            self.to_yuv = Some(context);
+        }
+        let mut yuv = frame::Video::empty();
+        self.to_yuv
+            .as_mut()
+            .expect("converter was just created")
+            .run(&self.rgb, &mut yuv)
+            .map_err(EncodeError::libav("convert frame to yuv420p"))?;
+        Ok(yuv)
+    }
+}

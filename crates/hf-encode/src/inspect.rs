@@ -1,0 +1,227 @@
+//! Read back rendered media: stream facts and decoded pixels. Used by tests, `hf` summaries and
+//! the trust checks of the assemble stage.
+
+use crate::image::{set_colorspace, Matrix};
+use crate::EncodeError;
+use ffmpeg_next::{format::Pixel, frame, media, software::scaling};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::Path;
+
+/// Facts about the first video stream of a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoInfo {
+    /// Codec name (e.g. `h264`).
+    pub codec: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Pixel format name (e.g. `yuv420p`).
+    pub pix_fmt: String,
+    /// Average frame rate as `(num, den)`.
+    pub frame_rate: (i32, i32),
+    /// Packets (frames) in the stream, counted.
+    pub frames: u64,
+    /// Indices (in decode order) of keyframe packets.
+    pub keyframes: Vec<u64>,
+    /// Stream duration in seconds from the last packet's end.
+    pub duration_seconds: f64,
+    /// Colour matrix name (e.g. `bt709`).
+    pub color_space: String,
+    /// Colour range name (`tv` for limited, `pc` for full).
+    pub color_range: String,
+}
+
+fn pixel_name(format: Pixel) -> String {
+    let descriptor = format.descriptor();
+    descriptor.map(|d| d.name().to_string()).unwrap_or_else(|| format!("{format:?}"))
+}
+
+/// Probe the first video stream of `path`, counting its packets.
+pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
+    crate::init();
+    let mut input =
+        ffmpeg_next::format::input(path).map_err(EncodeError::libav(format!("open {}", path.display())))?;
+    let stream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| EncodeError::NoVideoStream { path: path.to_path_buf() })?;
+    let index = stream.index();
+    let time_base = stream.time_base();
+    let rate = stream.avg_frame_rate();
+    let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(EncodeError::libav("read codec parameters"))?;
+    let decoder = context.decoder().video().map_err(EncodeError::libav("open video decoder"))?;
+    // SAFETY: reading plain enum fields of the decoder context.
+    let (space, range) = unsafe {
+        let ptr = decoder.as_ptr();
+        (
+            ffmpeg_next::ffi::av_color_space_name((*ptr).colorspace),
+            ffmpeg_next::ffi::av_color_range_name((*ptr).color_range),
+        )
+    };
+    let c_name = |p: *const std::os::raw::c_char| {
+        if p.is_null() {
+            "unknown".to_string()
+        } else {
+            // SAFETY: libav returns static NUL-terminated names.
+            unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+        }
+    };
+    let mut info = VideoInfo {
+        codec: decoder.codec().map(|c| c.name().to_string()).unwrap_or_default(),
+        width: decoder.width(),
+        height: decoder.height(),
+        pix_fmt: pixel_name(decoder.format()),
+        frame_rate: (rate.numerator(), rate.denominator()),
+        frames: 0,
+        keyframes: Vec::new(),
+        duration_seconds: 0.0,
+        color_space: c_name(space),
+        color_range: c_name(range),
+    };
+    let mut end = 0i64;
+    for (stream, packet) in input.packets() {
+        if stream.index() != index {
+            continue;
+        }
+        if packet.is_key() {
+            info.keyframes.push(info.frames);
+        }
+        info.frames += 1;
+        if let Some(pts) = packet.pts() {
+            end = end.max(pts + packet.duration());
+        }
+    }
+    info.duration_seconds = end as f64 * f64::from(time_base);
+    Ok(info)
+}
+
+/// An 8-bit RGB image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Row-major RGB bytes, `width * 3` per row.
+    pub data: Vec<u8>,
+}
+
+impl RgbImage {
+    /// The colour at `(x, y)`.
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = ((y * self.width + x) * 3) as usize;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
+
+/// Decode the frames at `indices` (display order, 0-based) of `path` to full-range RGB using the
+/// stream's BT.709 matrix. Indices may be in any order; the result follows `indices`.
+pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, EncodeError> {
+    crate::init();
+    let mut input =
+        ffmpeg_next::format::input(path).map_err(EncodeError::libav(format!("open {}", path.display())))?;
+    let stream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| EncodeError::NoVideoStream { path: path.to_path_buf() })?;
+    let index = stream.index();
+    let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(EncodeError::libav("read codec parameters"))?;
+    let mut decoder = context.decoder().video().map_err(EncodeError::libav("open video decoder"))?;
+    let wanted_max = indices.iter().copied().max().unwrap_or(0);
+    let mut found: Vec<Option<RgbImage>> = vec![None; indices.len()];
+    let mut scaler: Option<scaling::Context> = None;
+    let mut decoded = frame::Video::empty();
+    let mut shown: u64 = 0;
+    let mut convert = |frame: &frame::Video, shown: u64| -> Result<(), EncodeError> {
+        if !indices.contains(&shown) {
+            return Ok(());
+        }
+        if scaler.is_none() {
+            let mut context = scaling::Context::get(
+                frame.format(),
+                frame.width(),
+                frame.height(),
+                Pixel::RGB24,
+                frame.width(),
+                frame.height(),
+                scaling::Flags::BILINEAR,
+            )
+            .map_err(EncodeError::libav("create RGB converter"))?;
+            set_colorspace(&mut context, Matrix::Bt709, false, Matrix::Bt709, true);
+            scaler = Some(context);
+        }
+        let mut rgb = frame::Video::empty();
+        scaler.as_mut().expect("scaler was just created").run(frame, &mut rgb).map_err(EncodeError::libav("convert to RGB"))?;
+        let (width, height) = (rgb.width(), rgb.height());
+        let stride = rgb.stride(0);
+        let mut data = Vec::with_capacity((width * height * 3) as usize);
+        for row in 0..height as usize {
+            data.extend_from_slice(&rgb.data(0)[row * stride..row * stride + width as usize * 3]);
+        }
+        let image = RgbImage { width, height, data };
+        for (slot, wanted) in found.iter_mut().zip(indices) {
+            if *wanted == shown {
+                *slot = Some(image.clone());
+            }
+        }
+        Ok(())
+    };
+    for (stream, packet) in input.packets() {
+        if stream.index() != index {
+            continue;
+        }
+        decoder.send_packet(&packet).map_err(EncodeError::libav("decode packet"))?;
+        while decoder.receive_frame(&mut decoded).is_ok() {
+            convert(&decoded, shown)?;
+            shown += 1;
+        }
+        if shown > wanted_max {
+            break;
+        }
+    }
+    decoder.send_eof().map_err(EncodeError::libav("flush decoder"))?;
+    while decoder.receive_frame(&mut decoded).is_ok() {
+        convert(&decoded, shown)?;
+        shown += 1;
+    }
+    found
+        .into_iter()
+        .zip(indices)
+        .map(|(image, &wanted)| {
+            image.ok_or_else(|| EncodeError::FrameOutOfRange { path: path.to_path_buf(), frames: shown, index: wanted })
+        })
+        .collect()
+}
+
+/// The four-character types of the top-level boxes of an ISO-BMFF (mp4/mov) file, in order.
+/// A faststart file lists `moov` before `mdat`.
+pub fn mp4_top_level_boxes(path: &Path) -> Result<Vec<String>, EncodeError> {
+    let io = |source| EncodeError::Io { action: "read", path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let length = file.metadata().map_err(io)?.len();
+    let mut boxes = Vec::new();
+    let mut position = 0u64;
+    while position + 8 <= length {
+        let mut header = [0u8; 16];
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::Start(position)).map_err(io)?;
+        file.read_exact(&mut header[..8]).map_err(io)?;
+        let mut size = u64::from(u32::from_be_bytes(header[..4].try_into().expect("4 bytes")));
+        boxes.push(String::from_utf8_lossy(&header[4..8]).into_owned());
+        if size == 1 {
+            file.read_exact(&mut header[8..16]).map_err(io)?;
+            size = u64::from_be_bytes(header[8..16].try_into().expect("8 bytes"));
+        } else if size == 0 {
+            break;
+        }
+        if size < 8 {
+            break;
+        }
+        position += size;
+    }
+    Ok(boxes)
+}

@@ -1,0 +1,34 @@
+//! Video encoding, muxing and media inspection for hf, linked directly against libav through
+//! `ffmpeg-next` (no ffmpeg child process).
+//!
+//! The crate exposes three stages, each a function with one typed input and one typed result:
+//!
+//! - [`encode_stage`]: captured frames (JPEG/PNG bytes) in, one closed-GOP H.264 segment out.
+//!   It runs on its own thread, fed by a bounded `crossbeam-channel`.
+//! - [`assemble_stage`]: segments in, the final faststart mp4 out (stream copy, atomic rename).
+//! - [`inspect`]: read back what was written (stream facts, decoded pixels) for tests and checks.
+#![deny(missing_docs)]
+
+mod assemble;
+mod error;
+mod fps;
+mod image;
+pub mod inspect;
+mod video;
+
+pub use assemble::{assemble_stage, AssembleInput, AssembleOutput};
+pub use error::EncodeError;
+pub use fps::Fps;
+pub use image::{FrameImage, ImageFormat};
+pub use video::{encode_stage, EncodeInput, EncodeOutput, GopSettings, VideoEncodeSettings};
+
+use std::sync::Once;
+
+/// Initialise libav once per process and quiet its logging to errors only.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        ffmpeg_next::init().expect("libav failed to initialise");
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+    });
+}

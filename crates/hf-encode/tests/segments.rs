@@ -1,0 +1,146 @@
+//! Encode two closed-GOP segments from solid-colour JPEGs, join them, and check what came out.
+
+use hf_encode::inspect::{decode_rgb_frames, mp4_top_level_boxes, probe_video};
+use hf_encode::{
+    assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, FrameImage, GopSettings, ImageFormat,
+    VideoEncodeSettings,
+};
+use std::path::Path;
+use std::process::Command;
+
+fn solid_jpeg(dir: &Path, colour: &str) -> Vec<u8> {
+    let path = dir.join(format!("{colour}.jpg"));
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("color=c={colour}:s=64x48"))
+        .args(["-frames:v", "1", "-q:v", "2"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    std::fs::read(path).unwrap()
+}
+
+fn encode(dir: &Path, name: &str, first: u64, frames: Vec<FrameImage>) -> std::path::PathBuf {
+    let (tx, rx) = crossbeam_channel::bounded(4);
+    let input = EncodeInput {
+        settings: VideoEncodeSettings {
+            width: 64,
+            height: 48,
+            fps: Fps::whole(30),
+            preset: "medium".into(),
+            crf: 18,
+            gop: GopSettings { keyint: 30, bframes: 3 },
+        },
+        output: dir.join(name),
+        first_frame: first,
+        frame_count: frames.len() as u64,
+    };
+    let worker = std::thread::spawn(move || encode_stage(input, rx));
+    for frame in frames {
+        tx.send(frame).unwrap();
+    }
+    worker.join().unwrap().unwrap().path
+}
+
+#[test]
+fn two_segments_join_by_stream_copy_with_exact_frames_and_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let red = solid_jpeg(dir.path(), "red");
+    let blue = solid_jpeg(dir.path(), "blue");
+    let jpeg = |bytes: &Vec<u8>| FrameImage::Encoded { format: ImageFormat::Jpeg, bytes: bytes.clone() };
+    let mut first = vec![jpeg(&red)];
+    first.extend(std::iter::repeat_n(FrameImage::SameAsPrevious, 9));
+    let mut second = vec![jpeg(&blue)];
+    second.extend((0..6).map(|_| jpeg(&blue)));
+    let a = encode(dir.path(), "a.mp4", 0, first);
+    let b = encode(dir.path(), "b.mp4", 10, second);
+
+    let output = dir.path().join("out.mp4");
+    let result = assemble_stage(AssembleInput {
+        segments: vec![a, b],
+        output: output.clone(),
+        fps: Fps::whole(30),
+        expected_frames: 17,
+        faststart: true,
+    })
+    .unwrap();
+    assert_eq!(result.frames, 17);
+
+    let info = probe_video(&output).unwrap();
+    assert_eq!(info.codec, "h264");
+    assert_eq!(info.pix_fmt, "yuv420p");
+    assert_eq!((info.width, info.height), (64, 48));
+    assert_eq!(info.frames, 17);
+    assert_eq!(info.keyframes, vec![0, 10]);
+    assert_eq!(info.frame_rate, (30, 1));
+    assert!((info.duration_seconds - 17.0 / 30.0).abs() < 1e-6, "{}", info.duration_seconds);
+    assert_eq!(info.color_space, "bt709");
+    assert_eq!(info.color_range, "tv");
+
+    let boxes = mp4_top_level_boxes(&output).unwrap();
+    let moov = boxes.iter().position(|b| b == "moov").unwrap();
+    let mdat = boxes.iter().position(|b| b == "mdat").unwrap();
+    assert!(moov < mdat, "not faststart: {boxes:?}");
+
+    let frames = decode_rgb_frames(&output, &[0, 9, 10, 16]).unwrap();
+    for (image, want) in frames.iter().zip([[255, 0, 0], [255, 0, 0], [0, 0, 255], [0, 0, 255]]) {
+        let got = image.pixel(32, 24);
+        for c in 0..3 {
+            assert!((i32::from(got[c]) - want[c]).abs() <= 6, "got {got:?}, want {want:?}");
+        }
+    }
+    // No partial file is left beside the output.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn wrong_frame_count_fails_and_leaves_nothing_at_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let red = solid_jpeg(dir.path(), "red");
+    let a = encode(dir.path(), "a.mp4", 0, vec![FrameImage::Encoded { format: ImageFormat::Jpeg, bytes: red }]);
+    let output = dir.path().join("out.mp4");
+    let err = assemble_stage(AssembleInput {
+        segments: vec![a],
+        output: output.clone(),
+        fps: Fps::whole(30),
+        expected_frames: 2,
+        faststart: true,
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("expected 2 frames, got 1"), "{err}");
+    assert!(!output.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "only red.jpg and a.mp4 remain");
+}
+
+#[test]
+fn a_producer_that_stops_early_is_an_error_and_removes_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    drop(tx);
+    let output = dir.path().join("seg.mp4");
+    let err = encode_stage(
+        EncodeInput {
+            settings: VideoEncodeSettings {
+                width: 64,
+                height: 48,
+                fps: Fps::whole(30),
+                preset: "ultrafast".into(),
+                crf: 28,
+                gop: GopSettings { keyint: 30, bframes: 0 },
+            },
+            output: output.clone(),
+            first_frame: 0,
+            frame_count: 3,
+        },
+        rx,
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "the capture stage stopped after 0 of 3 frames");
+    assert!(!output.exists());
+}

@@ -1,0 +1,121 @@
+use std::path::PathBuf;
+
+/// Why a render failed. Every variant has a stable [`RenderError::code`] and a message that
+/// names the file or element involved and how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// The project directory does not exist.
+    #[error("project directory {path} does not exist; pass the folder that holds index.html")]
+    ProjectNotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The project has no `index.html`.
+    #[error("{path} not found; a HyperFrames project needs an index.html at its top level")]
+    IndexNotFound {
+        /// The expected path.
+        path: PathBuf,
+    },
+    /// `index.html` has no `[data-composition-id]` element.
+    #[error(
+        "{path} has no composition root; add data-composition-id=\"main\" (with data-width, \
+         data-height and data-duration) to the element that holds the composition"
+    )]
+    NoComposition {
+        /// The entry page.
+        path: PathBuf,
+    },
+    /// An attribute has a value hf cannot use.
+    #[error("{path}: element \"{element}\" has {attribute}=\"{value}\"; expected {expected}")]
+    InvalidAttribute {
+        /// The file.
+        path: PathBuf,
+        /// The element's composition id.
+        element: String,
+        /// The attribute name.
+        attribute: String,
+        /// Its value.
+        value: String,
+        /// What would be accepted.
+        expected: &'static str,
+    },
+    /// The HTML could not be rewritten.
+    #[error("{path} could not be parsed: {reason}")]
+    InvalidHtml {
+        /// The file.
+        path: PathBuf,
+        /// Parser message.
+        reason: String,
+    },
+    /// Neither a static duration nor the page gives a duration.
+    #[error(
+        "composition \"{root_id}\" in {path} has zero duration: it has no data-duration and no \
+         registered timeline or timed clip gives one; add data-duration=\"<seconds>\" to the root"
+    )]
+    ZeroDuration {
+        /// The entry page.
+        path: PathBuf,
+        /// Root composition id.
+        root_id: String,
+    },
+    /// `--variables` is not a JSON object.
+    #[error("--variables must be a JSON object such as '{{\"title\":\"Hello\"}}': {reason}")]
+    InvalidVariables {
+        /// Parser message.
+        reason: String,
+    },
+    /// The job asks for something this build cannot do.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The output cannot be written.
+    #[error("cannot write the output {path}: {reason}; choose another path with -o/--output")]
+    OutputNotWritable {
+        /// The output path.
+        path: PathBuf,
+        /// The underlying reason.
+        reason: String,
+    },
+    /// A file operation failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was attempted.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The capture stage failed.
+    #[error(transparent)]
+    Capture(#[from] hf_capture::CaptureError),
+    /// The encode or assemble stage failed.
+    #[error(transparent)]
+    Encode(#[from] hf_encode::EncodeError),
+}
+
+impl RenderError {
+    /// A stable machine-readable code for the failure.
+    pub fn code(&self) -> &'static str {
+        use hf_capture::CaptureError as C;
+        match self {
+            RenderError::ProjectNotFound { .. } => "PROJECT_NOT_FOUND",
+            RenderError::IndexNotFound { .. } => "INDEX_HTML_NOT_FOUND",
+            RenderError::NoComposition { .. } => "NO_COMPOSITION_ROOT",
+            RenderError::InvalidAttribute { .. } => "INVALID_ATTRIBUTE",
+            RenderError::InvalidHtml { .. } => "INVALID_HTML",
+            RenderError::ZeroDuration { .. } => "COMPOSITION_ZERO_DURATION",
+            RenderError::InvalidVariables { .. } => "INVALID_VARIABLES",
+            RenderError::Unsupported(_) => "UNSUPPORTED",
+            RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
+            RenderError::Io { .. } => "IO_ERROR",
+            RenderError::Capture(C::BrowserNotFound { .. }) => "BROWSER_NOT_FOUND",
+            RenderError::Capture(C::Launch { .. }) => "BROWSER_LAUNCH_FAILED",
+            RenderError::Capture(C::PageScript { .. }) => "PAGE_SCRIPT_ERROR",
+            RenderError::Capture(C::NotReady { .. }) => "PAGE_NOT_READY",
+            RenderError::Capture(_) => "CAPTURE_FAILED",
+            RenderError::Encode(_) => "ENCODE_FAILED",
+        }
+    }
+}

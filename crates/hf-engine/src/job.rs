@@ -1,0 +1,255 @@
+//! The typed job a caller hands to [`crate::render`], and what comes back.
+
+use hf_capture::{ActiveCaptureMode, CaptureMode};
+use hf_encode::Fps;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Encoder quality presets (HyperFrames' names and settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quality {
+    /// x264 `ultrafast`, CRF 28, JPEG capture quality 80.
+    Draft,
+    /// x264 `medium`, CRF 18, JPEG capture quality 95.
+    #[default]
+    Standard,
+    /// x264 `slow`, CRF 15, JPEG capture quality 95.
+    High,
+}
+
+impl Quality {
+    /// `(x264 preset, CRF, JPEG capture quality)`.
+    pub fn settings(self) -> (&'static str, u32, u8) {
+        match self {
+            Quality::Draft => ("ultrafast", 28, 80),
+            Quality::Standard => ("medium", 18, 95),
+            Quality::High => ("slow", 15, 95),
+        }
+    }
+}
+
+impl FromStr for Quality {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "draft" => Ok(Quality::Draft),
+            "standard" => Ok(Quality::Standard),
+            "high" => Ok(Quality::High),
+            other => Err(format!("unknown quality `{other}`: use draft, standard or high")),
+        }
+    }
+}
+
+/// Output container/codec family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// H.264 in mp4 with faststart.
+    #[default]
+    Mp4,
+}
+
+impl OutputFormat {
+    /// File extension of the output.
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Mp4 => "mp4",
+        }
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mp4" => Ok(OutputFormat::Mp4),
+            other => Err(format!("unknown format `{other}`: this build renders mp4")),
+        }
+    }
+}
+
+/// Everything a render needs. Build with [`RenderJob::new`] and the setters, or deserialize.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RenderJob {
+    /// Project directory holding `index.html`.
+    pub project_dir: PathBuf,
+    /// Output path. Default: `renders/<dir name>_<timestamp>.mp4` under the current directory.
+    pub output: Option<PathBuf>,
+    /// Frame rate. Default: the root's `data-fps`, else 30.
+    pub fps: Option<Fps>,
+    /// Quality preset. Default: standard.
+    pub quality: Quality,
+    /// CRF override for the preset.
+    pub crf: Option<u32>,
+    /// Browser workers requested (this build captures with one).
+    pub workers: u32,
+    /// Output format.
+    pub format: OutputFormat,
+    /// Variable overrides (a JSON object), exposed to the page as `window.__hfVariables`.
+    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Capture path. Default: beginFrame when available.
+    pub capture_mode: CaptureMode,
+    /// Browser binary; default: see `hf_capture::browser::resolve_browser`.
+    pub browser: Option<PathBuf>,
+    /// Longest wait for the page to load, in seconds.
+    pub load_timeout_seconds: f64,
+    /// Longest wait after load for compositions to register timelines, in seconds.
+    pub timeline_timeout_seconds: f64,
+}
+
+impl RenderJob {
+    /// A job with defaults for `project_dir`.
+    pub fn new(project_dir: impl Into<PathBuf>) -> Self {
+        RenderJob {
+            project_dir: project_dir.into(),
+            output: None,
+            fps: None,
+            quality: Quality::Standard,
+            crf: None,
+            workers: 1,
+            format: OutputFormat::Mp4,
+            variables: None,
+            capture_mode: CaptureMode::Auto,
+            browser: None,
+            load_timeout_seconds: 60.0,
+            timeline_timeout_seconds: 2.0,
+        }
+    }
+
+    /// Set the output path.
+    pub fn output(mut self, path: impl Into<PathBuf>) -> Self {
+        self.output = Some(path.into());
+        self
+    }
+
+    /// Set the frame rate.
+    pub fn fps(mut self, fps: Fps) -> Self {
+        self.fps = Some(fps);
+        self
+    }
+
+    /// Set the quality preset.
+    pub fn quality(mut self, quality: Quality) -> Self {
+        self.quality = quality;
+        self
+    }
+
+    /// Set the capture path.
+    pub fn capture_mode(mut self, mode: CaptureMode) -> Self {
+        self.capture_mode = mode;
+        self
+    }
+}
+
+/// A stage of the pipeline, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// Reading and rewriting the project.
+    Compile,
+    /// Starting the browser and loading the page.
+    Probe,
+    /// Seeking, capturing and encoding frames.
+    Capture,
+    /// Joining segments into the output.
+    Assemble,
+}
+
+/// Progress reported while rendering.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum ProgressEvent {
+    /// A stage began.
+    StageStarted {
+        /// Which stage.
+        stage: Stage,
+    },
+    /// The frame plan is known.
+    Planned {
+        /// Frames to render.
+        frames: u64,
+        /// Frame rate.
+        fps: Fps,
+        /// Duration in seconds.
+        duration_seconds: f64,
+        /// Frame width.
+        width: u32,
+        /// Frame height.
+        height: u32,
+        /// Capture path in use.
+        capture_mode: ActiveCaptureMode,
+    },
+    /// A frame was captured and handed to the encoder.
+    Frame {
+        /// Frames done so far.
+        done: u64,
+        /// Frames in the render.
+        total: u64,
+    },
+    /// The output is in place.
+    Finished {
+        /// The result.
+        result: Box<RenderResult>,
+    },
+}
+
+/// Receives [`ProgressEvent`]s. Any `FnMut(ProgressEvent) + Send` closure is a sink.
+pub trait ProgressSink: Send {
+    /// Called for every event, in order, from the render's thread.
+    fn event(&mut self, event: ProgressEvent);
+}
+
+impl<F: FnMut(ProgressEvent) + Send> ProgressSink for F {
+    fn event(&mut self, event: ProgressEvent) {
+        self(event)
+    }
+}
+
+/// Time spent per stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageTimings {
+    /// Compile stage.
+    pub compile: Duration,
+    /// Browser launch, page load and readiness.
+    pub probe: Duration,
+    /// Capture loop (seek + screenshot + hand-off), wall time.
+    pub capture: Duration,
+    /// Of the capture loop, time waiting for the encoder to take frames.
+    pub encoder_wait: Duration,
+    /// Decoding and converting captured images (encoder thread).
+    pub convert: Duration,
+    /// Inside libx264 and the muxer (encoder thread).
+    pub encode: Duration,
+    /// Assemble stage.
+    pub assemble: Duration,
+}
+
+/// What a finished render produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenderResult {
+    /// The output file.
+    pub output: PathBuf,
+    /// Frames in the output.
+    pub frames: u64,
+    /// Frame rate.
+    pub fps: Fps,
+    /// Video duration in seconds.
+    pub duration_seconds: f64,
+    /// Frame width.
+    pub width: u32,
+    /// Frame height.
+    pub height: u32,
+    /// Output size in bytes.
+    pub bytes: u64,
+    /// Wall time of the whole render in seconds.
+    pub elapsed_seconds: f64,
+    /// Capture path used.
+    pub capture_mode: ActiveCaptureMode,
+    /// Frames the page reported unchanged (reused without decoding).
+    pub unchanged_frames: u64,
+    /// Time per stage.
+    pub timings: StageTimings,
+}

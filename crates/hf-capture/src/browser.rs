@@ -14,17 +14,26 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Where hf looks for a browser, in order, after an explicit path.
-const ENV_VARS: [&str; 3] = ["HF_BROWSER_PATH", "PRODUCER_HEADLESS_SHELL_PATH", "HYPERFRAMES_BROWSER_PATH"];
+const ENV_VARS: [&str; 3] = [
+    "HF_BROWSER_PATH",
+    "PRODUCER_HEADLESS_SHELL_PATH",
+    "HYPERFRAMES_BROWSER_PATH",
+];
 const DEBIAN_HEADLESS_SHELL: &str = "/usr/lib/chromium/chromium-headless-shell";
 
-/// Resolve the browser binary: `explicit`, then `$HF_BROWSER_PATH`,
-/// `$PRODUCER_HEADLESS_SHELL_PATH`, `$HYPERFRAMES_BROWSER_PATH`, then Debian's
-/// `/usr/lib/chromium/chromium-headless-shell`.
+/// Resolve the browser binary. An `explicit` path is used as given (and must exist); otherwise
+/// `$HF_BROWSER_PATH`, `$PRODUCER_HEADLESS_SHELL_PATH`, `$HYPERFRAMES_BROWSER_PATH`, then Debian's
+/// `/usr/lib/chromium/chromium-headless-shell`, first existing file wins.
 pub fn resolve_browser(explicit: Option<&Path>) -> Result<PathBuf, CaptureError> {
     let mut searched = Vec::new();
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(path) = explicit {
-        candidates.push(path.to_path_buf());
+        if path.is_file() {
+            return Ok(path.to_path_buf());
+        }
+        return Err(CaptureError::BrowserNotFound {
+            searched: path.display().to_string(),
+        });
     }
     for var in ENV_VARS {
         if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
@@ -38,7 +47,9 @@ pub fn resolve_browser(explicit: Option<&Path>) -> Result<PathBuf, CaptureError>
         }
         searched.push(candidate.display().to_string());
     }
-    Err(CaptureError::BrowserNotFound { searched: searched.join(", ") })
+    Err(CaptureError::BrowserNotFound {
+        searched: searched.join(", "),
+    })
 }
 
 /// How to launch the browser.
@@ -102,8 +113,14 @@ pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    args.push(format!("--window-size={},{}", options.width, options.height));
-    args.push(format!("--user-data-dir={}", options.user_data_dir.display()));
+    args.push(format!(
+        "--window-size={},{}",
+        options.width, options.height
+    ));
+    args.push(format!(
+        "--user-data-dir={}",
+        options.user_data_dir.display()
+    ));
     if options.begin_frame {
         for flag in [
             "--deterministic-mode",
@@ -135,7 +152,10 @@ impl ChromeProcess {
     pub fn launch(options: &LaunchOptions) -> Result<(Self, String), CaptureError> {
         std::fs::create_dir_all(&options.user_data_dir).map_err(|e| CaptureError::Launch {
             path: options.executable.clone(),
-            reason: format!("cannot create profile dir {}: {e}", options.user_data_dir.display()),
+            reason: format!(
+                "cannot create profile dir {}: {e}",
+                options.user_data_dir.display()
+            ),
             stderr: String::new(),
         })?;
         let mut command = Command::new(&options.executable);
@@ -169,7 +189,11 @@ impl ChromeProcess {
                 }
             });
         }
-        let process = ChromeProcess { child, executable: options.executable.clone(), stderr_tail: tail };
+        let process = ChromeProcess {
+            child,
+            executable: options.executable.clone(),
+            stderr_tail: tail,
+        };
         match rx.recv_timeout(options.timeout) {
             Ok(url) => Ok((process, url)),
             Err(_) => Err(process.launch_error(format!(
@@ -191,7 +215,11 @@ impl ChromeProcess {
 
     /// A launch error carrying the tail of the browser's stderr.
     pub(crate) fn launch_error(&self, reason: String) -> CaptureError {
-        CaptureError::Launch { path: self.executable.clone(), reason, stderr: self.stderr_excerpt() }
+        CaptureError::Launch {
+            path: self.executable.clone(),
+            reason,
+            stderr: self.stderr_excerpt(),
+        }
     }
 
     /// The last lines Chrome printed, newline-prefixed, for error messages.

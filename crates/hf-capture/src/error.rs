@@ -81,6 +81,9 @@ pub enum CaptureError {
 
 impl CaptureError {
     pub(crate) fn cdp(command: &str) -> impl FnOnce(chromiumoxide::error::CdpError) -> Self + '_ {
-        move |e| CaptureError::Cdp { command: command.to_string(), message: e.to_string() }
+        move |e| CaptureError::Cdp {
+            command: command.to_string(),
+            message: e.to_string(),
+        }
     }
 }

@@ -14,7 +14,9 @@ pub struct FileServer {
 impl FileServer {
     /// Serve `primary` first, then `fallback`, on an ephemeral loopback port.
     pub async fn start(primary: &Path, fallback: &Path) -> Result<Self, CaptureError> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(CaptureError::Server)?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(CaptureError::Server)?;
         let address = listener.local_addr().map_err(CaptureError::Server)?;
         let service = ServeDir::new(primary).fallback(ServeDir::new(fallback));
         let app = axum::Router::new().fallback_service(service);
@@ -27,7 +29,10 @@ impl FileServer {
                 tracing::warn!(%error, "file server stopped");
             }
         });
-        Ok(FileServer { address, shutdown: Some(tx) })
+        Ok(FileServer {
+            address,
+            shutdown: Some(tx),
+        })
     }
 
     /// `http://127.0.0.1:<port>/<path>`.

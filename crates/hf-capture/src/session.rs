@@ -11,7 +11,9 @@ use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams, NavigateParams,
 };
 use chromiumoxide::cdp::browser_protocol::target::CreateTargetParams;
-use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventExceptionThrown, ExceptionDetails};
+use chromiumoxide::cdp::js_protocol::runtime::{
+    EvaluateParams, EventExceptionThrown, ExceptionDetails,
+};
 use chromiumoxide::{Browser, Page};
 use futures::StreamExt;
 use hf_encode::{FrameImage, ImageFormat};
@@ -116,7 +118,11 @@ fn describe_exception(details: &ExceptionDetails) -> String {
         .unwrap_or_else(|| details.text.clone());
     match &details.url {
         Some(url) if !url.is_empty() => {
-            format!("{text} (at {url}:{}:{})", details.line_number + 1, details.column_number + 1)
+            format!(
+                "{text} (at {url}:{}:{})",
+                details.line_number + 1,
+                details.column_number + 1
+            )
         }
         _ => text,
     }
@@ -132,7 +138,8 @@ impl CaptureSession {
         let begin_frame = options.mode != CaptureMode::Screenshot;
         match Self::open_with(options, begin_frame).await {
             Err(CaptureError::Cdp { command, message })
-                if options.mode == CaptureMode::Auto && command == "HeadlessExperimental.beginFrame" =>
+                if options.mode == CaptureMode::Auto
+                    && command == "HeadlessExperimental.beginFrame" =>
             {
                 tracing::warn!(%message, "beginFrame unavailable; falling back to Page.captureScreenshot");
                 Self::open_with(options, false).await
@@ -144,7 +151,9 @@ impl CaptureSession {
     async fn open_with(options: &SessionOptions, begin_frame: bool) -> Result<Self, CaptureError> {
         let launch = LaunchOptions {
             executable: options.executable.clone(),
-            user_data_dir: options.user_data_dir.join(if begin_frame { "bf" } else { "ss" }),
+            user_data_dir: options
+                .user_data_dir
+                .join(if begin_frame { "bf" } else { "ss" }),
             width: options.width,
             height: options.height,
             begin_frame,
@@ -191,7 +200,10 @@ impl CaptureSession {
             tokio::spawn(async move {
                 while let Some(event) = exception_events.next().await {
                     let message = describe_exception(&event.exception_details);
-                    exceptions.lock().expect("exception list lock").push(message);
+                    exceptions
+                        .lock()
+                        .expect("exception list lock")
+                        .push(message);
                 }
             });
         }
@@ -202,14 +214,21 @@ impl CaptureSession {
             handler,
             exceptions,
             chrome,
-            mode: if begin_frame { ActiveCaptureMode::BeginFrame } else { ActiveCaptureMode::Screenshot },
+            mode: if begin_frame {
+                ActiveCaptureMode::BeginFrame
+            } else {
+                ActiveCaptureMode::Screenshot
+            },
             image_format: options.image_format,
             jpeg_quality: options.jpeg_quality,
             interval_ms: options.frame_interval_ms,
             next_tick: 1000.0,
             has_previous: false,
             url: options.url.clone(),
-            facts: PageFacts { duration: 0.0, missing_timelines: Vec::new() },
+            facts: PageFacts {
+                duration: 0.0,
+                missing_timelines: Vec::new(),
+            },
         };
         if begin_frame {
             // Probe beginFrame before navigating so Auto mode can fall back cheaply.
@@ -222,10 +241,13 @@ impl CaptureSession {
             .map_err(CaptureError::cdp("Page.navigate"))?;
         session.facts = session.wait_until_ready(options).await?;
         let configure = format!("window.__hf.configure({{fps: {:?}}})", options.fps);
-        session.evaluate(&configure).await?.map_err(|message| CaptureError::PageScript {
-            url: options.url.clone(),
-            message,
-        })?;
+        session
+            .evaluate(&configure)
+            .await?
+            .map_err(|message| CaptureError::PageScript {
+                url: options.url.clone(),
+                message,
+            })?;
         Ok(session)
     }
 
@@ -245,15 +267,24 @@ impl CaptureSession {
     }
 
     fn take_exception(&self) -> Option<String> {
-        self.exceptions.lock().expect("exception list lock").first().cloned()
+        self.exceptions
+            .lock()
+            .expect("exception list lock")
+            .first()
+            .cloned()
     }
 
     async fn warm_up_frame(&mut self) -> Result<(), CaptureError> {
-        let mut params = BeginFrameParams::default();
-        params.frame_time_ticks = Some(self.tick());
-        params.interval = Some(self.interval_ms);
-        params.no_display_updates = Some(true);
-        self.page.execute(params).await.map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?;
+        let params = BeginFrameParams {
+            frame_time_ticks: Some(self.tick()),
+            interval: Some(self.interval_ms),
+            no_display_updates: Some(true),
+            ..Default::default()
+        };
+        self.page
+            .execute(params)
+            .await
+            .map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?;
         Ok(())
     }
 
@@ -264,11 +295,18 @@ impl CaptureSession {
     }
 
     /// Evaluate `expression` and return its JSON value; a thrown exception becomes `Err(text)`.
-    async fn evaluate(&self, expression: &str) -> Result<Result<serde_json::Value, String>, CaptureError> {
+    async fn evaluate(
+        &self,
+        expression: &str,
+    ) -> Result<Result<serde_json::Value, String>, CaptureError> {
         let mut params = EvaluateParams::new(expression);
         params.return_by_value = Some(true);
         params.await_promise = Some(false);
-        let response = self.page.execute(params).await.map_err(CaptureError::cdp("Runtime.evaluate"))?;
+        let response = self
+            .page
+            .execute(params)
+            .await
+            .map_err(CaptureError::cdp("Runtime.evaluate"))?;
         let result = response.result;
         if let Some(details) = result.exception_details {
             return Ok(Err(describe_exception(&details)));
@@ -276,20 +314,29 @@ impl CaptureSession {
         Ok(Ok(result.result.value.unwrap_or(serde_json::Value::Null)))
     }
 
-    async fn wait_until_ready(&mut self, options: &SessionOptions) -> Result<PageFacts, CaptureError> {
+    async fn wait_until_ready(
+        &mut self,
+        options: &SessionOptions,
+    ) -> Result<PageFacts, CaptureError> {
         let started = Instant::now();
         let mut loaded_at: Option<Instant> = None;
-        let status_expression = "window.__hf && typeof window.__hf.status === 'function' ? window.__hf.status() : null";
+        let status_expression =
+            "window.__hf && typeof window.__hf.status === 'function' ? window.__hf.status() : null";
         loop {
             if let Some(message) = self.take_exception() {
-                return Err(CaptureError::PageScript { url: self.url.clone(), message });
+                return Err(CaptureError::PageScript {
+                    url: self.url.clone(),
+                    message,
+                });
             }
             if self.mode == ActiveCaptureMode::BeginFrame {
                 self.warm_up_frame().await?;
             }
-            let value = self.evaluate(status_expression).await?.map_err(|message| CaptureError::PageScript {
-                url: self.url.clone(),
-                message,
+            let value = self.evaluate(status_expression).await?.map_err(|message| {
+                CaptureError::PageScript {
+                    url: self.url.clone(),
+                    message,
+                }
             })?;
             let status: Option<ReadyStatus> = serde_json::from_value(value).ok();
             let waited = started.elapsed();
@@ -300,14 +347,19 @@ impl CaptureSession {
                 Some(s) if !s.images_ready => "images to decode".to_string(),
                 Some(s) => {
                     let loaded = *loaded_at.get_or_insert_with(Instant::now);
-                    if s.missing_timelines.is_empty() || loaded.elapsed() >= options.timeline_timeout {
+                    if s.missing_timelines.is_empty()
+                        || loaded.elapsed() >= options.timeline_timeout
+                    {
                         if !s.missing_timelines.is_empty() {
                             tracing::warn!(
                                 compositions = ?s.missing_timelines,
                                 "no timeline registered in window.__timelines; rendering without GSAP animation for these (mark them data-no-timeline if that is intended)"
                             );
                         }
-                        return Ok(PageFacts { duration: s.duration, missing_timelines: s.missing_timelines.clone() });
+                        return Ok(PageFacts {
+                            duration: s.duration,
+                            missing_timelines: s.missing_timelines.clone(),
+                        });
                     }
                     format!("timelines for {}", s.missing_timelines.join(", "))
                 }
@@ -324,28 +376,41 @@ impl CaptureSession {
     }
 
     /// Seek the page to `time` seconds (frame `index`) and capture one frame.
-    pub async fn capture_frame(&mut self, index: u64, time: f64) -> Result<FrameImage, CaptureError> {
+    pub async fn capture_frame(
+        &mut self,
+        index: u64,
+        time: f64,
+    ) -> Result<FrameImage, CaptureError> {
         let expression = format!("window.__hf.seek({time:?})");
         if let Err(message) = self.evaluate(&expression).await? {
-            return Err(CaptureError::Seek { index, time, message });
+            return Err(CaptureError::Seek {
+                index,
+                time,
+                message,
+            });
         }
         const ATTEMPTS: u32 = 5;
         for _ in 0..ATTEMPTS {
             let data = match self.mode {
                 ActiveCaptureMode::BeginFrame => {
-                    let mut shot = ScreenshotParams::default();
-                    match self.image_format {
-                        ImageFormat::Jpeg => {
-                            shot.format = Some(ScreenshotParamsFormat::Jpeg);
-                            shot.quality = Some(i64::from(self.jpeg_quality));
-                        }
-                        ImageFormat::Png => shot.format = Some(ScreenshotParamsFormat::Png),
-                    }
-                    shot.optimize_for_speed = Some(true);
-                    let mut params = BeginFrameParams::default();
-                    params.frame_time_ticks = Some(self.tick());
-                    params.interval = Some(self.interval_ms);
-                    params.screenshot = Some(shot);
+                    let (format, quality) = match self.image_format {
+                        ImageFormat::Jpeg => (
+                            ScreenshotParamsFormat::Jpeg,
+                            Some(i64::from(self.jpeg_quality)),
+                        ),
+                        ImageFormat::Png => (ScreenshotParamsFormat::Png, None),
+                    };
+                    let shot = ScreenshotParams {
+                        format: Some(format),
+                        quality,
+                        optimize_for_speed: Some(true),
+                    };
+                    let params = BeginFrameParams {
+                        frame_time_ticks: Some(self.tick()),
+                        interval: Some(self.interval_ms),
+                        screenshot: Some(shot),
+                        ..Default::default()
+                    };
                     let result = self
                         .page
                         .execute(params)
@@ -361,16 +426,21 @@ impl CaptureSession {
                     }
                 }
                 ActiveCaptureMode::Screenshot => {
-                    let mut params = CaptureScreenshotParams::default();
-                    match self.image_format {
-                        ImageFormat::Jpeg => {
-                            params.format = Some(CaptureScreenshotFormat::Jpeg);
-                            params.quality = Some(i64::from(self.jpeg_quality));
-                            params.optimize_for_speed = Some(true);
-                        }
-                        ImageFormat::Png => params.format = Some(CaptureScreenshotFormat::Png),
-                    }
-                    params.from_surface = Some(true);
+                    let (format, quality) = match self.image_format {
+                        ImageFormat::Jpeg => (
+                            CaptureScreenshotFormat::Jpeg,
+                            Some(i64::from(self.jpeg_quality)),
+                        ),
+                        ImageFormat::Png => (CaptureScreenshotFormat::Png, None),
+                    };
+                    // optimizeForSpeed crushes alpha, so PNG captures go without it.
+                    let params = CaptureScreenshotParams {
+                        format: Some(format),
+                        quality,
+                        optimize_for_speed: Some(self.image_format == ImageFormat::Jpeg),
+                        from_surface: Some(true),
+                        ..Default::default()
+                    };
                     let result = self
                         .page
                         .execute(params)
@@ -383,15 +453,24 @@ impl CaptureSession {
             if let Some(data) = data {
                 let encoded: &str = data.as_ref();
                 if !encoded.is_empty() {
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|e| {
-                        CaptureError::Cdp { command: "screenshot data".into(), message: e.to_string() }
-                    })?;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(encoded)
+                        .map_err(|e| CaptureError::Cdp {
+                            command: "screenshot data".into(),
+                            message: e.to_string(),
+                        })?;
                     self.has_previous = true;
-                    return Ok(FrameImage::Encoded { format: self.image_format, bytes });
+                    return Ok(FrameImage::Encoded {
+                        format: self.image_format,
+                        bytes,
+                    });
                 }
             }
         }
-        Err(CaptureError::NoImage { index, attempts: ATTEMPTS })
+        Err(CaptureError::NoImage {
+            index,
+            attempts: ATTEMPTS,
+        })
     }
 
     /// Close the page and browser. Dropping the session also kills the browser.

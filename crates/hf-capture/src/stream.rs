@@ -40,14 +40,17 @@ pub async fn capture_streaming(
     let mut output = StreamingCaptureOutput::default();
     for index in input.first_frame..input.first_frame + input.frame_count {
         let started = Instant::now();
-        let image = session.capture_frame(index, input.fps.frame_time(index)).await?;
+        let image = session
+            .capture_frame(index, input.fps.frame_time(index))
+            .await?;
         output.capture_time += started.elapsed();
         if image == FrameImage::SameAsPrevious {
             output.unchanged_frames += 1;
         }
         let started = Instant::now();
         // The encoder runs on its own thread; a full channel means it is the bottleneck.
-        tokio::task::block_in_place(|| sink.send(image)).map_err(|_| CaptureError::EncoderGone { index })?;
+        tokio::task::block_in_place(|| sink.send(image))
+            .map_err(|_| CaptureError::EncoderGone { index })?;
         output.encoder_wait += started.elapsed();
         output.frames += 1;
         on_frame(index);

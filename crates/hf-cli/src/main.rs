@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hf", version, about = "Render HTML compositions (HyperFrames contract) to video")]
+#[command(
+    name = "hf",
+    version,
+    about = "Render HTML compositions (HyperFrames contract) to video"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -69,7 +73,9 @@ fn parse_capture_mode(value: &str) -> Result<CaptureMode, String> {
         "auto" => Ok(CaptureMode::Auto),
         "begin-frame" | "beginframe" => Ok(CaptureMode::BeginFrame),
         "screenshot" => Ok(CaptureMode::Screenshot),
-        other => Err(format!("unknown capture mode `{other}`: use auto, begin-frame or screenshot")),
+        other => Err(format!(
+            "unknown capture mode `{other}`: use auto, begin-frame or screenshot"
+        )),
     }
 }
 
@@ -83,7 +89,10 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("HF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let outcome = match cli.command {
         Command::Render(args) => render(args),
@@ -91,7 +100,10 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let code = error.downcast_ref::<RenderError>().map(RenderError::code).unwrap_or("ERROR");
+            let code = error
+                .downcast_ref::<RenderError>()
+                .map(RenderError::code)
+                .unwrap_or("ERROR");
             eprintln!("error[{code}]: {error:#}");
             ExitCode::FAILURE
         }
@@ -103,11 +115,23 @@ fn render(args: RenderArgs) -> anyhow::Result<()> {
         None => None,
         Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
             Ok(serde_json::Value::Object(map)) => Some(map),
-            Ok(_) => return Err(RenderError::InvalidVariables { reason: "it is not an object".into() }.into()),
-            Err(e) => return Err(RenderError::InvalidVariables { reason: e.to_string() }.into()),
+            Ok(_) => {
+                return Err(RenderError::InvalidVariables {
+                    reason: "it is not an object".into(),
+                }
+                .into())
+            }
+            Err(e) => {
+                return Err(RenderError::InvalidVariables {
+                    reason: e.to_string(),
+                }
+                .into())
+            }
         },
     };
-    let mut job = RenderJob::new(&args.dir).quality(args.quality).capture_mode(args.capture);
+    let mut job = RenderJob::new(&args.dir)
+        .quality(args.quality)
+        .capture_mode(args.capture);
     job.output = args.output;
     job.fps = args.fps;
     job.crf = args.crf;
@@ -121,26 +145,34 @@ fn render(args: RenderArgs) -> anyhow::Result<()> {
     if show_bar {
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg:10} [{bar:40}] {pos}/{len} frames  {per_sec}  eta {eta}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{spinner} {msg:10} [{bar:40}] {pos}/{len} frames  {per_sec}  eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
     }
     let json = args.json;
     let progress = |event: ProgressEvent| {
         if json {
-            println!("{}", serde_json::to_string(&event).expect("events serialise"));
+            println!(
+                "{}",
+                serde_json::to_string(&event).expect("events serialise")
+            );
             return;
         }
         match event {
-            ProgressEvent::StageStarted { stage } => bar.set_message(format!("{stage:?}").to_lowercase()),
+            ProgressEvent::StageStarted { stage } => {
+                bar.set_message(format!("{stage:?}").to_lowercase())
+            }
             ProgressEvent::Planned { frames, .. } => bar.set_length(frames),
             ProgressEvent::Frame { done, .. } => bar.set_position(done),
             ProgressEvent::Finished { .. } => bar.finish_and_clear(),
         }
     };
     let dir = args.dir.display().to_string();
-    let result = hf_engine::render(job, progress).with_context(|| format!("rendering {dir} failed"));
+    let result =
+        hf_engine::render(job, progress).with_context(|| format!("rendering {dir} failed"));
     bar.finish_and_clear();
     let result = result?;
     if !args.quiet && !json {

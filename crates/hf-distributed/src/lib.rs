@@ -24,7 +24,11 @@ mod tests {
 
     #[test]
     fn chunk_specs_round_trip_through_bincode() {
-        let chunk = ChunkSpec { index: 3, first_frame: 180, frame_count: 60 };
+        let chunk = ChunkSpec {
+            index: 3,
+            first_frame: 180,
+            frame_count: 60,
+        };
         let bytes = bincode::serde::encode_to_vec(chunk, bincode::config::standard()).unwrap();
         let (back, _): (ChunkSpec, usize) =
             bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();

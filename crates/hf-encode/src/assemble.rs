@@ -49,7 +49,10 @@ impl Drop for TempFile {
 
 /// The temporary path used while writing `output`: hidden, beside it, unique to this process.
 pub(crate) fn temp_path_for(output: &Path) -> PathBuf {
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     output.with_file_name(format!(".{name}.{}.partial", std::process::id()))
 }
 
@@ -57,7 +60,10 @@ pub(crate) fn temp_path_for(output: &Path) -> PathBuf {
 pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeError> {
     crate::init();
     let _span = tracing::info_span!("assemble", output = %input.output.display()).entered();
-    let mut temp = TempFile { path: temp_path_for(&input.output), committed: false };
+    let mut temp = TempFile {
+        path: temp_path_for(&input.output),
+        committed: false,
+    };
     let frames = concat_segments(&input, &temp.path)?;
     if frames != input.expected_frames {
         return Err(EncodeError::FrameCountMismatch {
@@ -66,11 +72,18 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
             actual: frames,
         });
     }
-    std::fs::rename(&temp.path, &input.output)
-        .map_err(|source| EncodeError::Io { action: "rename output to", path: input.output.clone(), source })?;
+    std::fs::rename(&temp.path, &input.output).map_err(|source| EncodeError::Io {
+        action: "rename output to",
+        path: input.output.clone(),
+        source,
+    })?;
     temp.committed = true;
     let bytes = std::fs::metadata(&input.output)
-        .map_err(|source| EncodeError::Io { action: "read size of", path: input.output.clone(), source })?
+        .map_err(|source| EncodeError::Io {
+            action: "read size of",
+            path: input.output.clone(),
+            source,
+        })?
         .len();
     Ok(AssembleOutput {
         path: input.output.clone(),
@@ -82,17 +95,20 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
 
 fn concat_segments(input: &AssembleInput, temp: &Path) -> Result<u64, EncodeError> {
     let frame_tb = input.fps.time_base();
-    let mut output =
-        format::output_as(temp, "mp4").map_err(EncodeError::libav(format!("create {}", temp.display())))?;
+    let mut output = format::output_as(temp, "mp4")
+        .map_err(EncodeError::libav(format!("create {}", temp.display())))?;
     let mut out_time_base = Rational::new(0, 1);
     let mut offset_frames: i64 = 0;
     for (k, segment) in input.segments.iter().enumerate() {
-        let mut source =
-            format::input(segment).map_err(EncodeError::libav(format!("open segment {}", segment.display())))?;
-        let stream = source
-            .streams()
-            .best(media::Type::Video)
-            .ok_or_else(|| EncodeError::NoVideoStream { path: segment.clone() })?;
+        let mut source = format::input(segment).map_err(EncodeError::libav(format!(
+            "open segment {}",
+            segment.display()
+        )))?;
+        let stream = source.streams().best(media::Type::Video).ok_or_else(|| {
+            EncodeError::NoVideoStream {
+                path: segment.clone(),
+            }
+        })?;
         let (stream_index, in_tb) = (stream.index(), stream.time_base());
         if k == 0 {
             let mut out_stream = output
@@ -112,7 +128,10 @@ fn concat_segments(input: &AssembleInput, temp: &Path) -> Result<u64, EncodeErro
             }
             output
                 .write_header_with(options)
-                .map_err(EncodeError::libav(format!("write header of {}", temp.display())))?;
+                .map_err(EncodeError::libav(format!(
+                    "write header of {}",
+                    temp.display()
+                )))?;
             out_time_base = output.stream(0).expect("stream was added").time_base();
         }
         let mut segment_frames: i64 = 0;
@@ -124,12 +143,16 @@ fn concat_segments(input: &AssembleInput, temp: &Path) -> Result<u64, EncodeErro
             packet.rescale_ts(frame_tb, out_time_base);
             packet.set_stream(0);
             packet.set_position(-1);
-            packet.write_interleaved(&mut output).map_err(EncodeError::libav("write packet"))?;
+            packet
+                .write_interleaved(&mut output)
+                .map_err(EncodeError::libav("write packet"))?;
             segment_frames += 1;
         }
         offset_frames += segment_frames;
     }
-    output.write_trailer().map_err(EncodeError::libav("finish output"))?;
+    output
+        .write_trailer()
+        .map_err(EncodeError::libav("finish output"))?;
     Ok(offset_frames as u64)
 }
 

@@ -75,7 +75,10 @@ impl FromStr for Fps {
         };
         let s = s.trim();
         let (num, den) = match s.split_once('/') {
-            Some((n, d)) => (n.trim().parse::<u32>().map_err(|_| bad())?, d.trim().parse::<u32>().map_err(|_| bad())?),
+            Some((n, d)) => (
+                n.trim().parse::<u32>().map_err(|_| bad())?,
+                d.trim().parse::<u32>().map_err(|_| bad())?,
+            ),
             None => (s.parse::<u32>().map_err(|_| bad())?, 1),
         };
         if num == 0 || den == 0 || num > 1000 * den {
@@ -122,8 +125,22 @@ mod tests {
     #[test]
     fn frame_count_examples() {
         assert_eq!(Fps::whole(30).frame_count(5.0), 150);
-        assert_eq!(Fps { num: 30000, den: 1001 }.frame_count(5.0), 150);
-        assert_eq!(Fps { num: 30000, den: 1001 }.frame_count(10.01), 300);
+        assert_eq!(
+            Fps {
+                num: 30000,
+                den: 1001
+            }
+            .frame_count(5.0),
+            150
+        );
+        assert_eq!(
+            Fps {
+                num: 30000,
+                den: 1001
+            }
+            .frame_count(10.01),
+            300
+        );
         assert_eq!(Fps::whole(30).frame_count(1.01), 31);
         assert_eq!(Fps::whole(24).frame_count(0.0), 0);
     }
@@ -131,8 +148,17 @@ mod tests {
     #[test]
     fn parses_integers_and_rationals() {
         assert_eq!("30".parse::<Fps>().unwrap(), Fps::whole(30));
-        assert_eq!("30000/1001".parse::<Fps>().unwrap(), Fps { num: 30000, den: 1001 });
-        assert_eq!("30000/1001".parse::<Fps>().unwrap().to_string(), "30000/1001");
+        assert_eq!(
+            "30000/1001".parse::<Fps>().unwrap(),
+            Fps {
+                num: 30000,
+                den: 1001
+            }
+        );
+        assert_eq!(
+            "30000/1001".parse::<Fps>().unwrap().to_string(),
+            "30000/1001"
+        );
         assert!("0".parse::<Fps>().is_err());
         assert!("30/0".parse::<Fps>().is_err());
         assert!("abc".parse::<Fps>().is_err());

@@ -113,11 +113,19 @@ impl FrameConverter {
             };
             let codec = decoder::find(id).ok_or_else(|| bad(format!("no {id:?} decoder")))?;
             let ctx = codec::context::Context::new_with_codec(codec);
-            *slot = Some(ctx.decoder().video().map_err(EncodeError::libav("open image decoder"))?);
+            *slot = Some(
+                ctx.decoder()
+                    .video()
+                    .map_err(EncodeError::libav("open image decoder"))?,
+            );
         }
         let decoder = slot.as_mut().expect("decoder was just created");
-        decoder.send_packet(&Packet::copy(bytes)).map_err(|e| bad(e.to_string()))?;
-        decoder.receive_frame(&mut self.decoded).map_err(|e| bad(e.to_string()))?;
+        decoder
+            .send_packet(&Packet::copy(bytes))
+            .map_err(|e| bad(e.to_string()))?;
+        decoder
+            .receive_frame(&mut self.decoded)
+            .map_err(|e| bad(e.to_string()))?;
 
         let (src_format, full_range) = match self.decoded.format() {
             Pixel::YUVJ420P => (Pixel::YUV420P, true),
@@ -143,8 +151,14 @@ impl FrameConverter {
         // Present JPEG's yuvj formats under their non-deprecated names: swscale warns about
         // the `j` formats, and the range is already set explicitly above.
         self.decoded.set_format(src_format);
-        let scaler = &mut self.to_rgb.as_mut().expect("scaler was just created").context;
-        scaler.run(&self.decoded, &mut self.rgb).map_err(EncodeError::libav("convert frame to RGB"))?;
+        let scaler = &mut self
+            .to_rgb
+            .as_mut()
+            .expect("scaler was just created")
+            .context;
+        scaler
+            .run(&self.decoded, &mut self.rgb)
+            .map_err(EncodeError::libav("convert frame to RGB"))?;
 
         if self.to_yuv.is_none() {
             let mut context = scaling::Context::get(

@@ -35,24 +35,32 @@ pub struct VideoInfo {
 
 fn pixel_name(format: Pixel) -> String {
     let descriptor = format.descriptor();
-    descriptor.map(|d| d.name().to_string()).unwrap_or_else(|| format!("{format:?}"))
+    descriptor
+        .map(|d| d.name().to_string())
+        .unwrap_or_else(|| format!("{format:?}"))
 }
 
 /// Probe the first video stream of `path`, counting its packets.
 pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
     crate::init();
-    let mut input =
-        ffmpeg_next::format::input(path).map_err(EncodeError::libav(format!("open {}", path.display())))?;
-    let stream = input
-        .streams()
-        .best(media::Type::Video)
-        .ok_or_else(|| EncodeError::NoVideoStream { path: path.to_path_buf() })?;
+    let mut input = ffmpeg_next::format::input(path)
+        .map_err(EncodeError::libav(format!("open {}", path.display())))?;
+    let stream =
+        input
+            .streams()
+            .best(media::Type::Video)
+            .ok_or_else(|| EncodeError::NoVideoStream {
+                path: path.to_path_buf(),
+            })?;
     let index = stream.index();
     let time_base = stream.time_base();
     let rate = stream.avg_frame_rate();
     let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
         .map_err(EncodeError::libav("read codec parameters"))?;
-    let decoder = context.decoder().video().map_err(EncodeError::libav("open video decoder"))?;
+    let decoder = context
+        .decoder()
+        .video()
+        .map_err(EncodeError::libav("open video decoder"))?;
     // SAFETY: reading plain enum fields of the decoder context.
     let (space, range) = unsafe {
         let ptr = decoder.as_ptr();
@@ -66,11 +74,16 @@ pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
             "unknown".to_string()
         } else {
             // SAFETY: libav returns static NUL-terminated names.
-            unsafe { std::ffi::CStr::from_ptr(p) }.to_string_lossy().into_owned()
+            unsafe { std::ffi::CStr::from_ptr(p) }
+                .to_string_lossy()
+                .into_owned()
         }
     };
     let mut info = VideoInfo {
-        codec: decoder.codec().map(|c| c.name().to_string()).unwrap_or_default(),
+        codec: decoder
+            .codec()
+            .map(|c| c.name().to_string())
+            .unwrap_or_default(),
         width: decoder.width(),
         height: decoder.height(),
         pix_fmt: pixel_name(decoder.format()),
@@ -121,16 +134,22 @@ impl RgbImage {
 /// stream's BT.709 matrix. Indices may be in any order; the result follows `indices`.
 pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, EncodeError> {
     crate::init();
-    let mut input =
-        ffmpeg_next::format::input(path).map_err(EncodeError::libav(format!("open {}", path.display())))?;
-    let stream = input
-        .streams()
-        .best(media::Type::Video)
-        .ok_or_else(|| EncodeError::NoVideoStream { path: path.to_path_buf() })?;
+    let mut input = ffmpeg_next::format::input(path)
+        .map_err(EncodeError::libav(format!("open {}", path.display())))?;
+    let stream =
+        input
+            .streams()
+            .best(media::Type::Video)
+            .ok_or_else(|| EncodeError::NoVideoStream {
+                path: path.to_path_buf(),
+            })?;
     let index = stream.index();
     let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
         .map_err(EncodeError::libav("read codec parameters"))?;
-    let mut decoder = context.decoder().video().map_err(EncodeError::libav("open video decoder"))?;
+    let mut decoder = context
+        .decoder()
+        .video()
+        .map_err(EncodeError::libav("open video decoder"))?;
     let wanted_max = indices.iter().copied().max().unwrap_or(0);
     let mut found: Vec<Option<RgbImage>> = vec![None; indices.len()];
     let mut scaler: Option<scaling::Context> = None;
@@ -155,14 +174,22 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
             scaler = Some(context);
         }
         let mut rgb = frame::Video::empty();
-        scaler.as_mut().expect("scaler was just created").run(frame, &mut rgb).map_err(EncodeError::libav("convert to RGB"))?;
+        scaler
+            .as_mut()
+            .expect("scaler was just created")
+            .run(frame, &mut rgb)
+            .map_err(EncodeError::libav("convert to RGB"))?;
         let (width, height) = (rgb.width(), rgb.height());
         let stride = rgb.stride(0);
         let mut data = Vec::with_capacity((width * height * 3) as usize);
         for row in 0..height as usize {
             data.extend_from_slice(&rgb.data(0)[row * stride..row * stride + width as usize * 3]);
         }
-        let image = RgbImage { width, height, data };
+        let image = RgbImage {
+            width,
+            height,
+            data,
+        };
         for (slot, wanted) in found.iter_mut().zip(indices) {
             if *wanted == shown {
                 *slot = Some(image.clone());
@@ -174,7 +201,9 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
         if stream.index() != index {
             continue;
         }
-        decoder.send_packet(&packet).map_err(EncodeError::libav("decode packet"))?;
+        decoder
+            .send_packet(&packet)
+            .map_err(EncodeError::libav("decode packet"))?;
         while decoder.receive_frame(&mut decoded).is_ok() {
             convert(&decoded, shown)?;
             shown += 1;
@@ -183,7 +212,9 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
             break;
         }
     }
-    decoder.send_eof().map_err(EncodeError::libav("flush decoder"))?;
+    decoder
+        .send_eof()
+        .map_err(EncodeError::libav("flush decoder"))?;
     while decoder.receive_frame(&mut decoded).is_ok() {
         convert(&decoded, shown)?;
         shown += 1;
@@ -192,7 +223,11 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
         .into_iter()
         .zip(indices)
         .map(|(image, &wanted)| {
-            image.ok_or_else(|| EncodeError::FrameOutOfRange { path: path.to_path_buf(), frames: shown, index: wanted })
+            image.ok_or_else(|| EncodeError::FrameOutOfRange {
+                path: path.to_path_buf(),
+                frames: shown,
+                index: wanted,
+            })
         })
         .collect()
 }
@@ -200,7 +235,11 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
 /// The four-character types of the top-level boxes of an ISO-BMFF (mp4/mov) file, in order.
 /// A faststart file lists `moov` before `mdat`.
 pub fn mp4_top_level_boxes(path: &Path) -> Result<Vec<String>, EncodeError> {
-    let io = |source| EncodeError::Io { action: "read", path: path.to_path_buf(), source };
+    let io = |source| EncodeError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = std::fs::File::open(path).map_err(io)?;
     let length = file.metadata().map_err(io)?.len();
     let mut boxes = Vec::new();

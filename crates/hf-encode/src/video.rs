@@ -2,7 +2,7 @@
 
 use crate::image::FrameConverter;
 use crate::{EncodeError, Fps, FrameImage};
-use ffmpeg_next::{codec, encoder, format, frame, color, Dictionary, Packet};
+use ffmpeg_next::{codec, color, encoder, format, frame, Dictionary, Packet};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -62,8 +62,14 @@ pub struct EncodeOutput {
     pub encode_time: Duration,
 }
 
-fn find_encoder(name: &'static str, package: &'static str) -> Result<codec::codec::Codec, EncodeError> {
-    encoder::find_by_name(name).ok_or(EncodeError::MissingEncoder { encoder: name, package })
+fn find_encoder(
+    name: &'static str,
+    package: &'static str,
+) -> Result<codec::codec::Codec, EncodeError> {
+    encoder::find_by_name(name).ok_or(EncodeError::MissingEncoder {
+        encoder: name,
+        package,
+    })
 }
 
 /// A segment being written: encoder plus muxer.
@@ -78,9 +84,12 @@ struct SegmentWriter {
 impl SegmentWriter {
     fn open(settings: &VideoEncodeSettings, path: &Path) -> Result<Self, EncodeError> {
         let codec = find_encoder("libx264", "libavcodec59")?;
-        let mut output =
-            format::output_as(path, "mp4").map_err(EncodeError::libav(format!("create {}", path.display())))?;
-        let global_header = output.format().flags().contains(format::Flags::GLOBAL_HEADER);
+        let mut output = format::output_as(path, "mp4")
+            .map_err(EncodeError::libav(format!("create {}", path.display())))?;
+        let global_header = output
+            .format()
+            .flags()
+            .contains(format::Flags::GLOBAL_HEADER);
         let mut enc = codec::context::Context::new_with_codec(codec)
             .encoder()
             .video()
@@ -113,16 +122,21 @@ impl SegmentWriter {
                 settings.gop.bframes
             ),
         );
-        let encoder = enc.open_with(options).map_err(EncodeError::libav("open libx264"))?;
+        let encoder = enc
+            .open_with(options)
+            .map_err(EncodeError::libav("open libx264"))?;
         {
-            let mut stream = output.add_stream(codec).map_err(EncodeError::libav("add video stream"))?;
+            let mut stream = output
+                .add_stream(codec)
+                .map_err(EncodeError::libav("add video stream"))?;
             stream.set_parameters(&encoder);
             stream.set_time_base(settings.fps.time_base());
             stream.set_avg_frame_rate(settings.fps.rational());
         }
-        output
-            .write_header()
-            .map_err(EncodeError::libav(format!("write header of {}", path.display())))?;
+        output.write_header().map_err(EncodeError::libav(format!(
+            "write header of {}",
+            path.display()
+        )))?;
         let stream_time_base = output.stream(0).expect("stream was added").time_base();
         Ok(SegmentWriter {
             output,
@@ -136,7 +150,9 @@ impl SegmentWriter {
     fn push(&mut self, frame: &mut frame::Video) -> Result<(), EncodeError> {
         frame.set_pts(Some(self.frames));
         self.frames += 1;
-        self.encoder.send_frame(frame).map_err(EncodeError::libav("encode frame"))?;
+        self.encoder
+            .send_frame(frame)
+            .map_err(EncodeError::libav("encode frame"))?;
         self.drain()
     }
 
@@ -147,15 +163,21 @@ impl SegmentWriter {
             // libx264 leaves durations at 0; without them the last frame has no length.
             packet.set_duration(1);
             packet.rescale_ts(self.encoder_time_base, self.stream_time_base);
-            packet.write_interleaved(&mut self.output).map_err(EncodeError::libav("write packet"))?;
+            packet
+                .write_interleaved(&mut self.output)
+                .map_err(EncodeError::libav("write packet"))?;
         }
         Ok(())
     }
 
     fn finish(mut self) -> Result<i64, EncodeError> {
-        self.encoder.send_eof().map_err(EncodeError::libav("flush encoder"))?;
+        self.encoder
+            .send_eof()
+            .map_err(EncodeError::libav("flush encoder"))?;
         self.drain()?;
-        self.output.write_trailer().map_err(EncodeError::libav("write trailer"))?;
+        self.output
+            .write_trailer()
+            .map_err(EncodeError::libav("write trailer"))?;
         Ok(self.frames)
     }
 }
@@ -196,9 +218,9 @@ fn encode_segment(
         let started = Instant::now();
         let mut yuv = match image {
             FrameImage::Encoded { format, bytes } => converter.convert(index, format, &bytes)?,
-            FrameImage::SameAsPrevious => {
-                previous.clone().ok_or(EncodeError::NothingToRepeat { index })?
-            }
+            FrameImage::SameAsPrevious => previous
+                .clone()
+                .ok_or(EncodeError::NothingToRepeat { index })?,
         };
         convert_time += started.elapsed();
         let started = Instant::now();
@@ -210,8 +232,24 @@ fn encode_segment(
     let written = writer.finish()? as u64;
     encode_time += started.elapsed();
     let bytes = std::fs::metadata(&input.output)
-        .map_err(|source| EncodeError::Io { action: "read size of", path: input.output.clone(), source })?
+        .map_err(|source| EncodeError::Io {
+            action: "read size of",
+            path: input.output.clone(),
+            source,
+        })?
         .len();
-    tracing::debug!(frames = written, bytes, ?convert_time, ?encode_time, "segment encoded");
-    Ok(EncodeOutput { path: input.output.clone(), frames: written, bytes, convert_time, encode_time })
+    tracing::debug!(
+        frames = written,
+        bytes,
+        ?convert_time,
+        ?encode_time,
+        "segment encoded"
+    );
+    Ok(EncodeOutput {
+        path: input.output.clone(),
+        frames: written,
+        bytes,
+        convert_time,
+        encode_time,
+    })
 }

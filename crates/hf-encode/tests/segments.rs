@@ -2,8 +2,8 @@
 
 use hf_encode::inspect::{decode_rgb_frames, mp4_top_level_boxes, probe_video};
 use hf_encode::{
-    assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, FrameImage, GopSettings, ImageFormat,
-    VideoEncodeSettings,
+    assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, FrameImage, GopSettings,
+    ImageFormat, VideoEncodeSettings,
 };
 use std::path::Path;
 use std::process::Command;
@@ -30,7 +30,10 @@ fn encode(dir: &Path, name: &str, first: u64, frames: Vec<FrameImage>) -> std::p
             fps: Fps::whole(30),
             preset: "medium".into(),
             crf: 18,
-            gop: GopSettings { keyint: 30, bframes: 3 },
+            gop: GopSettings {
+                keyint: 30,
+                bframes: 3,
+            },
         },
         output: dir.join(name),
         first_frame: first,
@@ -48,7 +51,10 @@ fn two_segments_join_by_stream_copy_with_exact_frames_and_colours() {
     let dir = tempfile::tempdir().unwrap();
     let red = solid_jpeg(dir.path(), "red");
     let blue = solid_jpeg(dir.path(), "blue");
-    let jpeg = |bytes: &Vec<u8>| FrameImage::Encoded { format: ImageFormat::Jpeg, bytes: bytes.clone() };
+    let jpeg = |bytes: &Vec<u8>| FrameImage::Encoded {
+        format: ImageFormat::Jpeg,
+        bytes: bytes.clone(),
+    };
     let mut first = vec![jpeg(&red)];
     first.extend(std::iter::repeat_n(FrameImage::SameAsPrevious, 9));
     let mut second = vec![jpeg(&blue)];
@@ -74,7 +80,11 @@ fn two_segments_join_by_stream_copy_with_exact_frames_and_colours() {
     assert_eq!(info.frames, 17);
     assert_eq!(info.keyframes, vec![0, 10]);
     assert_eq!(info.frame_rate, (30, 1));
-    assert!((info.duration_seconds - 17.0 / 30.0).abs() < 1e-6, "{}", info.duration_seconds);
+    assert!(
+        (info.duration_seconds - 17.0 / 30.0).abs() < 1e-6,
+        "{}",
+        info.duration_seconds
+    );
     assert_eq!(info.color_space, "bt709");
     assert_eq!(info.color_range, "tv");
 
@@ -84,10 +94,16 @@ fn two_segments_join_by_stream_copy_with_exact_frames_and_colours() {
     assert!(moov < mdat, "not faststart: {boxes:?}");
 
     let frames = decode_rgb_frames(&output, &[0, 9, 10, 16]).unwrap();
-    for (image, want) in frames.iter().zip([[255, 0, 0], [255, 0, 0], [0, 0, 255], [0, 0, 255]]) {
+    for (image, want) in frames
+        .iter()
+        .zip([[255, 0, 0], [255, 0, 0], [0, 0, 255], [0, 0, 255]])
+    {
         let got = image.pixel(32, 24);
         for c in 0..3 {
-            assert!((i32::from(got[c]) - want[c]).abs() <= 6, "got {got:?}, want {want:?}");
+            assert!(
+                (i32::from(got[c]) - want[c]).abs() <= 6,
+                "got {got:?}, want {want:?}"
+            );
         }
     }
     // No partial file is left beside the output.
@@ -103,7 +119,15 @@ fn two_segments_join_by_stream_copy_with_exact_frames_and_colours() {
 fn wrong_frame_count_fails_and_leaves_nothing_at_the_output() {
     let dir = tempfile::tempdir().unwrap();
     let red = solid_jpeg(dir.path(), "red");
-    let a = encode(dir.path(), "a.mp4", 0, vec![FrameImage::Encoded { format: ImageFormat::Jpeg, bytes: red }]);
+    let a = encode(
+        dir.path(),
+        "a.mp4",
+        0,
+        vec![FrameImage::Encoded {
+            format: ImageFormat::Jpeg,
+            bytes: red,
+        }],
+    );
     let output = dir.path().join("out.mp4");
     let err = assemble_stage(AssembleInput {
         segments: vec![a],
@@ -113,9 +137,16 @@ fn wrong_frame_count_fails_and_leaves_nothing_at_the_output() {
         faststart: true,
     })
     .unwrap_err();
-    assert!(err.to_string().contains("expected 2 frames, got 1"), "{err}");
+    assert!(
+        err.to_string().contains("expected 2 frames, got 1"),
+        "{err}"
+    );
     assert!(!output.exists());
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "only red.jpg and a.mp4 remain");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "only red.jpg and a.mp4 remain"
+    );
 }
 
 #[test]
@@ -132,7 +163,10 @@ fn a_producer_that_stops_early_is_an_error_and_removes_the_segment() {
                 fps: Fps::whole(30),
                 preset: "ultrafast".into(),
                 crf: 28,
-                gop: GopSettings { keyint: 30, bframes: 0 },
+                gop: GopSettings {
+                    keyint: 30,
+                    bframes: 0,
+                },
             },
             output: output.clone(),
             first_frame: 0,
@@ -141,6 +175,9 @@ fn a_producer_that_stops_early_is_an_error_and_removes_the_segment() {
         rx,
     )
     .unwrap_err();
-    assert_eq!(err.to_string(), "the capture stage stopped after 0 of 3 frames");
+    assert_eq!(
+        err.to_string(),
+        "the capture stage stopped after 0 of 3 frames"
+    );
     assert!(!output.exists());
 }

@@ -71,7 +71,10 @@ fn wrap_fragment(html: &str) -> String {
 }
 
 fn rewrite_error(path: &Path) -> impl Fn(lol_html::errors::RewritingError) -> RenderError + '_ {
-    move |e| RenderError::InvalidHtml { path: path.to_path_buf(), reason: e.to_string() }
+    move |e| RenderError::InvalidHtml {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }
 
 /// Read `input.project_dir/index.html`, find the root composition, inject the runtime and write
@@ -79,17 +82,29 @@ fn rewrite_error(path: &Path) -> impl Fn(lol_html::errors::RewritingError) -> Re
 pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, RenderError> {
     let _span = tracing::info_span!("compile", project = %input.project_dir.display()).entered();
     if !input.project_dir.is_dir() {
-        return Err(RenderError::ProjectNotFound { path: input.project_dir.clone() });
+        return Err(RenderError::ProjectNotFound {
+            path: input.project_dir.clone(),
+        });
     }
     let index = input.project_dir.join("index.html");
     let source = std::fs::read_to_string(&index).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
-            RenderError::IndexNotFound { path: index.clone() }
+            RenderError::IndexNotFound {
+                path: index.clone(),
+            }
         } else {
-            RenderError::Io { action: "read", path: index.clone(), source }
+            RenderError::Io {
+                action: "read",
+                path: index.clone(),
+                source,
+            }
         }
     })?;
-    let html = if is_fragment(&source) { wrap_fragment(&source) } else { source };
+    let html = if is_fragment(&source) {
+        wrap_fragment(&source)
+    } else {
+        source
+    };
 
     // Pass 1: learn the document's shape.
     let mut compositions: Vec<CompositionElement> = Vec::new();
@@ -131,9 +146,14 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         .find(|c| c.explicit_root)
         .or_else(|| compositions.first())
         .cloned()
-        .ok_or_else(|| RenderError::NoComposition { path: index.clone() })?;
+        .ok_or_else(|| RenderError::NoComposition {
+            path: index.clone(),
+        })?;
 
-    let dimension = |value: &Option<String>, name: &str, default: u32| -> Result<u32, RenderError> {
+    let dimension = |value: &Option<String>,
+                     name: &str,
+                     default: u32|
+     -> Result<u32, RenderError> {
         match value.as_deref().map(str::trim) {
             None | Some("") => Ok(default),
             Some(text) => match text.parse::<f64>() {
@@ -158,13 +178,16 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         .filter(|d| d.is_finite() && *d > 0.0);
     let fps_hint = match root.fps.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
-        Some(text) => Some(text.parse::<Fps>().map_err(|_| RenderError::InvalidAttribute {
-            path: index.clone(),
-            element: root.id.clone(),
-            attribute: "data-fps".into(),
-            value: text.to_string(),
-            expected: "an integer such as 30 or a rational such as 30000/1001",
-        })?),
+        Some(text) => Some(
+            text.parse::<Fps>()
+                .map_err(|_| RenderError::InvalidAttribute {
+                    path: index.clone(),
+                    element: root.id.clone(),
+                    attribute: "data-fps".into(),
+                    value: text.to_string(),
+                    expected: "an integer such as 30 or a rational such as 30000/1001",
+                })?,
+        ),
     };
 
     // Pass 2: inject the runtime (and variable overrides) before any page script runs.
@@ -177,7 +200,13 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
             json.replace("</", "<\\/")
         ));
     }
-    let target = if has_head { "head" } else if has_html { "html" } else { "" };
+    let target = if has_head {
+        "head"
+    } else if has_html {
+        "html"
+    } else {
+        ""
+    };
     let compiled = if target.is_empty() {
         format!("{injected}{html}")
     } else {
@@ -194,11 +223,18 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         .map_err(rewrite_error(&index))?
     };
 
-    std::fs::create_dir_all(&input.work_dir)
-        .map_err(|source| RenderError::Io { action: "create", path: input.work_dir.clone(), source })?;
+    std::fs::create_dir_all(&input.work_dir).map_err(|source| RenderError::Io {
+        action: "create",
+        path: input.work_dir.clone(),
+        source,
+    })?;
     let html_path = input.work_dir.join("index.html");
     let write = |path: &Path, text: &str| {
-        std::fs::write(path, text).map_err(|source| RenderError::Io { action: "write", path: path.to_path_buf(), source })
+        std::fs::write(path, text).map_err(|source| RenderError::Io {
+            action: "write",
+            path: path.to_path_buf(),
+            source,
+        })
     };
     write(&html_path, &compiled)?;
     write(&input.work_dir.join(RUNTIME_FILE), RUNTIME_JS)?;

@@ -38,7 +38,9 @@ impl FromStr for Quality {
             "draft" => Ok(Quality::Draft),
             "standard" => Ok(Quality::Standard),
             "high" => Ok(Quality::High),
-            other => Err(format!("unknown quality `{other}`: use draft, standard or high")),
+            other => Err(format!(
+                "unknown quality `{other}`: use draft, standard or high"
+            )),
         }
     }
 }

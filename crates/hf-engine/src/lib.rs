@@ -21,5 +21,8 @@ pub use compile::{compile_stage, CompileInput, CompiledComposition};
 pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};
 pub use hf_encode::Fps;
-pub use job::{OutputFormat, ProgressEvent, ProgressSink, Quality, RenderJob, RenderResult, Stage, StageTimings};
+pub use job::{
+    OutputFormat, ProgressEvent, ProgressSink, Quality, RenderJob, RenderResult, Stage,
+    StageTimings,
+};
 pub use render::{render, render_async};

@@ -7,7 +7,8 @@ use hf_capture::browser::resolve_browser;
 use hf_capture::server::FileServer;
 use hf_capture::{capture_streaming, CaptureSession, SessionOptions, StreamingCaptureInput};
 use hf_encode::{
-    assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, GopSettings, ImageFormat, VideoEncodeSettings,
+    assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, GopSettings, ImageFormat,
+    VideoEncodeSettings,
 };
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,12 +16,19 @@ use std::time::{Duration, Instant};
 /// Render `job` to a video file, reporting progress to `progress`.
 ///
 /// Creates its own tokio runtime; from async code call [`render_async`] instead.
-pub fn render(job: RenderJob, mut progress: impl ProgressSink) -> Result<RenderResult, RenderError> {
+pub fn render(
+    job: RenderJob,
+    mut progress: impl ProgressSink,
+) -> Result<RenderResult, RenderError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|source| RenderError::Io { action: "start", path: "the async runtime".into(), source })?;
+        .map_err(|source| RenderError::Io {
+            action: "start",
+            path: "the async runtime".into(),
+            source,
+        })?;
     runtime.block_on(render_async(job, &mut progress))
 }
 
@@ -38,7 +46,10 @@ fn default_output(job: &RenderJob) -> PathBuf {
 
 /// Make sure the output's directory exists and accepts files, before any work is done.
 fn check_output_writable(output: &Path) -> Result<(), RenderError> {
-    let not_writable = |reason: String| RenderError::OutputNotWritable { path: output.to_path_buf(), reason };
+    let not_writable = |reason: String| RenderError::OutputNotWritable {
+        path: output.to_path_buf(),
+        reason,
+    };
     if output.is_dir() {
         return Err(not_writable("it is a directory".into()));
     }
@@ -46,7 +57,8 @@ fn check_output_writable(output: &Path) -> Result<(), RenderError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&parent).map_err(|e| not_writable(format!("cannot create {}: {e}", parent.display())))?;
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| not_writable(format!("cannot create {}: {e}", parent.display())))?;
     tempfile::Builder::new()
         .prefix(".hf-write-check")
         .tempfile_in(&parent)
@@ -55,20 +67,32 @@ fn check_output_writable(output: &Path) -> Result<(), RenderError> {
 }
 
 /// Async form of [`render`], for callers already inside a multi-threaded tokio runtime.
-pub async fn render_async(job: RenderJob, progress: &mut dyn ProgressSink) -> Result<RenderResult, RenderError> {
+pub async fn render_async(
+    job: RenderJob,
+    progress: &mut dyn ProgressSink,
+) -> Result<RenderResult, RenderError> {
     let started = Instant::now();
     let mut timings = StageTimings::default();
     if job.workers > 1 {
-        tracing::warn!(requested = job.workers, "this build captures with one browser worker");
+        tracing::warn!(
+            requested = job.workers,
+            "this build captures with one browser worker"
+        );
     }
     let output = job.output.clone().unwrap_or_else(|| default_output(&job));
     let work = tempfile::Builder::new()
         .prefix("hf-render-")
         .tempdir()
-        .map_err(|source| RenderError::Io { action: "create", path: std::env::temp_dir(), source })?;
+        .map_err(|source| RenderError::Io {
+            action: "create",
+            path: std::env::temp_dir(),
+            source,
+        })?;
 
     // compile
-    progress.event(ProgressEvent::StageStarted { stage: Stage::Compile });
+    progress.event(ProgressEvent::StageStarted {
+        stage: Stage::Compile,
+    });
     let stage_started = Instant::now();
     let compiled = compile_stage(&CompileInput {
         project_dir: job.project_dir.clone(),
@@ -80,12 +104,19 @@ pub async fn render_async(job: RenderJob, progress: &mut dyn ProgressSink) -> Re
     timings.compile = stage_started.elapsed();
 
     // probe: launch the browser, load the page, learn the duration
-    progress.event(ProgressEvent::StageStarted { stage: Stage::Probe });
+    progress.event(ProgressEvent::StageStarted {
+        stage: Stage::Probe,
+    });
     let stage_started = Instant::now();
     let executable = resolve_browser(job.browser.as_deref())?;
-    let server =
-        FileServer::start(compiled.html_path.parent().expect("compiled page has a parent"), &compiled.project_dir)
-            .await?;
+    let server = FileServer::start(
+        compiled
+            .html_path
+            .parent()
+            .expect("compiled page has a parent"),
+        &compiled.project_dir,
+    )
+    .await?;
     let (preset, crf, jpeg_quality) = job.quality.settings();
     let options = SessionOptions {
         executable,
@@ -131,7 +162,9 @@ pub async fn render_async(job: RenderJob, progress: &mut dyn ProgressSink) -> Re
     });
 
     // capture + encode: one segment for now, closed 2-second GOPs
-    progress.event(ProgressEvent::StageStarted { stage: Stage::Capture });
+    progress.event(ProgressEvent::StageStarted {
+        stage: Stage::Capture,
+    });
     let stage_started = Instant::now();
     let segment = work.path().join("segment-00000.mp4");
     let keyint = (2.0 * fps.as_f64()).round().max(1.0) as u32;
@@ -152,10 +185,23 @@ pub async fn render_async(job: RenderJob, progress: &mut dyn ProgressSink) -> Re
     let encoder = std::thread::Builder::new()
         .name("hf-encode".into())
         .spawn(move || encode_stage(encode_input, receiver))
-        .map_err(|source| RenderError::Io { action: "start", path: "the encoder thread".into(), source })?;
-    let capture_input = StreamingCaptureInput { first_frame: 0, frame_count: frames, fps };
+        .map_err(|source| RenderError::Io {
+            action: "start",
+            path: "the encoder thread".into(),
+            source,
+        })?;
+    let capture_input = StreamingCaptureInput {
+        first_frame: 0,
+        frame_count: frames,
+        fps,
+    };
     let captured = {
-        let mut on_frame = |index: u64| progress.event(ProgressEvent::Frame { done: index + 1, total: frames });
+        let mut on_frame = |index: u64| {
+            progress.event(ProgressEvent::Frame {
+                done: index + 1,
+                total: frames,
+            })
+        };
         capture_streaming(&mut session, capture_input, &sender, &mut on_frame).await
     };
     drop(sender);
@@ -171,7 +217,9 @@ pub async fn render_async(job: RenderJob, progress: &mut dyn ProgressSink) -> Re
     timings.encode = encoded.encode_time;
 
     // assemble
-    progress.event(ProgressEvent::StageStarted { stage: Stage::Assemble });
+    progress.event(ProgressEvent::StageStarted {
+        stage: Stage::Assemble,
+    });
     let stage_started = Instant::now();
     let assembled = tokio::task::block_in_place(|| {
         assemble_stage(AssembleInput {
@@ -197,6 +245,8 @@ pub async fn render_async(job: RenderJob, progress: &mut dyn ProgressSink) -> Re
         unchanged_frames: captured.unchanged_frames,
         timings,
     };
-    progress.event(ProgressEvent::Finished { result: Box::new(result.clone()) });
+    progress.event(ProgressEvent::Finished {
+        result: Box::new(result.clone()),
+    });
     Ok(result)
 }

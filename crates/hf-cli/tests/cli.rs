@@ -1,0 +1,303 @@
+//! `hf render` as a user runs it: exit codes, messages, nothing half-written, no Chrome left.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Run `hf` with a private TMPDIR so its work dir (and Chrome's profile) can be traced.
+fn hf(tmp: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hf"))
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env_remove("HF_BROWSER_PATH")
+        .current_dir(tmp)
+        .output()
+        .expect("hf runs")
+}
+
+/// No process still mentions `tmp` on its command line (Chrome's --user-data-dir lives there).
+fn assert_no_process_mentions(tmp: &Path) {
+    let needle = tmp.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            assert!(
+                !cmdline.contains(&needle),
+                "leaked process {:?}: {cmdline}",
+                entry.file_name()
+            );
+        }
+    }
+}
+
+/// The command failed with `code`, said `message`, wrote nothing at `output`, left no Chrome and
+/// no work dir behind.
+#[track_caller]
+fn assert_failed(out: &Output, tmp: &Path, output: &Path, code: &str, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("error[{code}]")),
+        "stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains(message),
+        "stderr does not contain {message:?}: {stderr}"
+    );
+    assert!(!output.exists(), "{} was written", output.display());
+    assert_no_process_mentions(tmp);
+    let leftovers: Vec<_> = std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("hf-render-") || n.contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+fn project(tmp: &Path, index: &str) -> PathBuf {
+    let dir = tmp.join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), index).unwrap();
+    dir
+}
+
+#[test]
+fn missing_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &["render", "no-such-dir", "-o", output.to_str().unwrap()],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "PROJECT_NOT_FOUND",
+        "project directory no-such-dir does not exist",
+    );
+}
+
+#[test]
+fn missing_index_html() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("empty")).unwrap();
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &["render", "empty", "-o", output.to_str().unwrap()],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "INDEX_HTML_NOT_FOUND",
+        "empty/index.html not found",
+    );
+}
+
+#[test]
+fn no_composition_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), "<html><body><p>no root</p></body></html>");
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "NO_COMPOSITION_ROOT",
+        "has no composition root",
+    );
+}
+
+#[test]
+fn zero_duration_with_nothing_to_infer_it_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r#"<html><body><div data-composition-id="still" data-width="64" data-height="64" data-no-timeline></div></body></html>"#,
+    );
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "COMPOSITION_ZERO_DURATION",
+        "composition \"still\" in ",
+    );
+}
+
+#[test]
+fn browser_not_found_says_how_to_install_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = tmp.path().join("out.mp4");
+    let fixture = workspace().join("fixtures/clip-windows/src");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            fixture.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--browser",
+            "/nonexistent/chrome",
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "BROWSER_NOT_FOUND",
+        "sudo apt-get install chromium-headless-shell",
+    );
+}
+
+#[test]
+fn unwritable_output_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("fixtures/clip-windows/src");
+    // Even root cannot create directories under /proc.
+    let output = Path::new("/proc/hf-test/out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            fixture.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        output,
+        "OUTPUT_NOT_WRITABLE",
+        "cannot write the output /proc/hf-test/out.mp4",
+    );
+}
+
+#[test]
+fn a_script_error_while_loading_is_quoted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r#"<html><body><div data-composition-id="boom" data-width="64" data-height="64" data-duration="1"></div>
+<script>throw new Error("kaboom while loading");</script></body></html>"#,
+    );
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "PAGE_SCRIPT_ERROR",
+        "Error: kaboom while loading",
+    );
+}
+
+#[test]
+fn unknown_format_and_bad_variables_are_rejected_before_rendering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = tmp.path().join("out.webm");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            ".",
+            "--format",
+            "webm",
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `webm`"));
+
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            ".",
+            "--variables",
+            "[1,2]",
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "INVALID_VARIABLES",
+        "--variables must be a JSON object",
+    );
+}
+
+#[test]
+fn a_successful_render_prints_one_summary_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("fixtures/clip-windows/src");
+    let output = tmp.path().join("clips.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            fixture.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-q",
+            "draft",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("rendered 60 frames (2.00 s at 30 fps) in "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("-> {}", output.display())),
+        "{stdout}"
+    );
+    assert!(output.is_file());
+    assert_no_process_mentions(tmp.path());
+}

@@ -1,0 +1,56 @@
+//! Helpers for hf's end-to-end tests: fixture paths, rendering, pixel assertions.
+
+use hf_encode::inspect::RgbImage;
+use hf_engine::{CaptureMode, RenderJob, RenderResult};
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
+}
+
+/// `fixtures/<name>/src`.
+pub fn fixture(name: &str) -> PathBuf {
+    workspace_root().join("fixtures").join(name).join("src")
+}
+
+/// Render fixture `name` into a fresh temp dir with `mode`; returns the dir (keep it alive) and
+/// the result.
+pub fn render_fixture(name: &str, mode: CaptureMode) -> (tempfile::TempDir, RenderResult) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let job = RenderJob::new(fixture(name))
+        .output(dir.path().join("out.mp4"))
+        .capture_mode(mode);
+    let result =
+        hf_engine::render(job, |_| {}).unwrap_or_else(|e| panic!("rendering {name} failed: {e}"));
+    (dir, result)
+}
+
+/// Assert the pixel at `(x, y)` is within `tolerance` of `want` on every channel.
+#[track_caller]
+pub fn assert_pixel(image: &RgbImage, x: u32, y: u32, want: [u8; 3], tolerance: u8, what: &str) {
+    let got = image.pixel(x, y);
+    let close = got
+        .iter()
+        .zip(want)
+        .all(|(g, w)| g.abs_diff(w) <= tolerance);
+    assert!(
+        close,
+        "{what}: pixel ({x},{y}) is {got:?}, expected {want:?} (+-{tolerance})"
+    );
+}
+
+/// Mean absolute difference per channel between two images of the same size.
+pub fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    let sum: u64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f64 / a.data.len() as f64
+}

@@ -155,3 +155,46 @@ fn an_embedder_gets_progress_events_in_order_and_a_typed_result() {
     );
     assert_eq!(probe_video(&output).unwrap().frame_rate, (15, 1));
 }
+
+/// A browser wrapper that drops the flags `HeadlessExperimental.beginFrame` needs, like a Chrome
+/// build whose headless mode has no beginFrame.
+fn browser_without_begin_frame(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("chrome-without-begin-frame.sh");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\nfor a in \"$@\"; do\n  case \"$a\" in\n    --deterministic-mode|--enable-begin-frame-control|--run-all-compositor-stages-before-draw) ;;\n    *) set -- \"$@\" \"$a\" ;;\n  esac\n  shift\ndone\nexec /usr/lib/chromium/chromium-headless-shell \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn auto_mode_falls_back_to_screenshots_when_begin_frame_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let browser = browser_without_begin_frame(dir.path());
+    let mut job = RenderJob::new(fixture("gsap-move")).output(dir.path().join("auto.mp4"));
+    job.browser = Some(browser.clone());
+    let result = hf_engine::render(job, |_| {}).unwrap();
+    assert_eq!(result.capture_mode, ActiveCaptureMode::Screenshot);
+    let frames = decode_rgb_frames(&result.output, &[0, 30, 59]).unwrap();
+    for (image, frame) in frames.iter().zip([0, 30, 59]) {
+        assert_box_at_frame(image, frame, &format!("fallback frame {frame}"));
+    }
+
+    // Asking for beginFrame explicitly does not fall back: it fails and says why.
+    let output = dir.path().join("forced.mp4");
+    let mut job = RenderJob::new(fixture("gsap-move"))
+        .output(&output)
+        .capture_mode(CaptureMode::BeginFrame);
+    job.browser = Some(browser);
+    let err = hf_engine::render(job, |_| {}).unwrap_err();
+    assert_eq!(err.code(), "CAPTURE_FAILED");
+    assert!(
+        err.to_string()
+            .starts_with("Chrome DevTools command HeadlessExperimental.beginFrame failed: "),
+        "{err}"
+    );
+    assert!(!output.exists());
+}

@@ -82,7 +82,7 @@ fn parse_capture_mode(value: &str) -> Result<CaptureMode, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.verbose {
-        0 => "warn,chromiumoxide=error",
+        0 => "warn,chromiumoxide=off",
         1 => "info,chromiumoxide=warn",
         2 => "debug,chromiumoxide=warn",
         _ => "trace",

@@ -5,6 +5,7 @@
 //!   frames/s, realtime factor, CPU seconds per frame and peak RSS (hf plus its Chrome).
 
 use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -145,19 +146,7 @@ fn bench(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn children_cpu() -> Duration {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
-}
-
 fn render_once(hf: &Path, dir: &Path, output: &Path) -> Result<Sample> {
-    let cpu_before = children_cpu();
     let started = Instant::now();
     let mut child = Command::new(hf)
         .arg("render")
@@ -170,13 +159,23 @@ fn render_once(hf: &Path, dir: &Path, output: &Path) -> Result<Sample> {
         .context("cannot start hf")?;
     let pid = child.id();
     let mut peak = 0u64;
+    // CPU ticks per process of the tree, as last seen: Chrome's helpers are reaped by init when
+    // the browser dies, so getrusage(RUSAGE_CHILDREN) would not count them.
+    let mut cpu_ticks: HashMap<u32, u64> = HashMap::new();
     loop {
         if child.try_wait()?.is_some() {
             break;
         }
-        peak = peak.max(tree_rss_bytes(pid));
+        let tree = process_tree(pid);
+        peak = peak.max(tree.iter().map(|p| p.rss_bytes).sum());
+        for process in tree {
+            cpu_ticks.insert(process.pid, process.cpu_ticks);
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let cpu = Duration::from_secs_f64(cpu_ticks.values().sum::<u64>() as f64 / ticks_per_second);
     let output = child.wait_with_output()?;
     let wall = started.elapsed();
     if !output.status.success() {
@@ -193,15 +192,22 @@ fn render_once(hf: &Path, dir: &Path, output: &Path) -> Result<Sample> {
         frames: result["frames"].as_u64().unwrap_or(0),
         video_seconds: result["duration_seconds"].as_f64().unwrap_or(0.0),
         wall,
-        cpu: children_cpu() - cpu_before,
+        cpu,
         peak_rss_bytes: peak,
     })
 }
 
-/// Resident memory of `pid` and all its descendants, from /proc.
-fn tree_rss_bytes(pid: u32) -> u64 {
-    let mut parents: Vec<(u32, u32, u64)> = Vec::new();
+/// One process of the render's tree, from /proc.
+struct ProcessSample {
+    pid: u32,
+    rss_bytes: u64,
+    cpu_ticks: u64,
+}
+
+/// `pid` and all its descendants with their resident memory and CPU time so far.
+fn process_tree(pid: u32) -> Vec<ProcessSample> {
     let page = 4096u64;
+    let mut all: Vec<(u32, u32, ProcessSample)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
             let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -210,33 +216,37 @@ fn tree_rss_bytes(pid: u32) -> u64 {
             let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
                 continue;
             };
+            // Fields after the parenthesised command name, starting with the state (field 3).
             let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
                 continue;
             };
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            let ppid = fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0);
-            let rss = fields
-                .get(21)
-                .and_then(|f| f.parse::<u64>().ok())
-                .unwrap_or(0)
-                * page;
-            parents.push((p, ppid, rss));
+            let fields: Vec<u64> = after
+                .split_whitespace()
+                .skip(1)
+                .map(|f| f.parse().unwrap_or(0))
+                .collect();
+            let field = |n: usize| fields.get(n - 4).copied().unwrap_or(0);
+            let sample = ProcessSample {
+                pid: p,
+                rss_bytes: field(24) * page,
+                cpu_ticks: field(14) + field(15),
+            };
+            all.push((p, field(4) as u32, sample));
         }
     }
-    let mut tree = vec![pid];
-    let mut total = 0;
+    let mut members = vec![pid];
     let mut i = 0;
-    while i < tree.len() {
-        let current = tree[i];
-        for &(p, ppid, rss) in &parents {
-            if p == current {
-                total += rss;
-            }
-            if ppid == current {
-                tree.push(p);
-            }
-        }
+    while i < members.len() {
+        let current = members[i];
+        members.extend(
+            all.iter()
+                .filter(|(_, ppid, _)| *ppid == current)
+                .map(|(p, _, _)| *p),
+        );
         i += 1;
     }
-    total
+    all.into_iter()
+        .filter(|(p, _, _)| members.contains(p))
+        .map(|(_, _, sample)| sample)
+        .collect()
 }

@@ -301,3 +301,32 @@ fn a_successful_render_prints_one_summary_line() {
     assert!(output.is_file());
     assert_no_process_mentions(tmp.path());
 }
+
+#[test]
+fn a_seek_that_throws_mid_render_names_the_frame_and_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r#"<html><body><div data-composition-id="x" data-width="64" data-height="64" data-duration="1"></div>
+<script>
+window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t >= 0.6) throw new Error("seek exploded"); } } };
+</script></body></html>"#,
+    );
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "CAPTURE_FAILED",
+        "seeking to frame 18 (t = 0.6000 s) failed: Error: seek exploded",
+    );
+}

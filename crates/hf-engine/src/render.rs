@@ -5,7 +5,9 @@ use crate::job::{ProgressEvent, ProgressSink, RenderJob, RenderResult, Stage, St
 use crate::RenderError;
 use hf_capture::browser::resolve_browser;
 use hf_capture::server::FileServer;
-use hf_capture::{capture_streaming, CaptureSession, SessionOptions, StreamingCaptureInput};
+use hf_capture::{
+    capture_streaming, CaptureError, CaptureSession, SessionOptions, StreamingCaptureInput,
+};
 use hf_encode::{
     assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, GopSettings, ImageFormat,
     VideoEncodeSettings,
@@ -208,9 +210,16 @@ pub async fn render_async(
     let encoded = encoder.join().expect("the encoder thread does not panic");
     session.close().await;
     drop(server);
-    // An encoder failure explains a capture that could not hand frames over, so report it first.
-    let encoded = encoded?;
-    let captured = captured?;
+    // Report the cause, not its echo: a capture that could not hand frames over failed because
+    // the encoder did; an encoder that ran short of frames failed because the capture did.
+    let (captured, encoded) = match (captured, encoded) {
+        (Ok(captured), Ok(encoded)) => (captured, encoded),
+        (Err(CaptureError::EncoderGone { .. }), Err(encode_error)) => {
+            return Err(encode_error.into())
+        }
+        (Err(capture_error), _) => return Err(capture_error.into()),
+        (Ok(_), Err(encode_error)) => return Err(encode_error.into()),
+    };
     timings.capture = stage_started.elapsed();
     timings.encoder_wait = captured.encoder_wait;
     timings.convert = encoded.convert_time;

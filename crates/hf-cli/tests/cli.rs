@@ -68,6 +68,23 @@ fn project(tmp: &Path, index: &str) -> PathBuf {
     dir
 }
 
+/// Render a project whose index.html is `index` and assert it fails with `code` and `message`.
+fn assert_project_fails(index: &str, code: &str, message: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), index);
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(&out, tmp.path(), &output, code, message);
+}
+
 #[test]
 fn missing_directory() {
     let tmp = tempfile::tempdir().unwrap();
@@ -105,22 +122,8 @@ fn missing_index_html() {
 
 #[test]
 fn no_composition_root() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = project(tmp.path(), "<html><body><p>no root</p></body></html>");
-    let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
-    assert_failed(
-        &out,
-        tmp.path(),
-        &output,
+    assert_project_fails(
+        "<html><body><p>no root</p></body></html>",
         "NO_COMPOSITION_ROOT",
         "has no composition root",
     );
@@ -128,25 +131,8 @@ fn no_composition_root() {
 
 #[test]
 fn zero_duration_with_nothing_to_infer_it_from() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = project(
-        tmp.path(),
+    assert_project_fails(
         r#"<html><body><div data-composition-id="still" data-width="64" data-height="64" data-no-timeline></div></body></html>"#,
-    );
-    let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
-    assert_failed(
-        &out,
-        tmp.path(),
-        &output,
         "COMPOSITION_ZERO_DURATION",
         "composition \"still\" in ",
     );
@@ -203,26 +189,9 @@ fn unwritable_output_directory() {
 
 #[test]
 fn a_script_error_while_loading_is_quoted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = project(
-        tmp.path(),
+    assert_project_fails(
         r#"<html><body><div data-composition-id="boom" data-width="64" data-height="64" data-duration="1"></div>
 <script>throw new Error("kaboom while loading");</script></body></html>"#,
-    );
-    let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
-    assert_failed(
-        &out,
-        tmp.path(),
-        &output,
         "PAGE_SCRIPT_ERROR",
         "Error: kaboom while loading",
     );
@@ -304,28 +273,11 @@ fn a_successful_render_prints_one_summary_line() {
 
 #[test]
 fn a_seek_that_throws_mid_render_names_the_frame_and_time() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = project(
-        tmp.path(),
+    assert_project_fails(
         r#"<html><body><div data-composition-id="x" data-width="64" data-height="64" data-duration="1"></div>
 <script>
 window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t >= 0.6) throw new Error("seek exploded"); } } };
 </script></body></html>"#,
-    );
-    let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
-    assert_failed(
-        &out,
-        tmp.path(),
-        &output,
         "CAPTURE_FAILED",
         "seeking to frame 18 (t = 0.6000 s) failed: Error: seek exploded",
     );

@@ -40,10 +40,18 @@ fn pixel_name(format: Pixel) -> String {
         .unwrap_or_else(|| format!("{format:?}"))
 }
 
-/// Probe the first video stream of `path`, counting its packets.
-pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
+/// An opened file with a decoder for its best video stream.
+struct OpenVideo {
+    input: ffmpeg_next::format::context::Input,
+    stream_index: usize,
+    time_base: ffmpeg_next::Rational,
+    frame_rate: ffmpeg_next::Rational,
+    decoder: ffmpeg_next::decoder::Video,
+}
+
+fn open_video(path: &Path) -> Result<OpenVideo, EncodeError> {
     crate::init();
-    let mut input = ffmpeg_next::format::input(path)
+    let input = ffmpeg_next::format::input(path)
         .map_err(EncodeError::libav(format!("open {}", path.display())))?;
     let stream =
         input
@@ -52,15 +60,31 @@ pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
             .ok_or_else(|| EncodeError::NoVideoStream {
                 path: path.to_path_buf(),
             })?;
-    let index = stream.index();
-    let time_base = stream.time_base();
-    let rate = stream.avg_frame_rate();
-    let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(EncodeError::libav("read codec parameters"))?;
-    let decoder = context
+    let (stream_index, time_base, frame_rate) =
+        (stream.index(), stream.time_base(), stream.avg_frame_rate());
+    let decoder = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(EncodeError::libav("read codec parameters"))?
         .decoder()
         .video()
         .map_err(EncodeError::libav("open video decoder"))?;
+    Ok(OpenVideo {
+        input,
+        stream_index,
+        time_base,
+        frame_rate,
+        decoder,
+    })
+}
+
+/// Probe the first video stream of `path`, counting its packets.
+pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
+    let OpenVideo {
+        mut input,
+        stream_index: index,
+        time_base,
+        frame_rate: rate,
+        decoder,
+    } = open_video(path)?;
     // SAFETY: reading plain enum fields of the decoder context.
     let (space, range) = unsafe {
         let ptr = decoder.as_ptr();
@@ -133,23 +157,12 @@ impl RgbImage {
 /// Decode the frames at `indices` (display order, 0-based) of `path` to full-range RGB using the
 /// stream's BT.709 matrix. Indices may be in any order; the result follows `indices`.
 pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, EncodeError> {
-    crate::init();
-    let mut input = ffmpeg_next::format::input(path)
-        .map_err(EncodeError::libav(format!("open {}", path.display())))?;
-    let stream =
-        input
-            .streams()
-            .best(media::Type::Video)
-            .ok_or_else(|| EncodeError::NoVideoStream {
-                path: path.to_path_buf(),
-            })?;
-    let index = stream.index();
-    let context = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(EncodeError::libav("read codec parameters"))?;
-    let mut decoder = context
-        .decoder()
-        .video()
-        .map_err(EncodeError::libav("open video decoder"))?;
+    let OpenVideo {
+        mut input,
+        stream_index: index,
+        mut decoder,
+        ..
+    } = open_video(path)?;
     let wanted_max = indices.iter().copied().max().unwrap_or(0);
     let mut found: Vec<Option<RgbImage>> = vec![None; indices.len()];
     let mut scaler: Option<scaling::Context> = None;

@@ -74,6 +74,19 @@ pub enum CaptureError {
         /// Frame index that could not be delivered.
         index: u64,
     },
+    /// A frame did not finish in time (e.g. a page stuck in a busy loop).
+    #[error("frame {index} (t = {time:.4} s) did not finish within {seconds:.1} s; look for a script that loops or blocks at that time")]
+    FrameTimeout {
+        /// Frame index.
+        index: u64,
+        /// Frame time in seconds.
+        time: f64,
+        /// The per-frame limit.
+        seconds: f64,
+    },
+    /// The render was cancelled (SIGINT/SIGTERM or the embedder's cancel flag).
+    #[error("the render was cancelled")]
+    Cancelled,
     /// The local file server failed.
     #[error("the local file server failed: {0}")]
     Server(#[source] std::io::Error),

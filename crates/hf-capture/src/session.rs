@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Which CDP path produces frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -134,15 +135,21 @@ impl CaptureSession {
     /// With [`CaptureMode::Auto`] a browser without `beginFrame` support is relaunched in
     /// screenshot mode.
     pub async fn open(options: &SessionOptions) -> Result<Self, CaptureError> {
-        let _span = tracing::info_span!("open_session", url = %options.url).entered();
+        let span = tracing::info_span!("open_session", url = %options.url);
         let begin_frame = options.mode != CaptureMode::Screenshot;
-        match Self::open_with(options, begin_frame).await {
+        let opened = Self::open_with(options, begin_frame)
+            .instrument(span.clone())
+            .await;
+        match opened {
             Err(CaptureError::Cdp { command, message })
                 if options.mode == CaptureMode::Auto
                     && command == "HeadlessExperimental.beginFrame" =>
             {
-                tracing::warn!(%message, "beginFrame unavailable; falling back to Page.captureScreenshot");
-                Self::open_with(options, false).await
+                tracing::warn!(
+                    %message,
+                    "beginFrame unavailable; falling back to Page.captureScreenshot"
+                );
+                Self::open_with(options, false).instrument(span).await
             }
             other => other,
         }
@@ -264,6 +271,11 @@ impl CaptureSession {
     /// The browser's process id (its process group is killed when the session drops).
     pub fn browser_pid(&self) -> u32 {
         self.chrome.pid()
+    }
+
+    /// Whether the browser process has died (crashed or was killed).
+    pub fn browser_exited(&mut self) -> bool {
+        self.chrome.has_exited()
     }
 
     fn take_exception(&self) -> Option<String> {

@@ -3,6 +3,7 @@
 use crate::{CaptureError, CaptureSession};
 use hf_encode::{Fps, FrameImage};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Input of [`capture_streaming`]: which frames to capture.
@@ -14,6 +15,8 @@ pub struct StreamingCaptureInput {
     pub frame_count: u64,
     /// Frame rate: frame `i` is captured at `t = i * den / num`.
     pub fps: Fps,
+    /// Longest time one frame (seek + capture) may take.
+    pub frame_timeout: Duration,
 }
 
 /// Result of [`capture_streaming`].
@@ -30,19 +33,29 @@ pub struct StreamingCaptureOutput {
 }
 
 /// Capture `input.frame_count` frames from `session`, sending each to `sink` in order.
-/// `on_frame` is called with the render index after each frame is handed over.
+/// `on_frame` is called with the render index after each frame is handed over; setting `cancel`
+/// stops the loop before the next frame.
 pub async fn capture_streaming(
     session: &mut CaptureSession,
     input: StreamingCaptureInput,
     sink: &crossbeam_channel::Sender<FrameImage>,
+    cancel: &AtomicBool,
     on_frame: &mut (dyn FnMut(u64) + Send),
 ) -> Result<StreamingCaptureOutput, CaptureError> {
     let mut output = StreamingCaptureOutput::default();
     for index in input.first_frame..input.first_frame + input.frame_count {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(CaptureError::Cancelled);
+        }
         let started = Instant::now();
-        let image = session
-            .capture_frame(index, input.fps.frame_time(index))
-            .await?;
+        let time = input.fps.frame_time(index);
+        let image = tokio::time::timeout(input.frame_timeout, session.capture_frame(index, time))
+            .await
+            .map_err(|_| CaptureError::FrameTimeout {
+                index,
+                time,
+                seconds: input.frame_timeout.as_secs_f64(),
+            })??;
         output.capture_time += started.elapsed();
         if image == FrameImage::SameAsPrevious {
             output.unchanged_frames += 1;

@@ -4,9 +4,12 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use hf_engine::{CaptureMode, Fps, OutputFormat, ProgressEvent, Quality, RenderError, RenderJob};
 use indicatif::{ProgressBar, ProgressStyle};
+use signal_hook::consts::{SIGINT, SIGTERM};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 #[derive(Parser)]
 #[command(
@@ -45,9 +48,15 @@ struct RenderArgs {
     /// Constant rate factor (overrides the preset's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=51))]
     crf: Option<u32>,
-    /// Browser workers.
-    #[arg(short, long, default_value_t = 1)]
+    /// Browser workers: a number, or auto (cores, memory and segment count decide).
+    #[arg(short, long, default_value = "auto", value_parser = parse_workers)]
     workers: u32,
+    /// Frames per segment of the fixed grid [default: about 2 s of frames].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    segment_frames: Option<u64>,
+    /// Longest time one frame may take, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    frame_timeout: f64,
     /// Output format.
     #[arg(long, default_value = "mp4")]
     format: OutputFormat,
@@ -66,6 +75,18 @@ struct RenderArgs {
     /// Print progress as JSON lines on stdout.
     #[arg(long)]
     json: bool,
+}
+
+fn parse_workers(value: &str) -> Result<u32, String> {
+    match value {
+        "auto" => Ok(0),
+        n => match n.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(format!(
+                "invalid worker count `{n}`: use a number from 1 or auto"
+            )),
+        },
+    }
 }
 
 fn parse_capture_mode(value: &str) -> Result<CaptureMode, String> {
@@ -94,11 +115,27 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
+    // SIGINT/SIGTERM set `cancel`; the render stops, cleans up and we exit 130/143.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let terminated = Arc::new(AtomicBool::new(false));
+    for (signal, flag) in [(SIGINT, &interrupted), (SIGTERM, &terminated)] {
+        signal_hook::flag::register(signal, Arc::clone(&cancel)).expect("signal handler installs");
+        signal_hook::flag::register(signal, Arc::clone(flag)).expect("signal handler installs");
+    }
     let outcome = match cli.command {
-        Command::Render(args) => render(args),
+        Command::Render(args) => render(args, cancel),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if terminated.load(Ordering::Relaxed) || interrupted.load(Ordering::Relaxed) => {
+            eprintln!("error[CANCELLED]: {error:#}");
+            ExitCode::from(if terminated.load(Ordering::Relaxed) {
+                143
+            } else {
+                130
+            })
+        }
         Err(error) => {
             let code = error
                 .downcast_ref::<RenderError>()
@@ -110,7 +147,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn render(args: RenderArgs) -> anyhow::Result<()> {
+fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     let variables = match &args.variables {
         None => None,
         Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
@@ -136,6 +173,8 @@ fn render(args: RenderArgs) -> anyhow::Result<()> {
     job.fps = args.fps;
     job.crf = args.crf;
     job.workers = args.workers;
+    job.segment_frames = args.segment_frames;
+    job.frame_timeout_seconds = args.frame_timeout;
     job.format = args.format;
     job.variables = variables;
     job.browser = args.browser;
@@ -171,8 +210,8 @@ fn render(args: RenderArgs) -> anyhow::Result<()> {
         }
     };
     let dir = args.dir.display().to_string();
-    let result =
-        hf_engine::render(job, progress).with_context(|| format!("rendering {dir} failed"));
+    let result = hf_engine::render_with_cancel(job, progress, cancel)
+        .with_context(|| format!("rendering {dir} failed"));
     bar.finish_and_clear();
     let result = result?;
     if !args.quiet && !json {

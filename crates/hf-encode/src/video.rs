@@ -32,6 +32,9 @@ pub struct VideoEncodeSettings {
     pub crf: u32,
     /// GOP structure.
     pub gop: GopSettings,
+    /// libx264 threads. Part of the settings (never derived from the worker count) because
+    /// x264's output depends on it; a fixed value keeps renders byte-identical.
+    pub threads: u32,
 }
 
 /// Input of [`encode_stage`].
@@ -114,6 +117,7 @@ impl SegmentWriter {
         let mut options = Dictionary::new();
         options.set("preset", &settings.preset);
         options.set("crf", &settings.crf.to_string());
+        options.set("threads", &settings.threads.max(1).to_string());
         let keyint = settings.gop.keyint;
         options.set(
             "x264-params",

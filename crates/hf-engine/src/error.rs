@@ -87,6 +87,9 @@ pub enum RenderError {
         #[source]
         source: std::io::Error,
     },
+    /// The render was cancelled by the caller (SIGINT/SIGTERM in the CLI).
+    #[error("the render was cancelled; nothing was written")]
+    Cancelled,
     /// The capture stage failed.
     #[error(transparent)]
     Capture(#[from] hf_capture::CaptureError),
@@ -110,6 +113,8 @@ impl RenderError {
             RenderError::Unsupported(_) => "UNSUPPORTED",
             RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
             RenderError::Io { .. } => "IO_ERROR",
+            RenderError::Cancelled | RenderError::Capture(C::Cancelled) => "CANCELLED",
+            RenderError::Capture(C::FrameTimeout { .. }) => "FRAME_TIMEOUT",
             RenderError::Capture(C::BrowserNotFound { .. }) => "BROWSER_NOT_FOUND",
             RenderError::Capture(C::Launch { .. }) => "BROWSER_LAUNCH_FAILED",
             RenderError::Capture(C::PageScript { .. }) => "PAGE_SCRIPT_ERROR",

@@ -86,8 +86,14 @@ pub struct RenderJob {
     pub quality: Quality,
     /// CRF override for the preset.
     pub crf: Option<u32>,
-    /// Browser workers requested (this build captures with one).
+    /// Browser workers; 0 means auto (cores, memory and segment count decide).
     pub workers: u32,
+    /// Frames per segment of the fixed grid. Default: about 2 s of frames.
+    pub segment_frames: Option<u64>,
+    /// Where the render's work dir is created. Default: the system temp dir.
+    pub work_dir_parent: Option<PathBuf>,
+    /// Longest time one frame (seek + capture) may take, in seconds.
+    pub frame_timeout_seconds: f64,
     /// Output format.
     pub format: OutputFormat,
     /// Variable overrides (a JSON object), exposed to the page as `window.__hfVariables`.
@@ -111,7 +117,10 @@ impl RenderJob {
             fps: None,
             quality: Quality::Standard,
             crf: None,
-            workers: 1,
+            workers: 0,
+            segment_frames: None,
+            work_dir_parent: None,
+            frame_timeout_seconds: 30.0,
             format: OutputFormat::Mp4,
             variables: None,
             capture_mode: CaptureMode::Auto,
@@ -136,6 +145,18 @@ impl RenderJob {
     /// Set the quality preset.
     pub fn quality(mut self, quality: Quality) -> Self {
         self.quality = quality;
+        self
+    }
+
+    /// Set the number of browser workers (0 = auto).
+    pub fn workers(mut self, workers: u32) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Set the segment length in frames.
+    pub fn segment_frames(mut self, frames: u64) -> Self {
+        self.segment_frames = Some(frames);
         self
     }
 
@@ -183,6 +204,10 @@ pub enum ProgressEvent {
         height: u32,
         /// Capture path in use.
         capture_mode: ActiveCaptureMode,
+        /// Browser workers.
+        workers: u32,
+        /// Segments of the grid.
+        segments: usize,
     },
     /// A frame was captured and handed to the encoder.
     Frame {
@@ -250,6 +275,10 @@ pub struct RenderResult {
     pub elapsed_seconds: f64,
     /// Capture path used.
     pub capture_mode: ActiveCaptureMode,
+    /// Browser workers used.
+    pub workers: u32,
+    /// Segments joined into the output.
+    pub segments: usize,
     /// Frames the page reported unchanged (reused without decoding).
     pub unchanged_frames: u64,
     /// Time per stage.

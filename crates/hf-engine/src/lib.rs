@@ -15,6 +15,7 @@
 pub mod compile;
 mod error;
 mod job;
+pub mod plan;
 mod render;
 
 pub use compile::{compile_stage, CompileInput, CompiledComposition};
@@ -25,4 +26,4 @@ pub use job::{
     OutputFormat, ProgressEvent, ProgressSink, Quality, RenderJob, RenderResult, Stage,
     StageTimings,
 };
-pub use render::{render, render_async};
+pub use render::{render, render_async, render_with_cancel};

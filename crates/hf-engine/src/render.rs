@@ -2,25 +2,44 @@
 
 use crate::compile::{compile_stage, CompileInput};
 use crate::job::{ProgressEvent, ProgressSink, RenderJob, RenderResult, Stage, StageTimings};
+use crate::plan::{
+    auto_workers, available_memory, default_segment_frames, segment_grid, SegmentSpec,
+};
 use crate::RenderError;
 use hf_capture::browser::resolve_browser;
 use hf_capture::server::FileServer;
+use hf_capture::StreamingCaptureOutput;
 use hf_capture::{
     capture_streaming, CaptureError, CaptureSession, SessionOptions, StreamingCaptureInput,
 };
+use hf_encode::EncodeOutput;
 use hf_encode::{
     assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, GopSettings, ImageFormat,
     VideoEncodeSettings,
 };
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// libx264 threads per segment encoder: fixed, so the bytes never depend on the machine or the
+/// worker count.
+const ENCODER_THREADS: u32 = 2;
 
 /// Render `job` to a video file, reporting progress to `progress`.
 ///
 /// Creates its own tokio runtime; from async code call [`render_async`] instead.
-pub fn render(
+pub fn render(job: RenderJob, progress: impl ProgressSink) -> Result<RenderResult, RenderError> {
+    render_with_cancel(job, progress, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`render`], stopping early with [`RenderError::Cancelled`] once `cancel` is set (e.g. from a
+/// signal handler). Browsers, the work dir and any partial output are cleaned up either way.
+pub fn render_with_cancel(
     job: RenderJob,
     mut progress: impl ProgressSink,
+    cancel: Arc<AtomicBool>,
 ) -> Result<RenderResult, RenderError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -31,7 +50,7 @@ pub fn render(
             path: "the async runtime".into(),
             source,
         })?;
-    runtime.block_on(render_async(job, &mut progress))
+    runtime.block_on(render_async(job, &mut progress, cancel))
 }
 
 /// The default output path: `renders/<dir name>_<YYYY-MM-DD_HH-MM-SS>.<ext>`.
@@ -68,26 +87,155 @@ fn check_output_writable(output: &Path) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// Everything a worker needs, shared by all workers.
+struct WorkerContext {
+    options: SessionOptions,
+    settings: VideoEncodeSettings,
+    fps: Fps,
+    frame_timeout: Duration,
+    work_dir: PathBuf,
+    queue: Mutex<VecDeque<SegmentSpec>>,
+    /// Set when the render must stop: cancelled by the caller, or another worker failed.
+    stop: AtomicBool,
+    /// `(segment, frames of it done)` after every frame.
+    progress: tokio::sync::mpsc::UnboundedSender<(usize, u64)>,
+    browsers_started: std::sync::atomic::AtomicUsize,
+}
+
+impl WorkerContext {
+    /// Options for one more browser, with a profile directory of its own.
+    fn next_browser(&self) -> SessionOptions {
+        let n = self.browsers_started.fetch_add(1, Ordering::Relaxed);
+        SessionOptions {
+            user_data_dir: self.work_dir.join(format!("profile-{n}")),
+            ..self.options.clone()
+        }
+    }
+}
+
+/// What one segment cost, and where it went.
+struct SegmentResult {
+    index: usize,
+    encoded: EncodeOutput,
+    captured: StreamingCaptureOutput,
+}
+
+/// Capture and encode one segment with a fresh encoder on its own thread.
+async fn render_segment(
+    session: &mut CaptureSession,
+    ctx: &WorkerContext,
+    segment: SegmentSpec,
+) -> Result<SegmentResult, RenderError> {
+    let input = EncodeInput {
+        settings: ctx.settings.clone(),
+        output: ctx
+            .work_dir
+            .join(format!("segment-{:05}.mp4", segment.index)),
+        first_frame: segment.first_frame,
+        frame_count: segment.frame_count,
+    };
+    let (sender, receiver) = crossbeam_channel::bounded(8);
+    let encoder = std::thread::Builder::new()
+        .name(format!("hf-encode-{}", segment.index))
+        .spawn(move || encode_stage(input, receiver))
+        .map_err(|source| RenderError::Io {
+            action: "start",
+            path: "an encoder thread".into(),
+            source,
+        })?;
+    let capture_input = StreamingCaptureInput {
+        first_frame: segment.first_frame,
+        frame_count: segment.frame_count,
+        fps: ctx.fps,
+        frame_timeout: ctx.frame_timeout,
+    };
+    let mut on_frame = |index: u64| {
+        let _ = ctx
+            .progress
+            .send((segment.index, index + 1 - segment.first_frame));
+    };
+    let captured =
+        capture_streaming(session, capture_input, &sender, &ctx.stop, &mut on_frame).await;
+    drop(sender);
+    let encoded =
+        tokio::task::block_in_place(|| encoder.join()).expect("the encoder thread does not panic");
+    // Report the cause, not its echo: a capture that could not hand frames over failed because
+    // the encoder did; an encoder that ran short of frames failed because the capture did.
+    match (captured, encoded) {
+        (Ok(captured), Ok(encoded)) => Ok(SegmentResult {
+            index: segment.index,
+            encoded,
+            captured,
+        }),
+        (Err(CaptureError::EncoderGone { .. }), Err(encode_error)) => Err(encode_error.into()),
+        (Err(capture_error), _) => Err(capture_error.into()),
+        (Ok(_), Err(encode_error)) => Err(encode_error.into()),
+    }
+}
+
+/// Retries of a segment whose browser died.
+const BROWSER_RESTARTS: u32 = 2;
+
+/// Take segments from the queue until it is empty. A segment whose browser dies is re-rendered
+/// from its first frame on a fresh browser, so the output is the same as an undisturbed render.
+async fn run_worker(
+    mut session: CaptureSession,
+    ctx: Arc<WorkerContext>,
+) -> Result<Vec<SegmentResult>, RenderError> {
+    let mut results = Vec::new();
+    let mut restarts = 0;
+    loop {
+        let next = ctx.queue.lock().expect("segment queue lock").pop_front();
+        let Some(segment) = next else { break };
+        loop {
+            match render_segment(&mut session, &ctx, segment).await {
+                Ok(result) => {
+                    results.push(result);
+                    break;
+                }
+                Err(error)
+                    if session.browser_exited()
+                        && restarts < BROWSER_RESTARTS
+                        && !ctx.stop.load(Ordering::Relaxed) =>
+                {
+                    restarts += 1;
+                    tracing::warn!(segment = segment.index, %error, "browser died; re-rendering the segment on a fresh browser");
+                    session.close().await;
+                    session = CaptureSession::open(&ctx.next_browser())
+                        .await
+                        .inspect_err(|_| ctx.stop.store(true, Ordering::Relaxed))?;
+                }
+                Err(error) => {
+                    ctx.stop.store(true, Ordering::Relaxed);
+                    session.close().await;
+                    return Err(error);
+                }
+            }
+        }
+    }
+    session.close().await;
+    Ok(results)
+}
+
 /// Async form of [`render`], for callers already inside a multi-threaded tokio runtime.
 pub async fn render_async(
     job: RenderJob,
     progress: &mut dyn ProgressSink,
+    cancel: Arc<AtomicBool>,
 ) -> Result<RenderResult, RenderError> {
     let started = Instant::now();
     let mut timings = StageTimings::default();
-    if job.workers > 1 {
-        tracing::warn!(
-            requested = job.workers,
-            "this build captures with one browser worker"
-        );
-    }
     let output = job.output.clone().unwrap_or_else(|| default_output(&job));
+    let work_parent = job
+        .work_dir_parent
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
     let work = tempfile::Builder::new()
         .prefix("hf-render-")
-        .tempdir()
+        .tempdir_in(&work_parent)
         .map_err(|source| RenderError::Io {
-            action: "create",
-            path: std::env::temp_dir(),
+            action: "create a work dir in",
+            path: work_parent.clone(),
             source,
         })?;
 
@@ -105,7 +253,7 @@ pub async fn render_async(
     let fps = job.fps.or(compiled.fps_hint).unwrap_or(Fps::whole(30));
     timings.compile = stage_started.elapsed();
 
-    // probe: launch the browser, load the page, learn the duration
+    // probe: launch the first browser, load the page, learn the duration
     progress.event(ProgressEvent::StageStarted {
         stage: Stage::Probe,
     });
@@ -134,13 +282,37 @@ pub async fn render_async(
         timeline_timeout: Duration::from_secs_f64(job.timeline_timeout_seconds),
         fps: fps.as_f64(),
     };
-    let mut session = CaptureSession::open(&options).await?;
+    let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = Arc::new(WorkerContext {
+        options,
+        settings: VideoEncodeSettings {
+            width: compiled.width,
+            height: compiled.height,
+            fps,
+            preset: preset.to_string(),
+            crf: job.crf.unwrap_or(crf),
+            gop: GopSettings {
+                keyint: 0,
+                bframes: 0,
+            },
+            threads: ENCODER_THREADS,
+        },
+        fps,
+        frame_timeout: Duration::from_secs_f64(job.frame_timeout_seconds),
+        work_dir: work.path().to_path_buf(),
+        queue: Mutex::new(VecDeque::new()),
+        stop: AtomicBool::new(false),
+        progress: progress_tx,
+        browsers_started: Default::default(),
+    });
+    let probe_session = CaptureSession::open(&ctx.next_browser()).await?;
+    let index = compiled.project_dir.join("index.html");
     let duration = match compiled.static_duration {
         Some(duration) => duration,
-        None if session.facts().duration > 0.0 => session.facts().duration,
+        None if probe_session.facts().duration > 0.0 => probe_session.facts().duration,
         None => {
             return Err(RenderError::ZeroDuration {
-                path: compiled.project_dir.join("index.html"),
+                path: index,
                 root_id: compiled.root_id.clone(),
             })
         }
@@ -148,12 +320,59 @@ pub async fn render_async(
     let frames = fps.frame_count(duration);
     if frames == 0 {
         return Err(RenderError::ZeroDuration {
-            path: compiled.project_dir.join("index.html"),
+            path: index,
             root_id: compiled.root_id.clone(),
         });
     }
+    let segment_frames = job
+        .segment_frames
+        .unwrap_or_else(|| default_segment_frames(fps));
+    let segments = segment_grid(frames, segment_frames);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = match job.workers {
+        0 => {
+            let memory = available_memory();
+            let chosen = auto_workers(cores, memory, segments.len());
+            tracing::info!(
+                workers = chosen,
+                cores,
+                available_memory_mb = memory.map(|m| m / 1_000_000),
+                segments = segments.len(),
+                "auto workers: cores + 1, at most one per ~1.5 GB of available memory and one per segment"
+            );
+            chosen
+        }
+        n => n.min(segments.len() as u32),
+    };
+    let capture_mode = probe_session.mode();
+    tracing::info!(
+        frames,
+        segments = segments.len(),
+        segment_frames,
+        workers,
+        ?capture_mode,
+        "render plan"
+    );
+    ctx.queue
+        .lock()
+        .expect("segment queue lock")
+        .extend(segments.iter().copied());
+    // Every segment is its own closed GOP.
+    let mut settings_ctx = ctx;
+    Arc::get_mut(&mut settings_ctx)
+        .expect("no worker has started")
+        .settings
+        .gop
+        .keyint = segment_frames as u32;
+    let ctx = settings_ctx;
+
+    // The probe browser becomes worker 0; the others start concurrently.
+    let extra = futures::future::try_join_all((1..workers).map(|_| {
+        let options = ctx.next_browser();
+        async move { CaptureSession::open(&options).await }
+    }))
+    .await?;
     timings.probe = stage_started.elapsed();
-    let capture_mode = session.mode();
     progress.event(ProgressEvent::Planned {
         frames,
         fps,
@@ -161,69 +380,83 @@ pub async fn render_async(
         width: compiled.width,
         height: compiled.height,
         capture_mode,
+        workers,
+        segments: segments.len(),
     });
 
-    // capture + encode: one segment for now, closed 2-second GOPs
+    // capture + encode
     progress.event(ProgressEvent::StageStarted {
         stage: Stage::Capture,
     });
     let stage_started = Instant::now();
-    let segment = work.path().join("segment-00000.mp4");
-    let keyint = (2.0 * fps.as_f64()).round().max(1.0) as u32;
-    let encode_input = EncodeInput {
-        settings: VideoEncodeSettings {
-            width: compiled.width,
-            height: compiled.height,
-            fps,
-            preset: preset.to_string(),
-            crf: job.crf.unwrap_or(crf),
-            gop: GopSettings { keyint, bframes: 0 },
-        },
-        output: segment.clone(),
-        first_frame: 0,
-        frame_count: frames,
-    };
-    let (sender, receiver) = crossbeam_channel::bounded(8);
-    let encoder = std::thread::Builder::new()
-        .name("hf-encode".into())
-        .spawn(move || encode_stage(encode_input, receiver))
-        .map_err(|source| RenderError::Io {
-            action: "start",
-            path: "the encoder thread".into(),
-            source,
-        })?;
-    let capture_input = StreamingCaptureInput {
-        first_frame: 0,
-        frame_count: frames,
-        fps,
-    };
-    let captured = {
-        let mut on_frame = |index: u64| {
-            progress.event(ProgressEvent::Frame {
-                done: index + 1,
-                total: frames,
-            })
-        };
-        capture_streaming(&mut session, capture_input, &sender, &mut on_frame).await
-    };
-    drop(sender);
-    let encoded = encoder.join().expect("the encoder thread does not panic");
-    session.close().await;
-    drop(server);
-    // Report the cause, not its echo: a capture that could not hand frames over failed because
-    // the encoder did; an encoder that ran short of frames failed because the capture did.
-    let (captured, encoded) = match (captured, encoded) {
-        (Ok(captured), Ok(encoded)) => (captured, encoded),
-        (Err(CaptureError::EncoderGone { .. }), Err(encode_error)) => {
-            return Err(encode_error.into())
+    let handles: Vec<_> = std::iter::once(probe_session)
+        .chain(extra)
+        .map(|session| tokio::spawn(run_worker(session, Arc::clone(&ctx))))
+        .collect();
+    let mut done_per_segment = vec![0u64; segments.len()];
+    let mut reported = 0;
+    let mut progress_open = true;
+    let all_done = futures::future::join_all(handles);
+    tokio::pin!(all_done);
+    let joined = loop {
+        tokio::select! {
+            message = progress_rx.recv(), if progress_open => match message {
+                Some((segment, done)) => {
+                    done_per_segment[segment] = done_per_segment[segment].max(done);
+                    let done: u64 = done_per_segment.iter().sum();
+                    if done > reported {
+                        reported = done;
+                        progress.event(ProgressEvent::Frame { done, total: frames });
+                    }
+                }
+                None => progress_open = false,
+            },
+            joined = &mut all_done => break joined,
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {
+                if cancel.load(Ordering::Relaxed) {
+                    ctx.stop.store(true, Ordering::Relaxed);
+                }
+            }
         }
-        (Err(capture_error), _) => return Err(capture_error.into()),
-        (Ok(_), Err(encode_error)) => return Err(encode_error.into()),
     };
+    while let Ok((segment, done)) = progress_rx.try_recv() {
+        done_per_segment[segment] = done_per_segment[segment].max(done);
+        let done: u64 = done_per_segment.iter().sum();
+        if done > reported {
+            reported = done;
+            progress.event(ProgressEvent::Frame {
+                done,
+                total: frames,
+            });
+        }
+    }
+    drop(server);
+    if cancel.load(Ordering::Relaxed) {
+        return Err(RenderError::Cancelled);
+    }
+    let mut results = Vec::new();
+    let mut first_error = None;
+    for outcome in joined {
+        match outcome.expect("a worker task does not panic") {
+            Ok(mut segment_results) => results.append(&mut segment_results),
+            // The first real failure, not a worker that stopped because of it.
+            Err(RenderError::Capture(CaptureError::Cancelled)) => {}
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    results.sort_by_key(|r| r.index);
     timings.capture = stage_started.elapsed();
-    timings.encoder_wait = captured.encoder_wait;
-    timings.convert = encoded.convert_time;
-    timings.encode = encoded.encode_time;
+    for result in &results {
+        timings.encoder_wait += result.captured.encoder_wait;
+        timings.convert += result.encoded.convert_time;
+        timings.encode += result.encoded.encode_time;
+    }
+    let unchanged_frames = results.iter().map(|r| r.captured.unchanged_frames).sum();
 
     // assemble
     progress.event(ProgressEvent::StageStarted {
@@ -232,7 +465,7 @@ pub async fn render_async(
     let stage_started = Instant::now();
     let assembled = tokio::task::block_in_place(|| {
         assemble_stage(AssembleInput {
-            segments: vec![segment],
+            segments: results.iter().map(|r| r.encoded.path.clone()).collect(),
             output: output.clone(),
             fps,
             expected_frames: frames,
@@ -251,7 +484,9 @@ pub async fn render_async(
         bytes: assembled.bytes,
         elapsed_seconds: started.elapsed().as_secs_f64(),
         capture_mode,
-        unchanged_frames: captured.unchanged_frames,
+        workers,
+        segments: segments.len(),
+        unchanged_frames,
         timings,
     };
     progress.event(ProgressEvent::Finished {

@@ -77,6 +77,13 @@ struct RenderArgs {
     json: bool,
 }
 
+/// Print one line on stdout. Output is best-effort: a reader that went away (a closed pipe)
+/// must not abort the render.
+fn print_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 fn parse_workers(value: &str) -> Result<u32, String> {
     match value {
         "auto" => Ok(0),
@@ -194,10 +201,7 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     let json = args.json;
     let progress = |event: ProgressEvent| {
         if json {
-            println!(
-                "{}",
-                serde_json::to_string(&event).expect("events serialise")
-            );
+            print_line(&serde_json::to_string(&event).expect("events serialise"));
             return;
         }
         match event {
@@ -215,7 +219,7 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let result = result?;
     if !args.quiet && !json {
-        println!(
+        print_line(&format!(
             "rendered {} frames ({:.2} s at {} fps) in {:.2} s ({:.1} frames/s) -> {} ({:.1} MB)",
             result.frames,
             result.duration_seconds,
@@ -224,7 +228,7 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
             result.frames as f64 / result.elapsed_seconds.max(1e-9),
             result.output.display(),
             result.bytes as f64 / 1e6,
-        );
+        ));
     }
     Ok(())
 }

@@ -282,3 +282,90 @@ window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t 
         "seeking to frame 18 (t = 0.6000 s) failed: Error: seek exploded",
     );
 }
+
+#[test]
+fn a_frame_stuck_in_a_busy_loop_hits_the_frame_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r#"<html><body><div data-composition-id="x" data-width="64" data-height="64" data-duration="1"></div>
+<script>
+window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t >= 0.5) { for (;;) {} } } } };
+</script></body></html>"#,
+    );
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--frame-timeout",
+            "2",
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "FRAME_TIMEOUT",
+        "frame 15 (t = 0.5000 s) did not finish within 2.0 s",
+    );
+}
+
+/// Start a render, wait for its first frame event, send `signal`, and check the clean exit.
+fn interrupt_render(signal: i32, expected_code: i32) {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("fixtures/gsap-move/src");
+    let output = tmp.path().join("out.mp4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hf"))
+        .args([
+            "render",
+            fixture.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "--json",
+            "-f",
+            "120",
+        ])
+        .env("TMPDIR", tmp.path())
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let saw_frame = lines
+        .by_ref()
+        .any(|line| line.unwrap().contains(r#""event":"frame""#));
+    assert!(saw_frame, "the render never reported a frame");
+    // SAFETY: kill(2) of the child this test started.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    // Keep reading so the child never writes into a closed pipe.
+    let drain = std::thread::spawn(move || lines.count());
+    let out = child.wait_with_output().unwrap();
+    drain.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(expected_code), "stderr: {stderr}");
+    assert!(stderr.contains("error[CANCELLED]"), "stderr: {stderr}");
+    assert!(!output.exists());
+    assert_no_process_mentions(tmp.path());
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+#[test]
+fn sigint_stops_the_render_cleanly_with_exit_130() {
+    interrupt_render(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_the_render_cleanly_with_exit_143() {
+    interrupt_render(libc::SIGTERM, 143);
+}

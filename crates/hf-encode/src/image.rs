@@ -113,6 +113,7 @@ impl FrameConverter {
             };
             let codec = decoder::find(id).ok_or_else(|| bad(format!("no {id:?} decoder")))?;
             let ctx = codec::context::Context::new_with_codec(codec);
+            let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
             *slot = Some(
                 ctx.decoder()
                     .video()

@@ -24,6 +24,11 @@ pub use video::{encode_stage, EncodeInput, EncodeOutput, GopSettings, VideoEncod
 
 use std::sync::Once;
 
+/// Serialises opening codecs. Codec libraries (libx264 among them) set up shared tables when
+/// an encoder opens; opening one at a time keeps concurrent segment encoders from racing there,
+/// which matters because hf promises the same bytes whatever the worker count.
+pub(crate) static CODEC_OPEN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Initialise libav once per process and quiet its logging to errors only.
 pub fn init() {
     static INIT: Once = Once::new();

@@ -126,9 +126,11 @@ impl SegmentWriter {
                 settings.gop.bframes
             ),
         );
-        let encoder = enc
-            .open_with(options)
-            .map_err(EncodeError::libav("open libx264"))?;
+        let encoder = {
+            let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
+            enc.open_with(options)
+        }
+        .map_err(EncodeError::libav("open libx264"))?;
         {
             let mut stream = output
                 .add_stream(codec)

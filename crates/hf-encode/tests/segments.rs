@@ -183,3 +183,98 @@ fn a_producer_that_stops_early_is_an_error_and_removes_the_segment() {
     );
     assert!(!output.exists());
 }
+
+mod joining {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// Two solid JPEGs made once for all cases.
+    fn colours() -> &'static (Vec<u8>, Vec<u8>) {
+        static COLOURS: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+        COLOURS.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            (
+                solid_jpeg(dir.path(), "red"),
+                solid_jpeg(dir.path(), "blue"),
+            )
+        })
+    }
+
+    /// Frame `i` is red when `(i / 3)` is even, else blue.
+    fn frame(i: u64) -> FrameImage {
+        let (red, blue) = colours();
+        let bytes = if (i / 3).is_multiple_of(2) { red } else { blue };
+        FrameImage::Encoded {
+            format: ImageFormat::Jpeg,
+            bytes: bytes.clone(),
+        }
+    }
+
+    /// Encode the grid with `workers` threads taking segments round-robin, then join.
+    fn render(dir: &Path, total: u64, size: u64, workers: usize, name: &str) -> Vec<u8> {
+        let starts: Vec<u64> = (0..total).step_by(size as usize).collect();
+        let mut paths = vec![std::path::PathBuf::new(); starts.len()];
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let starts = &starts;
+                    scope.spawn(move || {
+                        (w..starts.len())
+                            .step_by(workers)
+                            .map(|k| {
+                                let first = starts[k];
+                                let count = size.min(total - first);
+                                let frames = (first..first + count).map(frame).collect();
+                                (k, encode(dir, &format!("{name}-{k}.mp4"), first, frames))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for handle in handles {
+                for (k, path) in handle.join().unwrap() {
+                    paths[k] = path;
+                }
+            }
+        });
+        let output = dir.join(format!("{name}.mp4"));
+        let result = assemble_stage(AssembleInput {
+            segments: paths,
+            output: output.clone(),
+            fps: Fps::whole(30),
+            expected_frames: total,
+            faststart: true,
+        })
+        .unwrap();
+        assert_eq!(result.frames, total);
+        let info = probe_video(&output).unwrap();
+        assert_eq!(info.frames, total);
+        assert_eq!(
+            info.keyframes, starts,
+            "a keyframe starts every segment, and only there"
+        );
+        assert!((info.duration_seconds - total as f64 / 30.0).abs() < 1e-6);
+        std::fs::read(output).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+        #[test]
+        fn joined_segments_are_the_same_bytes_for_any_worker_count(
+            total in 1u64..40,
+            size in 1u64..16,
+            workers in 2usize..4,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let sequential = render(dir.path(), total, size, 1, "one");
+            let parallel = render(dir.path(), total, size, workers, "many");
+            prop_assert!(sequential == parallel, "{} workers changed the bytes", workers);
+            let last = total - 1;
+            let image = &decode_rgb_frames(&dir.path().join("many.mp4"), &[last]).unwrap()[0];
+            let want = if (last / 3).is_multiple_of(2) { [255, 0, 0] } else { [0, 0, 255] };
+            let got = image.pixel(32, 24);
+            prop_assert!(got.iter().zip(want).all(|(g, w)| (i32::from(*g) - w).abs() <= 8), "frame {}: {:?}", last, got);
+        }
+    }
+}

@@ -147,3 +147,86 @@ fn a_browser_killed_mid_render_is_replaced_and_the_output_is_unchanged() {
         "no browser outlives the render"
     );
 }
+
+#[test]
+fn a_cancelled_disk_capture_resumes_where_it_stopped_with_the_same_output() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let streaming = render("gsap-move", dir.path(), "streaming.mp4", 1, 20);
+
+    let resume_dir = dir.path().join("resume");
+    let output = dir.path().join("disk.mp4");
+    let job = || {
+        let mut job = RenderJob::new(fixture("gsap-move"))
+            .output(&output)
+            .workers(1)
+            .segment_frames(20);
+        job.resume = Some(resume_dir.clone());
+        job
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    let err = hf_engine::render_with_cancel(
+        job(),
+        move |event| {
+            if let ProgressEvent::Frame { done: 25, .. } = event {
+                flag.store(true, Ordering::Relaxed);
+            }
+        },
+        cancel,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "CANCELLED");
+    assert!(!output.exists());
+    let on_disk = std::fs::read_dir(resume_dir.join("frames"))
+        .unwrap()
+        .count() as u64;
+    assert!((25..60).contains(&on_disk), "{on_disk} frames kept on disk");
+
+    let resumed = hf_engine::render(job(), |_| {}).unwrap();
+    assert_eq!(resumed.capture_plan, hf_engine::CapturePlan::Disk);
+    assert_eq!(
+        resumed.resumed_frames, on_disk,
+        "every kept frame is reused, none captured twice"
+    );
+    assert_same_bytes(
+        &streaming,
+        &resumed,
+        "streaming vs interrupted-and-resumed disk capture",
+    );
+    assert!(
+        !resume_dir.exists(),
+        "the work dir is removed once the render succeeds"
+    );
+}
+
+#[test]
+fn resuming_from_another_renders_frames_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let resume_dir = dir.path().join("resume");
+    std::fs::create_dir_all(&resume_dir).unwrap();
+    std::fs::write(
+        resume_dir.join("render.json"),
+        format!(
+            r#"{{"project":"{}","width":640,"height":360,"fps":"24","frames":48,"jpeg_quality":95}}"#,
+            fixture("gsap-move").canonicalize().unwrap().display()
+        ),
+    )
+    .unwrap();
+    let mut job = RenderJob::new(fixture("gsap-move")).output(dir.path().join("out.mp4"));
+    job.resume = Some(resume_dir.clone());
+    let err = hf_engine::render(job, |_| {}).unwrap_err();
+    assert_eq!(err.code(), "RESUME_MISMATCH");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "cannot resume from {}: it holds frames of a different render (the frame rate was 24, now 30); use a new --resume directory or remove this one",
+            resume_dir.display()
+        )
+    );
+    assert!(
+        resume_dir.join("render.json").exists(),
+        "a refused work dir is left alone"
+    );
+}

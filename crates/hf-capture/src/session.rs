@@ -106,7 +106,10 @@ pub struct CaptureSession {
     jpeg_quality: u8,
     interval_ms: f64,
     next_tick: f64,
-    has_previous: bool,
+    /// The last image this session captured: what the screen shows when Chrome reports no damage.
+    last_image: Option<Vec<u8>>,
+    /// The next frame must be a full image (it starts a segment or follows a skipped frame).
+    need_full_image: bool,
     url: String,
     facts: PageFacts,
 }
@@ -230,7 +233,8 @@ impl CaptureSession {
             jpeg_quality: options.jpeg_quality,
             interval_ms: options.frame_interval_ms,
             next_tick: 1000.0,
-            has_previous: false,
+            last_image: None,
+            need_full_image: true,
             url: options.url.clone(),
             facts: PageFacts {
                 duration: 0.0,
@@ -271,6 +275,12 @@ impl CaptureSession {
     /// The browser's process id (its process group is killed when the session drops).
     pub fn browser_pid(&self) -> u32 {
         self.chrome.pid()
+    }
+
+    /// Make the next captured frame a full image, never "same as previous": call it when the
+    /// consumer starts afresh (a new segment encoder) or frames were skipped.
+    pub fn require_full_image(&mut self) {
+        self.need_full_image = true;
     }
 
     /// Whether the browser process has died (crashed or was killed).
@@ -431,8 +441,19 @@ impl CaptureSession {
                         .result;
                     match result.screenshot_data {
                         Some(data) => Some(data),
-                        None if !result.has_damage && self.has_previous => {
-                            return Ok(FrameImage::SameAsPrevious);
+                        None if !result.has_damage => {
+                            // No damage: the screen still shows the last captured image.
+                            if !self.need_full_image {
+                                return Ok(FrameImage::SameAsPrevious);
+                            }
+                            if let Some(bytes) = &self.last_image {
+                                self.need_full_image = false;
+                                return Ok(FrameImage::Encoded {
+                                    format: self.image_format,
+                                    bytes: bytes.clone(),
+                                });
+                            }
+                            None
                         }
                         None => None,
                     }
@@ -471,7 +492,8 @@ impl CaptureSession {
                             command: "screenshot data".into(),
                             message: e.to_string(),
                         })?;
-                    self.has_previous = true;
+                    self.last_image = Some(bytes.clone());
+                    self.need_full_image = false;
                     return Ok(FrameImage::Encoded {
                         format: self.image_format,
                         bytes,

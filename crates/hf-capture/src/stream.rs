@@ -43,6 +43,8 @@ pub async fn capture_streaming(
     on_frame: &mut (dyn FnMut(u64) + Send),
 ) -> Result<StreamingCaptureOutput, CaptureError> {
     let mut output = StreamingCaptureOutput::default();
+    // A fresh consumer has no previous frame to repeat.
+    session.require_full_image();
     for index in input.first_frame..input.first_frame + input.frame_count {
         if cancel.load(Ordering::Relaxed) {
             return Err(CaptureError::Cancelled);

@@ -2,7 +2,9 @@
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use hf_engine::{CaptureMode, Fps, OutputFormat, ProgressEvent, Quality, RenderError, RenderJob};
+use hf_engine::{
+    CaptureMode, CapturePlan, Fps, OutputFormat, ProgressEvent, Quality, RenderError, RenderJob,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::io::IsTerminal;
@@ -65,7 +67,14 @@ struct RenderArgs {
     variables: Option<String>,
     /// Capture path: auto, begin-frame or screenshot.
     #[arg(long, default_value = "auto", value_parser = parse_capture_mode)]
-    capture: CaptureMode,
+    capture_mode: CaptureMode,
+    /// How frames reach the encoder: streaming (in memory) or disk (files in the work dir).
+    #[arg(long, default_value = "streaming")]
+    capture: CapturePlan,
+    /// A work dir to keep frames in and resume from (implies --capture disk): frames already
+    /// there are not captured again; it is removed once the render succeeds.
+    #[arg(long, value_name = "WORKDIR")]
+    resume: Option<PathBuf>,
     /// Browser binary [default: $HF_BROWSER_PATH, then Debian's chromium-headless-shell].
     #[arg(long)]
     browser: Option<PathBuf>,
@@ -175,7 +184,9 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     };
     let mut job = RenderJob::new(&args.dir)
         .quality(args.quality)
-        .capture_mode(args.capture);
+        .capture_mode(args.capture_mode);
+    job.capture = args.capture;
+    job.resume = args.resume;
     job.output = args.output;
     job.fps = args.fps;
     job.crf = args.crf;

@@ -87,6 +87,18 @@ pub enum RenderError {
         #[source]
         source: std::io::Error,
     },
+    /// `--resume` names a work dir made for a different render.
+    #[error("cannot resume from {dir}: it holds frames of a different render ({field} was {was}, now {now}); use a new --resume directory or remove this one")]
+    ResumeMismatch {
+        /// The work dir.
+        dir: PathBuf,
+        /// The setting that differs.
+        field: &'static str,
+        /// Its value in the work dir.
+        was: String,
+        /// Its value now.
+        now: String,
+    },
     /// The render was cancelled by the caller (SIGINT/SIGTERM in the CLI).
     #[error("the render was cancelled; nothing was written")]
     Cancelled,
@@ -114,6 +126,7 @@ impl RenderError {
             RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
             RenderError::Io { .. } => "IO_ERROR",
             RenderError::Cancelled | RenderError::Capture(C::Cancelled) => "CANCELLED",
+            RenderError::ResumeMismatch { .. } => "RESUME_MISMATCH",
             RenderError::Capture(C::FrameTimeout { .. }) => "FRAME_TIMEOUT",
             RenderError::Capture(C::BrowserNotFound { .. }) => "BROWSER_NOT_FOUND",
             RenderError::Capture(C::Launch { .. }) => "BROWSER_LAUNCH_FAILED",

@@ -73,6 +73,30 @@ impl FromStr for OutputFormat {
     }
 }
 
+/// How captured frames travel to the encoder, chosen once per render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapturePlan {
+    /// Frames go straight from the browser into the segment encoders (fastest).
+    #[default]
+    Streaming,
+    /// Frames are written into the work dir first, then encoded; resumable with `--resume`.
+    Disk,
+}
+
+impl FromStr for CapturePlan {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "streaming" => Ok(CapturePlan::Streaming),
+            "disk" => Ok(CapturePlan::Disk),
+            other => Err(format!(
+                "unknown capture plan `{other}`: use streaming or disk"
+            )),
+        }
+    }
+}
+
 /// Everything a render needs. Build with [`RenderJob::new`] and the setters, or deserialize.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RenderJob {
@@ -100,6 +124,11 @@ pub struct RenderJob {
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     /// Capture path. Default: beginFrame when available.
     pub capture_mode: CaptureMode,
+    /// Streaming or disk capture. `resume` implies disk.
+    pub capture: CapturePlan,
+    /// A persistent work dir for a resumable disk capture: created if missing, kept when the
+    /// render fails or is cancelled, removed when it succeeds. Frames already in it are skipped.
+    pub resume: Option<PathBuf>,
     /// Browser binary; default: see `hf_capture::browser::resolve_browser`.
     pub browser: Option<PathBuf>,
     /// Longest wait for the page to load, in seconds.
@@ -124,6 +153,8 @@ impl RenderJob {
             format: OutputFormat::Mp4,
             variables: None,
             capture_mode: CaptureMode::Auto,
+            capture: CapturePlan::Streaming,
+            resume: None,
             browser: None,
             load_timeout_seconds: 60.0,
             timeline_timeout_seconds: 2.0,
@@ -279,6 +310,10 @@ pub struct RenderResult {
     pub workers: u32,
     /// Segments joined into the output.
     pub segments: usize,
+    /// How frames travelled to the encoder.
+    pub capture_plan: CapturePlan,
+    /// Frames found on disk from an earlier run and not captured again.
+    pub resumed_frames: u64,
     /// Frames the page reported unchanged (reused without decoding).
     pub unchanged_frames: u64,
     /// Time per stage.

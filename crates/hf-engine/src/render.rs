@@ -1,22 +1,24 @@
 //! Sequence the stages: compile -> probe -> capture + encode -> assemble.
 
 use crate::compile::{compile_stage, CompileInput};
-use crate::job::{ProgressEvent, ProgressSink, RenderJob, RenderResult, Stage, StageTimings};
+use crate::job::{
+    CapturePlan, ProgressEvent, ProgressSink, RenderJob, RenderResult, Stage, StageTimings,
+};
 use crate::plan::{
     auto_workers, available_memory, default_segment_frames, segment_grid, SegmentSpec,
 };
 use crate::RenderError;
 use hf_capture::browser::resolve_browser;
 use hf_capture::server::FileServer;
-use hf_capture::StreamingCaptureOutput;
+use hf_capture::{capture_disk, frame_path, DiskCaptureInput, StreamingCaptureOutput};
 use hf_capture::{
     capture_streaming, CaptureError, CaptureSession, SessionOptions, StreamingCaptureInput,
 };
-use hf_encode::EncodeOutput;
 use hf_encode::{
     assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, GopSettings, ImageFormat,
     VideoEncodeSettings,
 };
+use hf_encode::{EncodeOutput, FrameImage};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,6 +96,8 @@ struct WorkerContext {
     fps: Fps,
     frame_timeout: Duration,
     work_dir: PathBuf,
+    /// Where frames are written first, for the capture-disk plan.
+    frames_dir: Option<PathBuf>,
     queue: Mutex<VecDeque<SegmentSpec>>,
     /// Set when the render must stop: cancelled by the caller, or another worker failed.
     stop: AtomicBool,
@@ -118,6 +122,8 @@ struct SegmentResult {
     index: usize,
     encoded: EncodeOutput,
     captured: StreamingCaptureOutput,
+    /// Frames that were already on disk (capture-disk resume).
+    resumed: u64,
 }
 
 /// Capture and encode one segment with a fresh encoder on its own thread.
@@ -143,19 +149,43 @@ async fn render_segment(
             path: "an encoder thread".into(),
             source,
         })?;
-    let capture_input = StreamingCaptureInput {
-        first_frame: segment.first_frame,
-        frame_count: segment.frame_count,
-        fps: ctx.fps,
-        frame_timeout: ctx.frame_timeout,
-    };
     let mut on_frame = |index: u64| {
         let _ = ctx
             .progress
             .send((segment.index, index + 1 - segment.first_frame));
     };
-    let captured =
-        capture_streaming(session, capture_input, &sender, &ctx.stop, &mut on_frame).await;
+    let mut resumed = 0;
+    let captured = match &ctx.frames_dir {
+        None => {
+            let input = StreamingCaptureInput {
+                first_frame: segment.first_frame,
+                frame_count: segment.frame_count,
+                fps: ctx.fps,
+                frame_timeout: ctx.frame_timeout,
+            };
+            capture_streaming(session, input, &sender, &ctx.stop, &mut on_frame).await
+        }
+        Some(frames_dir) => {
+            let input = DiskCaptureInput {
+                first_frame: segment.first_frame,
+                frame_count: segment.frame_count,
+                fps: ctx.fps,
+                frame_timeout: ctx.frame_timeout,
+                frames_dir: frames_dir.clone(),
+                image_format: ctx.options.image_format,
+            };
+            match capture_disk(session, &input, &ctx.stop, &mut on_frame).await {
+                Ok(disk) => {
+                    resumed = disk.skipped;
+                    send_frames_from_disk(&input, &sender).map(|()| StreamingCaptureOutput {
+                        frames: segment.frame_count,
+                        ..Default::default()
+                    })
+                }
+                Err(error) => Err(error),
+            }
+        }
+    };
     drop(sender);
     let encoded =
         tokio::task::block_in_place(|| encoder.join()).expect("the encoder thread does not panic");
@@ -166,11 +196,36 @@ async fn render_segment(
             index: segment.index,
             encoded,
             captured,
+            resumed,
         }),
         (Err(CaptureError::EncoderGone { .. }), Err(encode_error)) => Err(encode_error.into()),
         (Err(capture_error), _) => Err(capture_error.into()),
         (Ok(_), Err(encode_error)) => Err(encode_error.into()),
     }
+}
+
+/// Feed a segment's frame files, in order, to its encoder.
+fn send_frames_from_disk(
+    input: &DiskCaptureInput,
+    sender: &crossbeam_channel::Sender<FrameImage>,
+) -> Result<(), CaptureError> {
+    tokio::task::block_in_place(|| {
+        for index in input.first_frame..input.first_frame + input.frame_count {
+            let path = frame_path(&input.frames_dir, index, input.image_format);
+            let bytes = std::fs::read(&path).map_err(|e| CaptureError::Cdp {
+                command: format!("read {}", path.display()),
+                message: e.to_string(),
+            })?;
+            let image = FrameImage::Encoded {
+                format: input.image_format,
+                bytes,
+            };
+            sender
+                .send(image)
+                .map_err(|_| CaptureError::EncoderGone { index })?;
+        }
+        Ok(())
+    })
 }
 
 /// Retries of a segment whose browser died.
@@ -217,27 +272,150 @@ async fn run_worker(
     Ok(results)
 }
 
+/// The render's work dir: a private temp dir, or the caller's resumable one.
+enum WorkDir {
+    /// Removed when dropped, whatever happens.
+    Temp(tempfile::TempDir),
+    /// `--resume`: kept when the render fails or is cancelled, removed when it succeeds.
+    Resumable(PathBuf),
+}
+
+impl WorkDir {
+    fn create(job: &RenderJob) -> Result<Self, RenderError> {
+        if let Some(dir) = &job.resume {
+            std::fs::create_dir_all(dir).map_err(|source| RenderError::Io {
+                action: "create",
+                path: dir.clone(),
+                source,
+            })?;
+            return Ok(WorkDir::Resumable(dir.clone()));
+        }
+        let parent = job
+            .work_dir_parent
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        tempfile::Builder::new()
+            .prefix("hf-render-")
+            .tempdir_in(&parent)
+            .map(WorkDir::Temp)
+            .map_err(|source| RenderError::Io {
+                action: "create a work dir in",
+                path: parent,
+                source,
+            })
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            WorkDir::Temp(dir) => dir.path(),
+            WorkDir::Resumable(dir) => dir,
+        }
+    }
+}
+
+/// What identifies a render's frames; a resumed work dir must hold the same.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
+struct FrameIdentity {
+    project: String,
+    width: u32,
+    height: u32,
+    fps: String,
+    frames: u64,
+    jpeg_quality: u8,
+}
+
+/// Record the identity of a resumable work dir, or check it against the one recorded.
+fn check_resume_identity(dir: &Path, now: &FrameIdentity) -> Result<(), RenderError> {
+    let path = dir.join("render.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let was: FrameIdentity =
+            serde_json::from_str(&text).map_err(|e| RenderError::ResumeMismatch {
+                dir: dir.to_path_buf(),
+                field: "render.json",
+                was: format!("unreadable ({e})"),
+                now: "a valid record".into(),
+            })?;
+        let differs = |field: &'static str, was: String, now: String| {
+            Err(RenderError::ResumeMismatch {
+                dir: dir.to_path_buf(),
+                field,
+                was,
+                now,
+            })
+        };
+        if was.project != now.project {
+            return differs("the project", was.project, now.project.clone());
+        }
+        if (was.width, was.height) != (now.width, now.height) {
+            return differs(
+                "the size",
+                format!("{}x{}", was.width, was.height),
+                format!("{}x{}", now.width, now.height),
+            );
+        }
+        if was.fps != now.fps {
+            return differs("the frame rate", was.fps, now.fps.clone());
+        }
+        if was.frames != now.frames {
+            return differs(
+                "the frame count",
+                was.frames.to_string(),
+                now.frames.to_string(),
+            );
+        }
+        if was.jpeg_quality != now.jpeg_quality {
+            return differs(
+                "the capture quality",
+                was.jpeg_quality.to_string(),
+                now.jpeg_quality.to_string(),
+            );
+        }
+        return Ok(());
+    }
+    let text = serde_json::to_string_pretty(now).expect("identity serialises");
+    std::fs::write(&path, text).map_err(|source| RenderError::Io {
+        action: "write",
+        path,
+        source,
+    })
+}
+
 /// Async form of [`render`], for callers already inside a multi-threaded tokio runtime.
 pub async fn render_async(
     job: RenderJob,
     progress: &mut dyn ProgressSink,
     cancel: Arc<AtomicBool>,
 ) -> Result<RenderResult, RenderError> {
+    let work = WorkDir::create(&job)?;
+    let result = render_in(&job, progress, &cancel, work.path()).await;
+    match (&work, &result) {
+        (WorkDir::Resumable(dir), Ok(_)) => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        (WorkDir::Resumable(dir), Err(_)) => tracing::warn!(
+            "frames captured so far are kept in {}; run again with --resume {} to continue",
+            dir.display(),
+            dir.display()
+        ),
+        (WorkDir::Temp(_), _) => {}
+    }
+    result
+}
+
+async fn render_in(
+    job: &RenderJob,
+    progress: &mut dyn ProgressSink,
+    cancel: &AtomicBool,
+    work_dir: &Path,
+) -> Result<RenderResult, RenderError> {
     let started = Instant::now();
     let mut timings = StageTimings::default();
-    let output = job.output.clone().unwrap_or_else(|| default_output(&job));
-    let work_parent = job
-        .work_dir_parent
-        .clone()
-        .unwrap_or_else(std::env::temp_dir);
-    let work = tempfile::Builder::new()
-        .prefix("hf-render-")
-        .tempdir_in(&work_parent)
-        .map_err(|source| RenderError::Io {
-            action: "create a work dir in",
-            path: work_parent.clone(),
-            source,
-        })?;
+    let output = job.output.clone().unwrap_or_else(|| default_output(job));
+    let capture_plan = if job.resume.is_some() {
+        CapturePlan::Disk
+    } else {
+        job.capture
+    };
 
     // compile
     progress.event(ProgressEvent::StageStarted {
@@ -246,7 +424,7 @@ pub async fn render_async(
     let stage_started = Instant::now();
     let compiled = compile_stage(&CompileInput {
         project_dir: job.project_dir.clone(),
-        work_dir: work.path().join("compiled"),
+        work_dir: work_dir.join("compiled"),
         variables: job.variables.clone(),
     })?;
     check_output_writable(&output)?;
@@ -270,7 +448,7 @@ pub async fn render_async(
     let (preset, crf, jpeg_quality) = job.quality.settings();
     let options = SessionOptions {
         executable,
-        user_data_dir: work.path().join("profile"),
+        user_data_dir: work_dir.join("profile-0"),
         url: server.url("index.html"),
         width: compiled.width,
         height: compiled.height,
@@ -282,30 +460,7 @@ pub async fn render_async(
         timeline_timeout: Duration::from_secs_f64(job.timeline_timeout_seconds),
         fps: fps.as_f64(),
     };
-    let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = Arc::new(WorkerContext {
-        options,
-        settings: VideoEncodeSettings {
-            width: compiled.width,
-            height: compiled.height,
-            fps,
-            preset: preset.to_string(),
-            crf: job.crf.unwrap_or(crf),
-            gop: GopSettings {
-                keyint: 0,
-                bframes: 0,
-            },
-            threads: ENCODER_THREADS,
-        },
-        fps,
-        frame_timeout: Duration::from_secs_f64(job.frame_timeout_seconds),
-        work_dir: work.path().to_path_buf(),
-        queue: Mutex::new(VecDeque::new()),
-        stop: AtomicBool::new(false),
-        progress: progress_tx,
-        browsers_started: Default::default(),
-    });
-    let probe_session = CaptureSession::open(&ctx.next_browser()).await?;
+    let probe_session = CaptureSession::open(&options).await?;
     let index = compiled.project_dir.join("index.html");
     let duration = match compiled.static_duration {
         Some(duration) => duration,
@@ -324,6 +479,8 @@ pub async fn render_async(
             root_id: compiled.root_id.clone(),
         });
     }
+
+    // plan: the segment grid, the workers, and where frames go
     let segment_frames = job
         .segment_frames
         .unwrap_or_else(|| default_segment_frames(fps));
@@ -344,6 +501,32 @@ pub async fn render_async(
         }
         n => n.min(segments.len() as u32),
     };
+    let frames_dir = match capture_plan {
+        CapturePlan::Streaming => None,
+        CapturePlan::Disk => {
+            let identity = FrameIdentity {
+                project: compiled
+                    .project_dir
+                    .canonicalize()
+                    .unwrap_or(compiled.project_dir.clone())
+                    .display()
+                    .to_string(),
+                width: compiled.width,
+                height: compiled.height,
+                fps: fps.to_string(),
+                frames,
+                jpeg_quality,
+            };
+            check_resume_identity(work_dir, &identity)?;
+            let dir = work_dir.join("frames");
+            std::fs::create_dir_all(&dir).map_err(|source| RenderError::Io {
+                action: "create",
+                path: dir.clone(),
+                source,
+            })?;
+            Some(dir)
+        }
+    };
     let capture_mode = probe_session.mode();
     tracing::info!(
         frames,
@@ -351,20 +534,34 @@ pub async fn render_async(
         segment_frames,
         workers,
         ?capture_mode,
+        ?capture_plan,
         "render plan"
     );
-    ctx.queue
-        .lock()
-        .expect("segment queue lock")
-        .extend(segments.iter().copied());
-    // Every segment is its own closed GOP.
-    let mut settings_ctx = ctx;
-    Arc::get_mut(&mut settings_ctx)
-        .expect("no worker has started")
-        .settings
-        .gop
-        .keyint = segment_frames as u32;
-    let ctx = settings_ctx;
+    let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = Arc::new(WorkerContext {
+        options,
+        settings: VideoEncodeSettings {
+            width: compiled.width,
+            height: compiled.height,
+            fps,
+            preset: preset.to_string(),
+            crf: job.crf.unwrap_or(crf),
+            // Every segment is its own closed GOP.
+            gop: GopSettings {
+                keyint: segment_frames as u32,
+                bframes: 0,
+            },
+            threads: ENCODER_THREADS,
+        },
+        fps,
+        frame_timeout: Duration::from_secs_f64(job.frame_timeout_seconds),
+        work_dir: work_dir.to_path_buf(),
+        frames_dir,
+        queue: Mutex::new(segments.iter().copied().collect()),
+        stop: AtomicBool::new(false),
+        progress: progress_tx,
+        browsers_started: std::sync::atomic::AtomicUsize::new(1),
+    });
 
     // The probe browser becomes worker 0; the others start concurrently.
     let extra = futures::future::try_join_all((1..workers).map(|_| {
@@ -457,6 +654,7 @@ pub async fn render_async(
         timings.encode += result.encoded.encode_time;
     }
     let unchanged_frames = results.iter().map(|r| r.captured.unchanged_frames).sum();
+    let resumed_frames = results.iter().map(|r| r.resumed).sum();
 
     // assemble
     progress.event(ProgressEvent::StageStarted {
@@ -486,6 +684,8 @@ pub async fn render_async(
         capture_mode,
         workers,
         segments: segments.len(),
+        capture_plan,
+        resumed_frames,
         unchanged_frames,
         timings,
     };

@@ -18,7 +18,7 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--runs N]");
+            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto]");
             std::process::exit(2);
         }
     }
@@ -79,6 +79,10 @@ const CASES: [Case; 1] = [Case {
 /// Measurements of one render.
 struct Sample {
     frames: u64,
+    /// Workers the render used.
+    workers: u64,
+    /// Per-stage timings reported by hf (`RenderResult::timings`).
+    timings: serde_json::Value,
     video_seconds: f64,
     wall: Duration,
     cpu: Duration,
@@ -86,11 +90,17 @@ struct Sample {
 }
 
 fn bench(args: &[String]) -> Result<()> {
-    let runs: usize = match args {
-        [flag, n] if flag == "--runs" => n.parse().context("--runs takes a number")?,
-        [] => 3,
-        _ => bail!("usage: cargo xtask bench [--runs N]"),
-    };
+    let mut runs = 3usize;
+    let mut worker_counts = vec!["auto".to_string()];
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().context("flags take a value")?;
+        match flag.as_str() {
+            "--runs" => runs = value.parse().context("--runs takes a number")?,
+            "--workers" => worker_counts = value.split(',').map(str::to_string).collect(),
+            _ => bail!("usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto]"),
+        }
+    }
     let mut build = cargo();
     build.args(["build", "--release", "-p", "hf-cli"]);
     run(build, "cargo build --release -p hf-cli")?;
@@ -100,45 +110,72 @@ fn bench(args: &[String]) -> Result<()> {
 
     let mut report = Vec::new();
     println!(
-        "{:<28} {:>7} {:>9} {:>9} {:>9} {:>11} {:>10}",
-        "composition", "frames", "wall s", "frames/s", "realtime", "cpu s/frame", "peak RSS"
+        "{:<26} {:>7} {:>7} {:>8} {:>9} {:>9} {:>11} {:>9}  where the time goes (s, median run)",
+        "composition",
+        "workers",
+        "frames",
+        "wall s",
+        "frames/s",
+        "realtime",
+        "cpu s/frame",
+        "peak RSS"
     );
     for case in &CASES {
-        let mut samples = Vec::new();
-        for _ in 0..runs {
-            samples.push(render_once(
-                hf,
-                Path::new(case.dir),
-                &out_dir.join("bench.mp4"),
-            )?);
+        for workers in &worker_counts {
+            let mut samples = Vec::new();
+            for _ in 0..runs {
+                samples.push(render_once(
+                    hf,
+                    Path::new(case.dir),
+                    &out_dir.join("bench.mp4"),
+                    workers,
+                )?);
+            }
+            samples.sort_by_key(|s| s.wall);
+            let median = &samples[samples.len() / 2];
+            let fps = median.frames as f64 / median.wall.as_secs_f64();
+            let realtime = median.video_seconds / median.wall.as_secs_f64();
+            let cpu_per_frame = median.cpu.as_secs_f64() / median.frames as f64;
+            let peak = samples.iter().map(|s| s.peak_rss_bytes).max().unwrap_or(0);
+            let seconds = |name: &str| {
+                let t = &median.timings[name];
+                t["secs"].as_f64().unwrap_or(0.0) + t["nanos"].as_f64().unwrap_or(0.0) / 1e9
+            };
+            let breakdown = format!(
+                "probe {:.2}, capture loop {:.2} (of it encoder wait {:.2}), encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
+                seconds("probe"),
+                seconds("capture"),
+                seconds("encoder_wait"),
+                seconds("convert"),
+                seconds("encode"),
+                seconds("assemble")
+            );
+            println!(
+                "{:<26} {:>7} {:>7} {:>8.2} {:>9.1} {:>8.2}x {:>11.4} {:>7.0}MB  {breakdown}",
+                case.name,
+                format!("{workers}={}", median.workers),
+                median.frames,
+                median.wall.as_secs_f64(),
+                fps,
+                realtime,
+                cpu_per_frame,
+                peak as f64 / 1e6
+            );
+            report.push(serde_json::json!({
+                "composition": case.name,
+                "workers_requested": workers,
+                "workers": median.workers,
+                "runs": runs,
+                "frames": median.frames,
+                "median_wall_seconds": median.wall.as_secs_f64(),
+                "median_frames_per_second": fps,
+                "realtime_factor": realtime,
+                "cpu_seconds_per_frame": cpu_per_frame,
+                "peak_rss_bytes": peak,
+                "wall_seconds": samples.iter().map(|s| s.wall.as_secs_f64()).collect::<Vec<_>>(),
+                "timings_of_median_run": median.timings,
+            }));
         }
-        samples.sort_by_key(|s| s.wall);
-        let median = &samples[samples.len() / 2];
-        let fps = median.frames as f64 / median.wall.as_secs_f64();
-        let realtime = median.video_seconds / median.wall.as_secs_f64();
-        let cpu_per_frame = median.cpu.as_secs_f64() / median.frames as f64;
-        let peak = samples.iter().map(|s| s.peak_rss_bytes).max().unwrap_or(0);
-        println!(
-            "{:<28} {:>7} {:>9.2} {:>9.1} {:>8.2}x {:>11.4} {:>8.0}MB",
-            case.name,
-            median.frames,
-            median.wall.as_secs_f64(),
-            fps,
-            realtime,
-            cpu_per_frame,
-            peak as f64 / 1e6
-        );
-        report.push(serde_json::json!({
-            "composition": case.name,
-            "runs": runs,
-            "frames": median.frames,
-            "median_wall_seconds": median.wall.as_secs_f64(),
-            "median_frames_per_second": fps,
-            "realtime_factor": realtime,
-            "cpu_seconds_per_frame": cpu_per_frame,
-            "peak_rss_bytes": peak,
-            "wall_seconds": samples.iter().map(|s| s.wall.as_secs_f64()).collect::<Vec<_>>(),
-        }));
     }
     let path = out_dir.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
@@ -146,7 +183,7 @@ fn bench(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn render_once(hf: &Path, dir: &Path, output: &Path) -> Result<Sample> {
+fn render_once(hf: &Path, dir: &Path, output: &Path, workers: &str) -> Result<Sample> {
     let started = Instant::now();
     let mut child = Command::new(hf)
         .arg("render")
@@ -154,6 +191,7 @@ fn render_once(hf: &Path, dir: &Path, output: &Path) -> Result<Sample> {
         .arg("-o")
         .arg(output)
         .arg("--json")
+        .args(["--workers", workers])
         .stdout(Stdio::piped())
         .spawn()
         .context("cannot start hf")?;
@@ -190,6 +228,8 @@ fn render_once(hf: &Path, dir: &Path, output: &Path) -> Result<Sample> {
     let result = &finished["result"];
     Ok(Sample {
         frames: result["frames"].as_u64().unwrap_or(0),
+        workers: result["workers"].as_u64().unwrap_or(0),
+        timings: result["timings"].clone(),
         video_seconds: result["duration_seconds"].as_f64().unwrap_or(0.0),
         wall,
         cpu,

@@ -1,5 +1,6 @@
 //! Captured frames: decode the browser's JPEG/PNG and convert to the encoder's pixel format.
 
+use crate::matrix::Bt601FullToBt709Limited;
 use crate::EncodeError;
 use ffmpeg_next::{codec, decoder, format::Pixel, frame, software::scaling, Packet};
 
@@ -78,6 +79,7 @@ pub(crate) struct FrameConverter {
     to_yuv: Option<scaling::Context>,
     decoded: frame::Video,
     rgb: frame::Video,
+    direct: Bt601FullToBt709Limited,
 }
 
 impl FrameConverter {
@@ -91,6 +93,7 @@ impl FrameConverter {
             to_yuv: None,
             decoded: frame::Video::empty(),
             rgb: frame::Video::empty(),
+            direct: Bt601FullToBt709Limited::new(),
         }
     }
 
@@ -128,6 +131,20 @@ impl FrameConverter {
             .receive_frame(&mut self.decoded)
             .map_err(|e| bad(e.to_string()))?;
 
+        // JPEG at the output size: one direct pass (see `matrix`).
+        let is_jpeg_420 = self.decoded.format() == Pixel::YUVJ420P;
+        if is_jpeg_420 && (self.decoded.width(), self.decoded.height()) == (self.width, self.height)
+        {
+            if let Some(yuv) = self.direct.convert(&self.decoded) {
+                return Ok(yuv);
+            }
+        }
+        self.convert_decoded_via_rgb()
+    }
+
+    /// The general route for the frame in `self.decoded`: swscale to full-range RGB, then to
+    /// limited-range BT.709 yuv420p (also rescales to the output size).
+    fn convert_decoded_via_rgb(&mut self) -> Result<frame::Video, EncodeError> {
         let (src_format, full_range) = match self.decoded.format() {
             Pixel::YUVJ420P => (Pixel::YUV420P, true),
             Pixel::YUVJ422P => (Pixel::YUV422P, true),
@@ -182,5 +199,74 @@ impl FrameConverter {
             .run(&self.rgb, &mut yuv)
             .map_err(EncodeError::libav("convert frame to yuv420p"))?;
         Ok(yuv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_direct_pass_agrees_with_the_rgb_round_trip_on_a_test_pattern() {
+        crate::init();
+        let dir = std::env::temp_dir().join(format!("hf-bars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // testsrc2 is drawn in RGB, so its YCbCr is in gamut like a screenshot's (SMPTE bars are
+        // not: the RGB route clamps those and the comparison would measure the clamp).
+        let path = dir.join("pattern.jpg");
+        let status = std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=s=320x180",
+                "-frames:v",
+                "1",
+                "-q:v",
+                "2",
+            ])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let mut converter = FrameConverter::new(320, 180);
+        let direct = converter.convert(0, ImageFormat::Jpeg, &bytes).unwrap();
+        let via_rgb = converter.convert_decoded_via_rgb().unwrap();
+        // Luma against the RGB round trip (it differs only next to chroma edges).
+        let (w, h) = (320usize, 180usize);
+        let (mut total, mut worst) = (0u64, 0u8);
+        for y in 0..h {
+            let a = &direct.data(0)[y * direct.stride(0)..][..w];
+            let b = &via_rgb.data(0)[y * via_rgb.stride(0)..][..w];
+            for (p, q) in a.iter().zip(b) {
+                total += u64::from(p.abs_diff(*q));
+                worst = worst.max(p.abs_diff(*q));
+            }
+        }
+        let mean = total as f64 / (w * h) as f64;
+        assert!(mean < 1.0, "luma: mean difference {mean:.3}");
+        assert!(worst <= 24, "luma: worst difference {worst}");
+        // Chroma keeps JPEG's own samples: each must be the exact map of its source sample.
+        let source = &converter.decoded;
+        for (plane, component) in [(1, 1), (2, 2)] {
+            for cy in 0..h / 2 {
+                for cx in 0..w / 2 {
+                    let cb = f64::from(source.data(1)[cy * source.stride(1) + cx]);
+                    let cr = f64::from(source.data(2)[cy * source.stride(2) + cx]);
+                    let want = crate::matrix::reference(128.0, cb, cr)[component].clamp(0.0, 255.0);
+                    let got = f64::from(direct.data(plane)[cy * direct.stride(plane) + cx]);
+                    assert!(
+                        (got - want).abs() <= 1.0,
+                        "plane {plane} at ({cx},{cy}): {got} vs {want:.2}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -14,6 +14,7 @@ mod error;
 mod fps;
 mod image;
 pub mod inspect;
+mod matrix;
 mod video;
 
 pub use assemble::{assemble_stage, AssembleInput, AssembleOutput};
@@ -30,9 +31,19 @@ use std::sync::Once;
 pub(crate) static CODEC_OPEN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Initialise libav once per process and quiet its logging to errors only.
+///
+/// Also asks glibc to fill every new heap block with a fixed byte (`M_PERTURB`). Somewhere in
+/// the codec stack a value is read before it is written: with arbitrary heap contents, about one
+/// segment encode in thirty came out with different (equally decodable) bytes whenever other
+/// threads of the process were allocating. With fixed contents the bytes are reproducible, and
+/// hf promises byte-identical output. Process-wide and costs one memset per allocation.
 pub fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        // SAFETY: mallopt only changes allocator tuning; M_PERTURB takes any byte value.
+        unsafe {
+            libc::mallopt(libc::M_PERTURB, 0x5a);
+        }
         ffmpeg_next::init().expect("libav failed to initialise");
         ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
     });

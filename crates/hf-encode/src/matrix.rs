@@ -1,0 +1,188 @@
+//! Direct YCbCr-to-YCbCr conversion from JPEG's full-range BT.601 to limited-range BT.709.
+//!
+//! Both are linear in RGB, so the composite map is affine and needs no RGB round trip: one
+//! integer pass over the planes instead of two swscale passes. Out-of-gamut inputs are not
+//! clamped to RGB first; for screenshots of sRGB pages that only touches compression noise.
+
+use ffmpeg_next::{format::Pixel, frame};
+
+/// Fixed-point scale of the coefficients (Q14).
+const SHIFT: u32 = 14;
+const ONE: f64 = (1 << SHIFT) as f64;
+
+/// The affine map `[Y, Cb-128, Cr-128] -> [Y', Cb', Cr']` in Q14.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bt601FullToBt709Limited {
+    /// `Y' = 16 + y[0]*Y + y[1]*cb + y[2]*cr`.
+    y: [i32; 3],
+    /// `Cb' = 128 + cb[0]*cb + cb[1]*cr` (independent of Y).
+    cb: [i32; 2],
+    /// `Cr' = 128 + cr[0]*cb + cr[1]*cr`.
+    cr: [i32; 2],
+}
+
+/// `YCbCr -> RGB` for luma weights `(kr, kb)`, full range, chroma centred on 0.
+fn ycbcr_to_rgb(kr: f64, kb: f64) -> [[f64; 3]; 3] {
+    let kg = 1.0 - kr - kb;
+    [
+        [1.0, 0.0, 2.0 * (1.0 - kr)],
+        [
+            1.0,
+            -2.0 * kb * (1.0 - kb) / kg,
+            -2.0 * kr * (1.0 - kr) / kg,
+        ],
+        [1.0, 2.0 * (1.0 - kb), 0.0],
+    ]
+}
+
+/// `RGB -> YCbCr` for luma weights `(kr, kb)`, full range, chroma centred on 0.
+fn rgb_to_ycbcr(kr: f64, kb: f64) -> [[f64; 3]; 3] {
+    let kg = 1.0 - kr - kb;
+    [
+        [kr, kg, kb],
+        [-kr / (2.0 * (1.0 - kb)), -kg / (2.0 * (1.0 - kb)), 0.5],
+        [0.5, -kg / (2.0 * (1.0 - kr)), -kb / (2.0 * (1.0 - kr))],
+    ]
+}
+
+fn multiply(a: [[f64; 3]; 3], b: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let mut m = [[0.0; 3]; 3];
+    for (i, row) in m.iter_mut().enumerate() {
+        for (j, cell) in row.iter_mut().enumerate() {
+            *cell = (0..3).map(|k| a[i][k] * b[k][j]).sum();
+        }
+    }
+    m
+}
+
+impl Bt601FullToBt709Limited {
+    pub(crate) fn new() -> Self {
+        let m = multiply(rgb_to_ycbcr(0.2126, 0.0722), ycbcr_to_rgb(0.299, 0.114));
+        let (luma, chroma) = (219.0 / 255.0, 224.0 / 255.0);
+        let q = |v: f64| (v * ONE).round() as i32;
+        Bt601FullToBt709Limited {
+            y: [q(luma * m[0][0]), q(luma * m[0][1]), q(luma * m[0][2])],
+            cb: [q(chroma * m[1][1]), q(chroma * m[1][2])],
+            cr: [q(chroma * m[2][1]), q(chroma * m[2][2])],
+        }
+    }
+
+    /// Convert a decoded 4:2:0 JPEG frame (full range, BT.601) into a new limited-range BT.709
+    /// `yuv420p` frame of the same size. `None` for other layouts (they take swscale's route).
+    pub(crate) fn convert(&self, source: &frame::Video) -> Option<frame::Video> {
+        if !matches!(source.format(), Pixel::YUVJ420P | Pixel::YUV420P) {
+            return None;
+        }
+        let (width, height) = (source.width() as usize, source.height() as usize);
+        if width % 2 != 0 || height % 2 != 0 {
+            return None;
+        }
+        let (chroma_width, chroma_height) = (width / 2, height / 2);
+        let mut out = frame::Video::new(Pixel::YUV420P, width as u32, height as u32);
+        // Borrow each plane once: `frame::Video::data` is an FFI call.
+        let (in_strides, out_strides) = (
+            [source.stride(0), source.stride(1), source.stride(2)],
+            [out.stride(0), out.stride(1), out.stride(2)],
+        );
+        let (luma_in, cb_in, cr_in) = (source.data(0), source.data(1), source.data(2));
+        let mut luma_out = vec![0u8; width * height];
+        let mut cb_out = vec![0u8; chroma_width * chroma_height];
+        let mut cr_out = vec![0u8; chroma_width * chroma_height];
+        let round = 1 << (SHIFT - 1);
+        let luma_offset = (16 << SHIFT) + round;
+        let chroma_offset = (128 << SHIFT) + round;
+        let clamp = |v: i32| (v >> SHIFT).clamp(0, 255) as u8;
+        for cy in 0..chroma_height {
+            let cb_row = &cb_in[cy * in_strides[1]..][..chroma_width];
+            let cr_row = &cr_in[cy * in_strides[2]..][..chroma_width];
+            let top_in = &luma_in[2 * cy * in_strides[0]..][..width];
+            let bottom_in = &luma_in[(2 * cy + 1) * in_strides[0]..][..width];
+            let (top_out, bottom_out) =
+                luma_out[2 * cy * width..(2 * cy + 2) * width].split_at_mut(width);
+            let cb_row_out = &mut cb_out[cy * chroma_width..][..chroma_width];
+            let cr_row_out = &mut cr_out[cy * chroma_width..][..chroma_width];
+            for cx in 0..chroma_width {
+                let cb = i32::from(cb_row[cx]) - 128;
+                let cr = i32::from(cr_row[cx]) - 128;
+                cb_row_out[cx] = clamp(chroma_offset + self.cb[0] * cb + self.cb[1] * cr);
+                cr_row_out[cx] = clamp(chroma_offset + self.cr[0] * cb + self.cr[1] * cr);
+                let correction = luma_offset + self.y[1] * cb + self.y[2] * cr;
+                for x in [2 * cx, 2 * cx + 1] {
+                    top_out[x] = clamp(correction + self.y[0] * i32::from(top_in[x]));
+                    bottom_out[x] = clamp(correction + self.y[0] * i32::from(bottom_in[x]));
+                }
+            }
+        }
+        for (plane, data, row) in [
+            (0, &luma_out, width),
+            (1, &cb_out, chroma_width),
+            (2, &cr_out, chroma_width),
+        ] {
+            let target = out.data_mut(plane);
+            for (y, line) in data.chunks_exact(row).enumerate() {
+                target[y * out_strides[plane]..][..row].copy_from_slice(line);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// Convert one full-range BT.601 pixel through RGB in floating point, the slow exact way.
+#[cfg(test)]
+pub(crate) fn reference(y: f64, cb: f64, cr: f64) -> [f64; 3] {
+    let to_rgb = ycbcr_to_rgb(0.299, 0.114);
+    let to_yuv = rgb_to_ycbcr(0.2126, 0.0722);
+    let input = [y / 255.0, (cb - 128.0) / 255.0, (cr - 128.0) / 255.0];
+    let rgb: Vec<f64> = (0..3)
+        .map(|i| (0..3).map(|k| to_rgb[i][k] * input[k]).sum())
+        .collect();
+    let out: Vec<f64> = (0..3)
+        .map(|i| (0..3).map(|k| to_yuv[i][k] * rgb[k]).sum())
+        .collect();
+    [
+        16.0 + 219.0 * out[0],
+        128.0 + 224.0 * out[1],
+        128.0 + 224.0 * out[2],
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_the_rgb_round_trip_for_primaries_and_greys() {
+        let m = Bt601FullToBt709Limited::new();
+        // Full-range BT.601 encodings of black, white, grey, red, green, blue.
+        for (y, cb, cr) in [
+            (0, 128, 128),
+            (255, 128, 128),
+            (128, 128, 128),
+            (76, 85, 255),
+            (150, 44, 21),
+            (29, 255, 107),
+        ] {
+            let want = reference(f64::from(y), f64::from(cb), f64::from(cr));
+            let (cbc, crc) = (cb - 128, cr - 128);
+            let got = [
+                16.0 + f64::from((m.y[0] * y + m.y[1] * cbc + m.y[2] * crc + 8192) >> SHIFT),
+                128.0 + f64::from((m.cb[0] * cbc + m.cb[1] * crc + 8192) >> SHIFT),
+                128.0 + f64::from((m.cr[0] * cbc + m.cr[1] * crc + 8192) >> SHIFT),
+            ];
+            for c in 0..3 {
+                assert!(
+                    (got[c] - want[c].clamp(0.0, 255.0)).abs() <= 1.0,
+                    "({y},{cb},{cr}) -> {got:?}, want {want:?}"
+                );
+            }
+        }
+        // Pure red in limited BT.709 is (63, 102, 240).
+        let red = reference(76.245, 84.972, 255.5);
+        assert!(
+            (red[0] - 63.0).abs() < 1.0
+                && (red[1] - 102.0).abs() < 1.0
+                && (red[2] - 240.0).abs() < 1.0,
+            "{red:?}"
+        );
+    }
+}

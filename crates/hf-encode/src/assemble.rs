@@ -72,6 +72,20 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
             actual: frames,
         });
     }
+    // Trust boundary: read back what was written before it becomes the output.
+    let written = crate::inspect::probe_video(&temp.path)?;
+    let expected_duration = input.expected_frames as f64 * input.fps.frame_duration();
+    if written.frames != input.expected_frames
+        || (written.duration_seconds - expected_duration).abs() > 0.5 * input.fps.frame_duration()
+    {
+        return Err(EncodeError::DurationMismatch {
+            path: input.output.clone(),
+            frames: written.frames,
+            seconds: written.duration_seconds,
+            expected_frames: input.expected_frames,
+            expected_seconds: expected_duration,
+        });
+    }
     std::fs::rename(&temp.path, &input.output).map_err(|source| EncodeError::Io {
         action: "rename output to",
         path: input.output.clone(),

@@ -45,6 +45,20 @@ pub enum EncodeError {
         /// Frames found.
         actual: u64,
     },
+    /// The written file does not hold the planned frames and duration.
+    #[error("{path} came out with {frames} frames lasting {seconds:.6} s; the plan is {expected_frames} frames lasting {expected_seconds:.6} s")]
+    DurationMismatch {
+        /// The output.
+        path: PathBuf,
+        /// Frames read back.
+        frames: u64,
+        /// Duration read back, in seconds.
+        seconds: f64,
+        /// Frames planned.
+        expected_frames: u64,
+        /// Duration planned (`frames / fps`).
+        expected_seconds: f64,
+    },
     /// The frame producer stopped before sending every frame.
     #[error("the capture stage stopped after {received} of {expected} frames")]
     ProducerStopped {

@@ -278,3 +278,57 @@ mod joining {
         }
     }
 }
+
+#[test]
+fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let red = solid_jpeg(dir.path(), "red");
+    let (tx, rx) = crossbeam_channel::bounded(4);
+    let segment = dir.path().join("24fps.mp4");
+    let input = EncodeInput {
+        settings: VideoEncodeSettings {
+            width: 64,
+            height: 48,
+            fps: Fps::whole(24),
+            preset: "ultrafast".into(),
+            crf: 28,
+            gop: GopSettings {
+                keyint: 24,
+                bframes: 0,
+            },
+            threads: 1,
+        },
+        output: segment.clone(),
+        first_frame: 0,
+        frame_count: 12,
+    };
+    let worker = std::thread::spawn(move || encode_stage(input, rx));
+    for _ in 0..12 {
+        tx.send(FrameImage::Encoded {
+            format: ImageFormat::Jpeg,
+            bytes: red.clone(),
+        })
+        .unwrap();
+    }
+    worker.join().unwrap().unwrap();
+    // Twelve packets, but spaced for 24 fps: they last 0.5 s, not the 0.4 s of 12 frames at 30.
+    let output = dir.path().join("out.mp4");
+    let err = assemble_stage(AssembleInput {
+        segments: vec![segment],
+        output: output.clone(),
+        fps: Fps::whole(30),
+        expected_frames: 12,
+        faststart: true,
+    })
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("came out with 12 frames lasting 0.4"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("the plan is 12 frames lasting 0.400000 s"),
+        "{message}"
+    );
+    assert!(!output.exists());
+}

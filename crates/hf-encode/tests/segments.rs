@@ -323,7 +323,7 @@ fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
     .unwrap_err();
     let message = err.to_string();
     assert!(
-        message.contains("came out with 12 frames lasting 0.4"),
+        message.contains("came out with 12 frames lasting 0.500000 s"),
         "{message}"
     );
     assert!(

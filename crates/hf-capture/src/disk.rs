@@ -75,13 +75,9 @@ pub async fn capture_disk(
             continue;
         }
         let time = input.fps.frame_time(index);
-        let image = tokio::time::timeout(input.frame_timeout, session.capture_frame(index, time))
-            .await
-            .map_err(|_| CaptureError::FrameTimeout {
-                index,
-                time,
-                seconds: input.frame_timeout.as_secs_f64(),
-            })??;
+        let image = session
+            .capture_frame_within(index, time, input.frame_timeout)
+            .await?;
         tokio::task::block_in_place(|| match image {
             FrameImage::Encoded { bytes, .. } => write_atomically(&path, &bytes),
             FrameImage::SameAsPrevious => {

@@ -397,6 +397,23 @@ impl CaptureSession {
         }
     }
 
+    /// [`CaptureSession::capture_frame`], failing with [`CaptureError::FrameTimeout`] when the
+    /// frame takes longer than `limit` (a page stuck in a loop never answers).
+    pub async fn capture_frame_within(
+        &mut self,
+        index: u64,
+        time: f64,
+        limit: std::time::Duration,
+    ) -> Result<FrameImage, CaptureError> {
+        tokio::time::timeout(limit, self.capture_frame(index, time))
+            .await
+            .map_err(|_| CaptureError::FrameTimeout {
+                index,
+                time,
+                seconds: limit.as_secs_f64(),
+            })?
+    }
+
     /// Seek the page to `time` seconds (frame `index`) and capture one frame.
     pub async fn capture_frame(
         &mut self,

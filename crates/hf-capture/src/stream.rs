@@ -51,13 +51,9 @@ pub async fn capture_streaming(
         }
         let started = Instant::now();
         let time = input.fps.frame_time(index);
-        let image = tokio::time::timeout(input.frame_timeout, session.capture_frame(index, time))
-            .await
-            .map_err(|_| CaptureError::FrameTimeout {
-                index,
-                time,
-                seconds: input.frame_timeout.as_secs_f64(),
-            })??;
+        let image = session
+            .capture_frame_within(index, time, input.frame_timeout)
+            .await?;
         output.capture_time += started.elapsed();
         if image == FrameImage::SameAsPrevious {
             output.unchanged_frames += 1;

@@ -70,18 +70,22 @@ fn project(tmp: &Path, index: &str) -> PathBuf {
 
 /// Render a project whose index.html is `index` and assert it fails with `code` and `message`.
 fn assert_project_fails(index: &str, code: &str, message: &str) {
+    assert_project_fails_with(index, &[], code, message);
+}
+
+/// [`assert_project_fails`] with extra command-line arguments.
+fn assert_project_fails_with(index: &str, extra: &[&str], code: &str, message: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path(), index);
     let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
+    let mut args = vec![
+        "render",
+        dir.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = hf(tmp.path(), &args);
     assert_failed(&out, tmp.path(), &output, code, message);
 }
 
@@ -285,30 +289,12 @@ window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t 
 
 #[test]
 fn a_frame_stuck_in_a_busy_loop_hits_the_frame_timeout() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = project(
-        tmp.path(),
+    assert_project_fails_with(
         r#"<html><body><div data-composition-id="x" data-width="64" data-height="64" data-duration="1"></div>
 <script>
 window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t >= 0.5) { for (;;) {} } } } };
 </script></body></html>"#,
-    );
-    let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-            "--frame-timeout",
-            "2",
-        ],
-    );
-    assert_failed(
-        &out,
-        tmp.path(),
-        &output,
+        &["--frame-timeout", "2"],
         "FRAME_TIMEOUT",
         "frame 15 (t = 0.5000 s) did not finish within 2.0 s",
     );

@@ -47,9 +47,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
     let temp = path.with_extension("partial");
     std::fs::write(&temp, bytes)
         .and_then(|()| std::fs::rename(&temp, path))
-        .map_err(|e| CaptureError::Cdp {
-            command: format!("write {}", path.display()),
-            message: e.to_string(),
+        .map_err(|source| CaptureError::Io {
+            action: "write",
+            path: path.to_path_buf(),
+            source,
         })
 }
 
@@ -83,9 +84,10 @@ pub async fn capture_disk(
             FrameImage::SameAsPrevious => {
                 let previous = frame_path(&input.frames_dir, index - 1, input.image_format);
                 std::fs::read(&previous)
-                    .map_err(|e| CaptureError::Cdp {
-                        command: format!("read {}", previous.display()),
-                        message: e.to_string(),
+                    .map_err(|source| CaptureError::Io {
+                        action: "read",
+                        path: previous.clone(),
+                        source,
                     })
                     .and_then(|bytes| write_atomically(&path, &bytes))
             }

@@ -87,6 +87,17 @@ pub enum CaptureError {
     /// The render was cancelled (SIGINT/SIGTERM or the embedder's cancel flag).
     #[error("the render was cancelled")]
     Cancelled,
+    /// A frame file could not be written or read (capture-disk).
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was attempted.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The local file server failed.
     #[error("the local file server failed: {0}")]
     Server(#[source] std::io::Error),

@@ -212,9 +212,10 @@ fn send_frames_from_disk(
     tokio::task::block_in_place(|| {
         for index in input.first_frame..input.first_frame + input.frame_count {
             let path = frame_path(&input.frames_dir, index, input.image_format);
-            let bytes = std::fs::read(&path).map_err(|e| CaptureError::Cdp {
-                command: format!("read {}", path.display()),
-                message: e.to_string(),
+            let bytes = std::fs::read(&path).map_err(|source| CaptureError::Io {
+                action: "read",
+                path: path.clone(),
+                source,
             })?;
             let image = FrameImage::Encoded {
                 format: input.image_format,

@@ -17,13 +17,41 @@ pub fn fixture(name: &str) -> PathBuf {
     workspace_root().join("fixtures").join(name).join("src")
 }
 
+/// URLs the fixtures load GSAP from, all served by the vendored GSAP 3.15.0.
+pub const GSAP_URLS: &[&str] = &[
+    "https://cdn.jsdelivr.net/npm/gsap@3.15.0/dist/gsap.min.js",
+    "https://cdn.jsdelivr.net/npm/gsap@3/dist/gsap.min.js",
+];
+
+/// An asset cache seeded (as `hf cache import` does) with GSAP under its CDN URLs, so fixtures
+/// that name a CDN render offline.
+pub fn test_asset_cache() -> PathBuf {
+    let dir = workspace_root().join("target").join("hf-test-asset-cache");
+    let cache = hf_engine::AssetCache::at(&dir);
+    let gsap = std::fs::read(fixture("gsap-move").join("gsap.min.js")).expect("vendored gsap");
+    for url in GSAP_URLS {
+        if cache.get(url).is_none() {
+            cache.put(url, &gsap).expect("seed the test asset cache");
+        }
+    }
+    dir
+}
+
 /// Render fixture `name` into a fresh temp dir with `mode`; returns the dir (keep it alive) and
 /// the result.
 pub fn render_fixture(name: &str, mode: CaptureMode) -> (tempfile::TempDir, RenderResult) {
+    render_fixture_with(name, |job| job.capture_mode = mode)
+}
+
+/// Render fixture `name` with the test asset cache, after `configure` adjusts the job.
+pub fn render_fixture_with(
+    name: &str,
+    configure: impl FnOnce(&mut RenderJob),
+) -> (tempfile::TempDir, RenderResult) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let job = RenderJob::new(fixture(name))
-        .output(dir.path().join("out.mp4"))
-        .capture_mode(mode);
+    let mut job = RenderJob::new(fixture(name)).output(dir.path().join("out.mp4"));
+    job.asset_cache = Some(test_asset_cache());
+    configure(&mut job);
     let result =
         hf_engine::render(job, |_| {}).unwrap_or_else(|e| panic!("rendering {name} failed: {e}"));
     (dir, result)

@@ -132,6 +132,9 @@ pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
             "--disable-checker-imaging",
             "--disable-image-animation-resync",
             "--enable-surface-synchronization",
+            // GPU-accelerated 2D canvases are not redrawn into beginFrame screenshots
+            // (a canvas animated by requestAnimationFrame kept its first frame).
+            "--disable-accelerated-2d-canvas",
         ] {
             args.push(flag.to_string());
         }

@@ -321,9 +321,18 @@ impl CaptureSession {
         &self,
         expression: &str,
     ) -> Result<Result<serde_json::Value, String>, CaptureError> {
+        self.evaluate_with(expression, false).await
+    }
+
+    /// [`Self::evaluate`], waiting for a returned promise to settle when `await_promise`.
+    async fn evaluate_with(
+        &self,
+        expression: &str,
+        await_promise: bool,
+    ) -> Result<Result<serde_json::Value, String>, CaptureError> {
         let mut params = EvaluateParams::new(expression);
         params.return_by_value = Some(true);
-        params.await_promise = Some(false);
+        params.await_promise = Some(await_promise);
         let response = self
             .page
             .execute(params)
@@ -373,7 +382,7 @@ impl CaptureSession {
                         || loaded.elapsed() >= options.timeline_timeout
                     {
                         if !s.missing_timelines.is_empty() {
-                            tracing::warn!(
+                            tracing::debug!(
                                 compositions = ?s.missing_timelines,
                                 "no timeline registered in window.__timelines; rendering without GSAP animation for these (mark them data-no-timeline if that is intended)"
                             );
@@ -421,7 +430,8 @@ impl CaptureSession {
         time: f64,
     ) -> Result<FrameImage, CaptureError> {
         let expression = format!("window.__hf.seek({time:?})");
-        if let Err(message) = self.evaluate(&expression).await? {
+        // The seek returns a promise only when `hf-seek` handlers or iframes asked to be waited for.
+        if let Err(message) = self.evaluate_with(&expression, true).await? {
             return Err(CaptureError::Seek {
                 index,
                 time,

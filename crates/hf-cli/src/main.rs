@@ -31,6 +31,22 @@ struct Cli {
 enum Command {
     /// Render a composition directory to a video file.
     Render(RenderArgs),
+    /// Manage the remote asset cache (scripts, stylesheets and fonts named by URL).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Store a local file as the content of a URL, so renders that name the URL work offline.
+    Import {
+        /// The URL as the composition writes it.
+        url: String,
+        /// The file holding its content.
+        file: PathBuf,
+    },
+    /// Print the cache directory.
+    Dir,
 }
 
 #[derive(Args)]
@@ -59,12 +75,27 @@ struct RenderArgs {
     /// Longest time one frame may take, in seconds.
     #[arg(long, default_value_t = 30.0)]
     frame_timeout: f64,
+    /// Longest wait for the page to load and report ready, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    load_timeout: f64,
+    /// Longest wait after load for compositions to register timelines, in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    timeline_timeout: f64,
     /// Output format.
     #[arg(long, default_value = "mp4")]
     format: OutputFormat,
     /// Variable overrides as a JSON object, e.g. '{"title":"Hi"}'.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "variables_file")]
     variables: Option<String>,
+    /// Variable overrides read from a JSON file.
+    #[arg(long, value_name = "FILE")]
+    variables_file: Option<PathBuf>,
+    /// Reject variable overrides that the composition does not declare.
+    #[arg(long)]
+    strict_variables: bool,
+    /// Render even when a remote asset (CDN script, stylesheet, font) cannot be had; warn instead.
+    #[arg(long)]
+    allow_missing_assets: bool,
     /// Capture path: auto, begin-frame or screenshot.
     #[arg(long, default_value = "auto", value_parser = parse_capture_mode)]
     capture_mode: CaptureMode,
@@ -141,6 +172,7 @@ fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Render(args) => render(args, cancel),
+        Command::Cache(command) => cache(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -163,8 +195,38 @@ fn main() -> ExitCode {
     }
 }
 
+fn cache(command: CacheCommand) -> anyhow::Result<()> {
+    let cache = hf_engine::AssetCache::at(hf_engine::AssetCache::default_dir());
+    match command {
+        CacheCommand::Import { url, file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            cache
+                .put(&url, &bytes)
+                .with_context(|| format!("cannot write the cache {}", cache.dir().display()))?;
+            print_line(&format!(
+                "cached {url} ({} bytes) in {}",
+                bytes.len(),
+                cache.dir().display()
+            ));
+        }
+        CacheCommand::Dir => print_line(&cache.dir().display().to_string()),
+    }
+    Ok(())
+}
+
 fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let variables = match &args.variables {
+    let variables_text = match &args.variables_file {
+        Some(path) => {
+            Some(
+                std::fs::read_to_string(path).map_err(|e| RenderError::InvalidVariables {
+                    reason: format!("cannot read --variables-file {}: {e}", path.display()),
+                })?,
+            )
+        }
+        None => args.variables.clone(),
+    };
+    let variables = match &variables_text {
         None => None,
         Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
             Ok(serde_json::Value::Object(map)) => Some(map),
@@ -193,8 +255,12 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     job.workers = args.workers;
     job.segment_frames = args.segment_frames;
     job.frame_timeout_seconds = args.frame_timeout;
+    job.load_timeout_seconds = args.load_timeout;
+    job.timeline_timeout_seconds = args.timeline_timeout;
     job.format = args.format;
     job.variables = variables;
+    job.strict_variables = args.strict_variables;
+    job.allow_missing_assets = args.allow_missing_assets;
     job.browser = args.browser;
 
     let show_bar = !args.quiet && !args.json && std::io::stderr().is_terminal();
@@ -222,6 +288,7 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
             ProgressEvent::Planned { frames, .. } => bar.set_length(frames),
             ProgressEvent::Frame { done, .. } => bar.set_position(done),
             ProgressEvent::Finished { .. } => bar.finish_and_clear(),
+            ProgressEvent::Warning { message } => bar.suspend(|| eprintln!("warning: {message}")),
         }
     };
     let dir = args.dir.display().to_string();

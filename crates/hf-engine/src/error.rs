@@ -65,6 +65,57 @@ pub enum RenderError {
         /// Parser message.
         reason: String,
     },
+    /// A `data-composition-src` names a file that does not exist or cannot be read.
+    #[error(
+        "{from}: sub-composition host \"{host}\" has data-composition-src=\"{src}\", but {path} \
+         {reason}; data-composition-src is relative to the project directory"
+    )]
+    SubCompositionMissing {
+        /// The file holding the host element.
+        from: PathBuf,
+        /// The host's composition id.
+        host: String,
+        /// The attribute value.
+        src: String,
+        /// The resolved path.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// Sub-compositions include each other.
+    #[error("sub-compositions include each other: {chain}; remove one data-composition-src from the cycle")]
+    SubCompositionCycle {
+        /// The files in the cycle, `a.html -> b.html -> a.html`.
+        chain: String,
+    },
+    /// Relative `data-start` references form a cycle or name no clip.
+    #[error("{path}: element \"{element}\" has data-start=\"{value}\": {reason}")]
+    InvalidStart {
+        /// The file.
+        path: PathBuf,
+        /// The element id.
+        element: String,
+        /// The attribute value.
+        value: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A `data-composition-variables` declaration or a variable override is invalid.
+    #[error("{0}")]
+    VariableDeclaration(String),
+    /// A remote asset could not be downloaded and is not in the cache.
+    #[error(
+        "{element} needs {url}, which could not be downloaded ({reason}) and is not in the asset \
+         cache; run `hf cache import {url} <local file>` or pass --allow-missing-assets"
+    )]
+    RemoteAsset {
+        /// The element that references it (`<script src>`, `<link>`, `@import`...).
+        element: String,
+        /// The URL.
+        url: String,
+        /// The download error.
+        reason: String,
+    },
     /// The job asks for something this build cannot do.
     #[error("{0}")]
     Unsupported(String),
@@ -122,6 +173,11 @@ impl RenderError {
             RenderError::InvalidHtml { .. } => "INVALID_HTML",
             RenderError::ZeroDuration { .. } => "COMPOSITION_ZERO_DURATION",
             RenderError::InvalidVariables { .. } => "INVALID_VARIABLES",
+            RenderError::SubCompositionMissing { .. } => "SUB_COMPOSITION_NOT_FOUND",
+            RenderError::SubCompositionCycle { .. } => "SUB_COMPOSITION_CYCLE",
+            RenderError::InvalidStart { .. } => "INVALID_START",
+            RenderError::VariableDeclaration(_) => "INVALID_VARIABLES",
+            RenderError::RemoteAsset { .. } => "REMOTE_ASSET_UNAVAILABLE",
             RenderError::Unsupported(_) => "UNSUPPORTED",
             RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
             RenderError::Io { .. } => "IO_ERROR",

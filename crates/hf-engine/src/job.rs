@@ -122,6 +122,12 @@ pub struct RenderJob {
     pub format: OutputFormat,
     /// Variable overrides (a JSON object), exposed to the page as `window.__hfVariables`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Reject variable overrides that no `data-composition-variables` declares.
+    pub strict_variables: bool,
+    /// Warn instead of failing when a remote asset cannot be downloaded or found in the cache.
+    pub allow_missing_assets: bool,
+    /// Remote asset cache dir. Default: `HF_CACHE_DIR`, else `~/.cache/hf`.
+    pub asset_cache: Option<PathBuf>,
     /// Capture path. Default: beginFrame when available.
     pub capture_mode: CaptureMode,
     /// Streaming or disk capture. `resume` implies disk.
@@ -152,6 +158,9 @@ impl RenderJob {
             frame_timeout_seconds: 30.0,
             format: OutputFormat::Mp4,
             variables: None,
+            strict_variables: false,
+            allow_missing_assets: false,
+            asset_cache: None,
             capture_mode: CaptureMode::Auto,
             capture: CapturePlan::Streaming,
             resume: None,
@@ -246,6 +255,11 @@ pub enum ProgressEvent {
         done: u64,
         /// Frames in the render.
         total: u64,
+    },
+    /// Something the user should know that does not stop the render.
+    Warning {
+        /// What happened and what to do about it.
+        message: String,
     },
     /// The output is in place.
     Finished {

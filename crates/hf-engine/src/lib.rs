@@ -12,12 +12,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod assets;
 pub mod compile;
 mod error;
 mod job;
 pub mod plan;
 mod render;
 
+pub use assets::AssetCache;
 pub use compile::{compile_stage, CompileInput, CompiledComposition};
 pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};

@@ -427,7 +427,15 @@ async fn render_in(
         project_dir: job.project_dir.clone(),
         work_dir: work_dir.join("compiled"),
         variables: job.variables.clone(),
+        strict_variables: job.strict_variables,
+        allow_missing_assets: job.allow_missing_assets,
+        asset_cache: job.asset_cache.clone(),
     })?;
+    for warning in &compiled.warnings {
+        progress.event(ProgressEvent::Warning {
+            message: warning.clone(),
+        });
+    }
     check_output_writable(&output)?;
     let fps = job.fps.or(compiled.fps_hint).unwrap_or(Fps::whole(30));
     timings.compile = stage_started.elapsed();
@@ -462,6 +470,17 @@ async fn render_in(
         fps: fps.as_f64(),
     };
     let probe_session = CaptureSession::open(&options).await?;
+    let missing = &probe_session.facts().missing_timelines;
+    if !missing.is_empty() {
+        progress.event(ProgressEvent::Warning {
+            message: format!(
+                "composition {} registered no timeline in window.__timelines within {} s of loading; \
+                 rendering without its GSAP animation (mark it data-no-timeline if that is intended)",
+                missing.join(", "),
+                job.timeline_timeout_seconds
+            ),
+        });
+    }
     let index = compiled.project_dir.join("index.html");
     let duration = match compiled.static_duration {
         Some(duration) => duration,

@@ -16,9 +16,8 @@ fn compile_html(
 ) -> Result<(String, hf_engine::CompiledComposition), RenderError> {
     let work = tempfile::tempdir().unwrap();
     let compiled = compile_stage(&CompileInput {
-        project_dir: project.to_path_buf(),
-        work_dir: work.path().to_path_buf(),
         variables: variables.map(|v| v.as_object().unwrap().clone()),
+        ..CompileInput::new(project, work.path())
     })?;
     let html = std::fs::read_to_string(&compiled.html_path).unwrap();
     assert_eq!(
@@ -117,4 +116,35 @@ fn bad_projects_fail_with_messages_that_name_the_file_and_the_fix() {
     let bad_fps = project_with(r#"<div data-composition-id="r" data-fps="fast"></div>"#);
     let err = compile_html(bad_fps.path(), None).unwrap_err();
     assert!(err.to_string().contains("has data-fps=\"fast\""), "{err}");
+}
+
+#[test]
+fn sub_compositions_are_inlined_scoped_and_their_cdn_scripts_localised() {
+    // Seed a private asset cache with GSAP under its CDN URL, as `hf cache import` does.
+    let cache = tempfile::tempdir().unwrap();
+    let gsap = std::fs::read(fixture("gsap-move").join("gsap.min.js")).unwrap();
+    hf_engine::AssetCache::at(cache.path())
+        .put(
+            "https://cdn.jsdelivr.net/npm/gsap@3.15.0/dist/gsap.min.js",
+            &gsap,
+        )
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let compiled = compile_stage(&CompileInput {
+        asset_cache: Some(cache.path().to_path_buf()),
+        ..CompileInput::new(fixture("subcomp-t0"), work.path())
+    })
+    .unwrap();
+    let html = std::fs::read_to_string(&compiled.html_path).unwrap();
+    insta::assert_snapshot!("subcomp_t0_compiled", html);
+    assert_eq!(compiled.inlined_files.len(), 2, "one file, mounted twice");
+    assert!(
+        !html.contains("cdn.jsdelivr.net"),
+        "scripts are served locally"
+    );
+    let local: Vec<_> = std::fs::read_dir(work.path().join("__hf_assets"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(local, vec![gsap], "GSAP is written once, content-addressed");
 }

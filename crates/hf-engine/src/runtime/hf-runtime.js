@@ -22,6 +22,27 @@
     Object.defineProperty(window.performance, "now", { value: function () { return virtualNowMs; }, configurable: true });
   } catch (e) { /* keep the native clock if the property is locked */ }
 
+  // ---- Seeded randomness: Math.random and crypto.getRandomValues repeat exactly per frame ----
+  var randomState = 0x2545f491;
+  function seedRandom(seed) { randomState = seed >>> 0; }
+  function nextRandom() {
+    randomState = (randomState + 0x6d2b79f5) | 0;
+    var x = randomState;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  }
+  Math.random = nextRandom;
+  if (window.crypto && typeof window.crypto.getRandomValues === "function") {
+    try {
+      window.crypto.getRandomValues = function (array) {
+        var bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+        for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(nextRandom() * 256);
+        return array;
+      };
+    } catch (e) { /* read-only in some contexts */ }
+  }
+
   var rafQueue = [];
   var rafNextId = 1;
   window.requestAnimationFrame = function (callback) {
@@ -78,6 +99,43 @@
     return NaN;
   }
 
+  function playbackStartOf(host) {
+    var p = number(host.getAttribute("data-playback-start"));
+    if (!isFinite(p)) p = number(host.getAttribute("data-media-start"));
+    return isFinite(p) ? p : 0;
+  }
+
+  function playbackRateOf(host) {
+    var rate = number(host.getAttribute("data-playback-rate"));
+    return isFinite(rate) ? Math.min(5, Math.max(0.1, rate)) : 1;
+  }
+
+  // The composition host that times `el` (its nearest composition ancestor), or null for the root.
+  function timingHost(el) {
+    var root = findRoot();
+    var host = el.parentElement && el.parentElement.closest("[data-composition-id]");
+    return host && host !== root ? host : null;
+  }
+
+  // Root time at which a composition host's local time 0 plays.
+  function hostOffset(host) {
+    if (!host) return 0;
+    return absoluteStart(host) - playbackStartOf(host) / playbackRateOf(host);
+  }
+
+  // Start of `el` on the root timeline: clips inside a sub-composition are timed locally.
+  function absoluteStart(el) {
+    var host = timingHost(el);
+    var local = el.hasAttribute("data-start") ? resolveStart(el) : 0;
+    return host ? hostOffset(host) + local / playbackRateOf(host) : local;
+  }
+
+  // Root time -> a host's local time.
+  function localTime(host, t) {
+    if (!host) return t;
+    return playbackStartOf(host) + Math.max(0, t - absoluteStart(host)) * playbackRateOf(host);
+  }
+
   // ---- Clip visibility: half-open window start <= t < start + duration ----
   var clipStates = new Map();
   function syncClipVisibility(t) {
@@ -86,9 +144,11 @@
     for (var i = 0; i < clips.length; i++) {
       var el = clips[i];
       if (el === root) continue;
+      var host = timingHost(el);
+      var local = localTime(host, t);
       var start = resolveStart(el);
       var duration = resolveDuration(el);
-      var active = t >= start && (!(duration > 0) || t < start + duration);
+      var active = local >= start && (!(duration > 0) || local < start + duration);
       var ancestor = el.parentElement && el.parentElement.closest("[data-start]");
       while (active && ancestor && ancestor !== root) {
         if (clipStates.get(ancestor) === false) active = false;
@@ -208,14 +268,140 @@
       if (!tl || tl === main) return;
       var host = document.querySelector('[data-composition-id="' + id + '"]');
       if (!host || host === root) return;
-      var hostStart = host.hasAttribute("data-start") ? resolveStart(host) : 0;
-      var playbackStart = number(host.getAttribute("data-playback-start"));
-      if (!isFinite(playbackStart)) playbackStart = number(host.getAttribute("data-media-start"));
-      if (!isFinite(playbackStart)) playbackStart = 0;
-      var rate = number(host.getAttribute("data-playback-rate"));
-      rate = isFinite(rate) ? Math.min(5, Math.max(0.1, rate)) : 1;
-      seekTimeline(tl, playbackStart + Math.max(0, t - hostStart) * rate);
+      seekTimeline(tl, localTime(host, t));
     });
+  }
+
+
+  // ---- CSS animations and WAAPI: paused, currentTime from the seek clock ----
+  // Start (root time) of the clip an animated element belongs to.
+  function animationOrigin(el) {
+    var clip = el && el.closest ? el.closest("[data-start]") : null;
+    var root = findRoot();
+    if (!clip || clip === root) {
+      var host = el ? timingHost(el) : null;
+      return host ? hostOffset(host) : 0;
+    }
+    return absoluteStart(clip);
+  }
+
+  // WAAPI animations created by scripts start at the virtual time they were created.
+  var scriptAnimationOrigins = new WeakMap();
+  if (window.Element && Element.prototype.animate) {
+    var nativeAnimate = Element.prototype.animate;
+    Element.prototype.animate = function () {
+      var animation = nativeAnimate.apply(this, arguments);
+      scriptAnimationOrigins.set(animation, virtualNowMs / 1000);
+      try { animation.pause(); } catch (e) { /* keep going */ }
+      return animation;
+    };
+  }
+
+  function pageAnimations() {
+    if (!document.getAnimations) return [];
+    return document.getAnimations().filter(function (a) {
+      return !(window.CSSTransition && a instanceof window.CSSTransition);
+    });
+  }
+
+  function animationTarget(animation) {
+    var effect = animation.effect;
+    return effect && effect.target ? effect.target : null;
+  }
+
+  function animationOriginOf(animation) {
+    if (scriptAnimationOrigins.has(animation)) return scriptAnimationOrigins.get(animation);
+    return animationOrigin(animationTarget(animation));
+  }
+
+  function seekAnimations(t) {
+    var animations = pageAnimations();
+    for (var i = 0; i < animations.length; i++) {
+      var animation = animations[i];
+      try {
+        if (animation.playState !== "paused") animation.pause();
+        animation.currentTime = Math.max(0, t - animationOriginOf(animation)) * 1000;
+      } catch (e) { /* a detached animation */ }
+    }
+  }
+
+  function inferredAnimationDuration() {
+    var best = 0;
+    var animations = pageAnimations();
+    for (var i = 0; i < animations.length; i++) {
+      try {
+        var end = animations[i].effect.getComputedTiming().endTime;
+        if (isFinite(end)) best = Math.max(best, animationOriginOf(animations[i]) + end / 1000);
+      } catch (e) { /* no effect */ }
+    }
+    return best;
+  }
+
+  // ---- Lottie (lottie-web): goToAndStop at the clip's local time ----
+  function lottieAnimations() {
+    var list = [];
+    if (window.lottie && typeof window.lottie.getRegisteredAnimations === "function") {
+      list = list.concat(window.lottie.getRegisteredAnimations());
+    }
+    if (Array.isArray(window.__hfLottie)) {
+      window.__hfLottie.forEach(function (a) { if (list.indexOf(a) < 0) list.push(a); });
+    }
+    return list;
+  }
+
+  function seekLottie(t) {
+    lottieAnimations().forEach(function (animation) {
+      try {
+        var local = Math.max(0, t - animationOrigin(animation.wrapper || null));
+        if (typeof animation.goToAndStop === "function") animation.goToAndStop(local * 1000, false);
+        else if (typeof animation.seek === "function") animation.seek(local);
+      } catch (e) { /* not ready */ }
+    });
+  }
+
+  function inferredLottieDuration() {
+    var best = 0;
+    lottieAnimations().forEach(function (animation) {
+      var frames = Number(animation.totalFrames), rate = Number(animation.frameRate);
+      if (frames > 0 && rate > 0) best = Math.max(best, animationOrigin(animation.wrapper || null) + frames / rate);
+    });
+    return best;
+  }
+
+  // ---- Custom code: an `hf-seek` event whose handlers may delay the capture ----
+  function dispatchSeekEvent(t) {
+    var pending = [];
+    var detail = { time: t, waitUntil: function (promise) { pending.push(Promise.resolve(promise)); } };
+    window.__hfThreeTime = t;
+    try { window.dispatchEvent(new CustomEvent("hf-seek", { detail: detail })); } catch (e) { setTimeout(function () { throw e; }); }
+    return pending;
+  }
+
+  // ---- Same-origin iframes follow the same clock ----
+  function seekFrames(t) {
+    var pending = [];
+    var frames = document.querySelectorAll("iframe");
+    for (var i = 0; i < frames.length; i++) {
+      try {
+        var child = frames[i].contentWindow;
+        if (child && child.__hf && typeof child.__hf.seek === "function") {
+          var result = child.__hf.seek(t);
+          if (result && typeof result.then === "function") pending.push(result);
+        }
+      } catch (e) { /* cross-origin */ }
+    }
+    return pending;
+  }
+
+  function framesReady() {
+    var frames = document.querySelectorAll("iframe");
+    for (var i = 0; i < frames.length; i++) {
+      try {
+        var doc = frames[i].contentDocument;
+        if (doc && doc.readyState !== "complete") return false;
+      } catch (e) { /* cross-origin: not ours to wait for */ }
+    }
+    return true;
   }
 
   // ---- Duration: the largest of the root timeline, the root's data-duration and child slots ----
@@ -230,8 +416,9 @@
     var timed = root.querySelectorAll("[data-composition-id][data-start], video[data-start], audio[data-start]");
     for (var i = 0; i < timed.length; i++) {
       var d = resolveDuration(timed[i]);
-      if (d > 0) best = Math.max(best, resolveStart(timed[i]) + d);
+      if (d > 0) best = Math.max(best, absoluteStart(timed[i]) + d);
     }
+    best = Math.max(best, inferredAnimationDuration(), inferredLottieDuration());
     return best >= 1 / 60 ? best : 0;
   }
 
@@ -252,8 +439,123 @@
     Object.keys(overrides).forEach(function (key) { values[key] = overrides[key]; });
     return values;
   }
+  function variablesFor(el) {
+    var byComp = window.__hfVariablesByComp || {};
+    var host = el && el.closest ? el.closest("[data-composition-id]") : null;
+    while (host) {
+      var id = host.getAttribute("data-composition-id");
+      if (byComp[id]) return byComp[id];
+      host = host.parentElement && host.parentElement.closest("[data-composition-id]");
+    }
+    return getVariables();
+  }
+
+  var activeScope = null;
   window.__hyperframes = window.__hyperframes || {};
-  window.__hyperframes.getVariables = getVariables;
+  window.__hyperframes.getVariables = function () {
+    if (activeScope) return Object.assign({}, (window.__hfVariablesByComp || {})[activeScope.runtimeId] || {});
+    return getVariables();
+  };
+
+  // data-var-text / data-var-src: declarative bindings to variables.
+  function applyVariableBindings() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-var-text]"), function (el) {
+      var values = variablesFor(el);
+      var key = el.getAttribute("data-var-text");
+      if (values[key] !== undefined && values[key] !== null) el.textContent = String(values[key]);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-var-src]"), function (el) {
+      var values = variablesFor(el);
+      var key = el.getAttribute("data-var-src");
+      if (typeof values[key] === "string" && values[key]) el.setAttribute("src", values[key]);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", applyVariableBindings);
+  else applyVariableBindings();
+
+  // Sub-composition scripts run inside a scope: selectors stay inside their mount,
+  // getVariables() returns the mount's values, and window.__timelines writes land under the
+  // mount's runtime id.
+  window.__hfEnterScope = function (runtimeId, authoredId, authoredRootId) {
+    var host = document.querySelector('[data-composition-id="' + runtimeId + '"]');
+    var saved = {
+      qs: Object.getOwnPropertyDescriptor(document, "querySelector"),
+      qsa: Object.getOwnPropertyDescriptor(document, "querySelectorAll"),
+      byId: Object.getOwnPropertyDescriptor(document, "getElementById"),
+      byClass: Object.getOwnPropertyDescriptor(document, "getElementsByClassName")
+    };
+    var nativeQs = Document.prototype.querySelector;
+    var nativeQsa = Document.prototype.querySelectorAll;
+    function rewrite(selector) {
+      var text = String(selector);
+      if (authoredRootId) {
+        text = text.replace(new RegExp("#" + authoredRootId.replace(/[-\/\\^$*+?.()|[\]{}]/g, "\\$&") + "(?![\\w-])", "g"),
+          '[data-hf-authored-id="' + authoredRootId + '"]');
+      }
+      if (authoredId !== runtimeId) {
+        text = text.split('data-composition-id="' + authoredId + '"').join('data-composition-id="' + runtimeId + '"');
+      }
+      return text;
+    }
+    function all(selector) {
+      var sel = rewrite(selector);
+      if (!host) return nativeQsa.call(document, sel);
+      var found = Array.prototype.slice.call(host.querySelectorAll(sel));
+      if (host.matches(sel)) found.unshift(host);
+      return found;
+    }
+    if (host) {
+      document.querySelector = function (selector) {
+        var sel = rewrite(selector);
+        return host.matches(sel) ? host : host.querySelector(sel);
+      };
+      document.querySelectorAll = function (selector) {
+        var found = all(selector);
+        // Keep NodeList-like behaviour (forEach, length, item) for callers.
+        found.item = function (i) { return found[i] || null; };
+        return found;
+      };
+      document.getElementById = function (id) {
+        if (authoredRootId && id === authoredRootId) return host.querySelector("[data-hf-inner-root]");
+        return host.querySelector('[id="' + String(id).replace(/"/g, '\\"') + '"]') || null;
+      };
+      document.getElementsByClassName = function (names) { return host.getElementsByClassName(names); };
+    }
+    var registry = window.__timelines = window.__timelines || {};
+    var scopedRegistry = new Proxy(registry, {
+      get: function (target, key) { return key === authoredId ? (target[runtimeId] || target[authoredId]) : target[key]; },
+      set: function (target, key, value) {
+        if (key === authoredId || key === runtimeId) {
+          target[runtimeId] = value;
+          if (!(authoredId in target)) target[authoredId] = value;
+        } else {
+          target[key] = value;
+        }
+        return true;
+      }
+    });
+    Object.defineProperty(window, "__timelines", {
+      configurable: true,
+      get: function () { return scopedRegistry; },
+      set: function (value) {
+        if (value && value !== scopedRegistry) Object.keys(value).forEach(function (k) { scopedRegistry[k] = value[k]; });
+      }
+    });
+    var previousScope = activeScope;
+    activeScope = { runtimeId: runtimeId };
+    void nativeQs;
+    return {
+      exit: function () {
+        activeScope = previousScope;
+        Object.defineProperty(window, "__timelines", { configurable: true, writable: true, enumerable: true, value: registry });
+        ["qs", "qsa", "byId", "byClass"].forEach(function (key) {
+          var name = { qs: "querySelector", qsa: "querySelectorAll", byId: "getElementById", byClass: "getElementsByClassName" }[key];
+          if (saved[key]) Object.defineProperty(document, name, saved[key]);
+          else delete document[name];
+        });
+      }
+    };
+  };
 
   // ---- Readiness ----
   var fontsReady = false;
@@ -295,7 +597,7 @@
         if (missing.indexOf(id) < 0) missing.push(id);
       });
       return {
-        loaded: document.readyState === "complete",
+        loaded: document.readyState === "complete" && framesReady(),
         fontsReady: fontsReady,
         imagesReady: imagesReady,
         missingTimelines: missing,
@@ -306,10 +608,16 @@
     seek: function (t) {
       t = quantize(t);
       virtualNowMs = t * 1000;
+      seedRandom(Math.imul(Math.round(t * fps) + 1, 2654435761));
       seekTimelines(t);
+      seekAnimations(t);
+      seekLottie(t);
       syncClipVisibility(t);
+      var pending = dispatchSeekEvent(t);
       flushAnimationFrames();
-      return t;
+      pending = pending.concat(seekFrames(t));
+      if (pending.length === 0) return t;
+      return Promise.all(pending).then(function () { return t; });
     },
     get duration() { return compositionDuration(); }
   };

@@ -1,0 +1,358 @@
+//! A content-addressed cache of remote assets (scripts, stylesheets, fonts, images) so a render
+//! never fetches at capture time and air-gapped machines can render pages that name a CDN.
+//!
+//! Layout under the cache dir: `blobs/<sha256 of content>` holds bytes, `urls/<sha256 of url>`
+//! holds the content hash a URL resolved to. `hf cache import <url> <file>` writes both.
+//! Downloads try the URL itself, then, for npm CDNs (jsDelivr, unpkg, cdnjs), the package
+//! tarball from the npm registry.
+
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The asset cache.
+#[derive(Debug, Clone)]
+pub struct AssetCache {
+    dir: PathBuf,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+impl AssetCache {
+    /// `HF_CACHE_DIR`, else `$XDG_CACHE_HOME/hf`, else `~/.cache/hf`.
+    pub fn default_dir() -> PathBuf {
+        if let Some(dir) = std::env::var_os("HF_CACHE_DIR").filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir).join("hf");
+        }
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        home.join(".cache").join("hf")
+    }
+
+    /// The cache at `dir` (created on first write).
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        AssetCache { dir: dir.into() }
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn url_entry(&self, url: &str) -> PathBuf {
+        self.dir.join("urls").join(sha256_hex(url.as_bytes()))
+    }
+
+    /// The cached bytes of `url`, if present and intact.
+    pub fn get(&self, url: &str) -> Option<Vec<u8>> {
+        let hash = std::fs::read_to_string(self.url_entry(url)).ok()?;
+        let bytes = std::fs::read(self.dir.join("blobs").join(hash.trim())).ok()?;
+        (sha256_hex(&bytes) == hash.trim()).then_some(bytes)
+    }
+
+    /// Store `bytes` as the content of `url`.
+    pub fn put(&self, url: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let hash = sha256_hex(bytes);
+        write_atomic(&self.dir.join("blobs").join(&hash), bytes)?;
+        write_atomic(&self.url_entry(url), hash.as_bytes())
+    }
+
+    /// The bytes of `url`: from the cache, else downloaded (and cached).
+    pub fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
+        if let Some(bytes) = self.get(url) {
+            return Ok(bytes);
+        }
+        let bytes = match download(url) {
+            Ok(bytes) => bytes,
+            Err(direct) => match npm_source(url) {
+                Some(source) => self
+                    .fetch_from_npm(&source)
+                    .map_err(|npm| format!("{direct}; npm registry fallback: {npm}"))?,
+                None => return Err(direct),
+            },
+        };
+        self.put(url, &bytes)
+            .map_err(|e| format!("cannot write the asset cache {}: {e}", self.dir.display()))?;
+        Ok(bytes)
+    }
+
+    fn fetch_from_npm(&self, source: &NpmSource) -> Result<Vec<u8>, String> {
+        let registry = std::env::var("HF_NPM_REGISTRY")
+            .unwrap_or_else(|_| "https://registry.npmjs.org".to_string());
+        let registry = registry.trim_end_matches('/');
+        let packument_url = format!("{registry}/{}", source.package.replace('/', "%2F"));
+        let packument: serde_json::Value = serde_json::from_slice(&download(&packument_url)?)
+            .map_err(|e| format!("{packument_url} is not JSON: {e}"))?;
+        let version = resolve_version(&packument, &source.version).ok_or_else(|| {
+            format!(
+                "no version of {} matches \"{}\"",
+                source.package, source.version
+            )
+        })?;
+        let meta = &packument["versions"][&version];
+        let tarball_url = meta["dist"]["tarball"]
+            .as_str()
+            .ok_or_else(|| format!("{}@{version} has no tarball", source.package))?;
+        let tarball = match self.get(tarball_url) {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = download(tarball_url)?;
+                let _ = self.put(tarball_url, &bytes);
+                bytes
+            }
+        };
+        let mut candidates: Vec<String> = Vec::new();
+        let path = source.path.trim_start_matches('/');
+        if path.is_empty() {
+            for field in ["jsdelivr", "unpkg", "browser", "main"] {
+                if let Some(entry) = meta[field].as_str() {
+                    candidates.push(entry.trim_start_matches("./").to_string());
+                }
+            }
+        } else {
+            candidates.push(path.to_string());
+            if source.cdnjs {
+                candidates.push(format!("dist/{path}"));
+            }
+        }
+        extract_from_tarball(&tarball, &candidates).ok_or_else(|| {
+            format!(
+                "{}@{version} has no file {}",
+                source.package,
+                candidates.join(" or ")
+            )
+        })
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let parent = path.parent().expect("cache paths have a parent");
+    std::fs::create_dir_all(parent)?;
+    // A unique temp file per writer: concurrent renders may store the same asset at once.
+    let mut temp = tempfile::NamedTempFile::new_in(parent)?;
+    temp.write_all(bytes)?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn download(url: &str) -> Result<Vec<u8>, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(15)))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    response
+        .body_mut()
+        .as_reader()
+        .take(512 * 1024 * 1024)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// A file inside an npm package, as named by a CDN URL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpmSource {
+    /// Package name (`gsap`, `@lottiefiles/lottie-player`).
+    pub package: String,
+    /// Version or range as written (`3.14.2`, `3`, `^3.12`, empty for latest).
+    pub version: String,
+    /// Path inside the package (may be empty: the package's main file).
+    pub path: String,
+    /// cdnjs names files without their `dist/` folder.
+    pub cdnjs: bool,
+}
+
+/// The npm package file a jsDelivr, unpkg or cdnjs URL serves, if it is one.
+pub fn npm_source(url: &str) -> Option<NpmSource> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .or_else(|| url.strip_prefix("//"))?;
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (host, path) = rest.split_once('/')?;
+    let spec = match host {
+        "cdn.jsdelivr.net" | "fastly.jsdelivr.net" => path.strip_prefix("npm/")?,
+        "unpkg.com" => path,
+        "cdnjs.cloudflare.com" => {
+            let path = path.strip_prefix("ajax/libs/")?;
+            let mut parts = path.splitn(3, '/');
+            let (package, version, file) = (parts.next()?, parts.next()?, parts.next()?);
+            return Some(NpmSource {
+                package: package.to_string(),
+                version: version.to_string(),
+                path: file.to_string(),
+                cdnjs: true,
+            });
+        }
+        _ => return None,
+    };
+    // `@scope/name@ver/path` or `name@ver/path` or `name/path`.
+    let (name_part, path) = if let Some(scoped) = spec.strip_prefix('@') {
+        let (scope, rest) = scoped.split_once('/')?;
+        let (name, path) = rest.split_once('/').unwrap_or((rest, ""));
+        (format!("@{scope}/{name}"), path)
+    } else {
+        let (name, path) = spec.split_once('/').unwrap_or((spec, ""));
+        (name.to_string(), path)
+    };
+    let (package, version) = match name_part[1..].find('@') {
+        Some(at) => (
+            name_part[..at + 1].to_string(),
+            name_part[at + 2..].to_string(),
+        ),
+        None => (name_part, String::new()),
+    };
+    Some(NpmSource {
+        package,
+        version,
+        path: path.to_string(),
+        cdnjs: false,
+    })
+}
+
+fn version_key(version: &str) -> Option<Vec<u64>> {
+    if version.contains('-') {
+        return None;
+    }
+    version.split('.').map(|p| p.parse().ok()).collect()
+}
+
+/// The newest published version matching `wanted`: exact, a dist-tag, or a prefix such as
+/// `3` or `3.12` (`^` and `~` are read as prefixes of their major or minor).
+fn resolve_version(packument: &serde_json::Value, wanted: &str) -> Option<String> {
+    let versions = packument["versions"].as_object()?;
+    if versions.contains_key(wanted) {
+        return Some(wanted.to_string());
+    }
+    let tag = if wanted.is_empty() { "latest" } else { wanted };
+    if let Some(tagged) = packument["dist-tags"][tag].as_str() {
+        return Some(tagged.to_string());
+    }
+    let prefix = if let Some(caret) = wanted.strip_prefix('^') {
+        caret.split('.').next().unwrap_or("").to_string()
+    } else if let Some(tilde) = wanted.strip_prefix('~') {
+        tilde.split('.').take(2).collect::<Vec<_>>().join(".")
+    } else {
+        wanted.trim_end_matches(".x").to_string()
+    };
+    versions
+        .keys()
+        .filter(|v| v.starts_with(&format!("{prefix}.")))
+        .filter_map(|v| version_key(v).map(|key| (key, v)))
+        .max()
+        .map(|(_, v)| v.clone())
+}
+
+fn extract_from_tarball(tarball: &[u8], candidates: &[String]) -> Option<Vec<u8>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tarball));
+    for entry in archive.entries().ok()? {
+        let mut entry = entry.ok()?;
+        let path = entry.path().ok()?.to_string_lossy().into_owned();
+        // npm tarballs hold everything under one top folder, usually `package/`.
+        let inner = path.split_once('/').map(|(_, p)| p).unwrap_or(&path);
+        if candidates.iter().any(|c| c == inner) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).ok()?;
+            return Some(bytes);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_npm_cdn_urls() {
+        assert_eq!(
+            npm_source("https://cdn.jsdelivr.net/npm/gsap@3.14.2/dist/gsap.min.js"),
+            Some(NpmSource {
+                package: "gsap".into(),
+                version: "3.14.2".into(),
+                path: "dist/gsap.min.js".into(),
+                cdnjs: false
+            })
+        );
+        assert_eq!(
+            npm_source("https://unpkg.com/@lottiefiles/lottie-player@2/dist/x.js").unwrap(),
+            NpmSource {
+                package: "@lottiefiles/lottie-player".into(),
+                version: "2".into(),
+                path: "dist/x.js".into(),
+                cdnjs: false
+            }
+        );
+        assert_eq!(
+            npm_source("https://cdnjs.cloudflare.com/ajax/libs/gsap/3.12.5/gsap.min.js").unwrap(),
+            NpmSource {
+                package: "gsap".into(),
+                version: "3.12.5".into(),
+                path: "gsap.min.js".into(),
+                cdnjs: true
+            }
+        );
+        assert_eq!(
+            npm_source("https://cdn.jsdelivr.net/npm/gsap")
+                .unwrap()
+                .version,
+            ""
+        );
+        assert_eq!(
+            npm_source("https://fonts.googleapis.com/css2?family=Inter"),
+            None
+        );
+    }
+
+    #[test]
+    fn resolves_versions_like_a_cdn() {
+        let packument = serde_json::json!({
+            "dist-tags": {"latest": "3.14.2"},
+            "versions": {"3.9.1": {}, "3.12.7": {}, "3.14.2": {}, "3.15.0-beta.1": {}, "2.1.3": {}}
+        });
+        assert_eq!(
+            resolve_version(&packument, "3.12.7").as_deref(),
+            Some("3.12.7")
+        );
+        assert_eq!(resolve_version(&packument, "3").as_deref(), Some("3.14.2"));
+        assert_eq!(
+            resolve_version(&packument, "3.12").as_deref(),
+            Some("3.12.7")
+        );
+        assert_eq!(
+            resolve_version(&packument, "^3.9").as_deref(),
+            Some("3.14.2")
+        );
+        assert_eq!(resolve_version(&packument, "").as_deref(), Some("3.14.2"));
+        assert_eq!(resolve_version(&packument, "4"), None);
+    }
+
+    #[test]
+    fn cache_round_trips_and_detects_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = AssetCache::at(dir.path());
+        let url = "https://cdn.example/a.js";
+        assert_eq!(cache.get(url), None);
+        cache.put(url, b"console.log(1)").unwrap();
+        assert_eq!(cache.get(url).as_deref(), Some(&b"console.log(1)"[..]));
+        assert_eq!(cache.fetch(url).unwrap(), b"console.log(1)");
+        let blob = dir.path().join("blobs").join(sha256_hex(b"console.log(1)"));
+        std::fs::write(blob, b"tampered").unwrap();
+        assert_eq!(cache.get(url), None);
+    }
+}

@@ -3,6 +3,10 @@
 //! - `test`: formatting, clippy (`-D warnings`) and the whole test suite: what CI runs.
 //! - `bench [--runs N]`: render the benchmark compositions with a release `hf` and report median
 //!   frames/s, realtime factor, CPU seconds per frame and peak RSS (hf plus its Chrome).
+//! - `regress [NAME...] [--update] [--workers N] [--release]`: render `fixtures/` and compare
+//!   each with its PSNR baseline (see `regress.rs`).
+
+mod regress;
 
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -17,8 +21,9 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("regress") => regress::regress(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto]");
+            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] | regress [NAME...] [--update] [--workers N] [--release]");
             std::process::exit(2);
         }
     }
@@ -62,7 +67,25 @@ fn test() -> Result<()> {
     run(clippy, "cargo clippy")?;
     let mut tests = cargo();
     tests.args(["test", "--workspace"]);
-    run(tests, "cargo test")
+    run(tests, "cargo test")?;
+    eprintln!("xtask: regress");
+    regress::regress(&workspace_root(), &[])
+}
+
+/// Build `hf` (debug, or release) and return the binary's path.
+fn build_hf(release: bool) -> Result<PathBuf> {
+    let mut build = cargo();
+    build.args(["build", "-p", "hf-cli"]);
+    if release {
+        build.arg("--release");
+    }
+    run(build, "cargo build -p hf-cli")?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    Ok(target
+        .join(if release { "release" } else { "debug" })
+        .join("hf"))
 }
 
 /// One benchmark composition.
@@ -101,10 +124,8 @@ fn bench(args: &[String]) -> Result<()> {
             _ => bail!("usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto]"),
         }
     }
-    let mut build = cargo();
-    build.args(["build", "--release", "-p", "hf-cli"]);
-    run(build, "cargo build --release -p hf-cli")?;
-    let hf = Path::new("target/release/hf");
+    let hf = build_hf(true)?;
+    let hf = hf.as_path();
     let out_dir = Path::new("target/bench");
     std::fs::create_dir_all(out_dir)?;
 

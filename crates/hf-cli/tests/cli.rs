@@ -355,3 +355,69 @@ fn sigint_stops_the_render_cleanly_with_exit_130() {
 fn sigterm_stops_the_render_cleanly_with_exit_143() {
     interrupt_render(libc::SIGTERM, 143);
 }
+
+#[test]
+fn cache_import_lets_a_page_that_names_a_cdn_render_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let url = "https://cdn.example.invalid/libs/gsap.min.js";
+    let index = format!(
+        r##"<script src="{url}"></script>
+<div id="r" data-composition-id="r" data-width="64" data-height="36"><div id="b"></div></div>
+<script>window.__timelines = {{ r: gsap.timeline({{ paused: true }}).to("#b", {{ x: 10, duration: 0.5 }}) }};</script>"##
+    );
+    let dir = project(tmp.path(), &index);
+    let output = tmp.path().join("out.mp4");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hf"))
+            .args(args)
+            .env("TMPDIR", tmp.path())
+            .env("HF_CACHE_DIR", &cache)
+            .current_dir(tmp.path())
+            .output()
+            .expect("hf runs")
+    };
+    let render_args = [
+        "render",
+        dir.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+        "-q",
+        "draft",
+    ];
+    let out = run(&render_args);
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "REMOTE_ASSET_UNAVAILABLE",
+        &format!("<script src> in index.html needs {url}"),
+    );
+
+    let gsap = workspace().join("fixtures/gsap-move/src/gsap.min.js");
+    let out = run(&["cache", "import", url, gsap.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with(&format!("cached {url} (72927 bytes) in ")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let out = run(&render_args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("rendered 15 frames (0.50 s at 30 fps)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_no_process_mentions(tmp.path());
+}

@@ -94,6 +94,9 @@ pub enum EncodeError {
         /// The requested index.
         index: u64,
     },
+    /// Two videos cannot be compared.
+    #[error("{0}")]
+    Incomparable(String),
 }
 
 impl EncodeError {

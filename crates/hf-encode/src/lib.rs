@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod assemble;
+pub mod compare;
 mod error;
 mod fps;
 mod image;

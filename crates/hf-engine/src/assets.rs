@@ -149,7 +149,12 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn download(url: &str) -> Result<Vec<u8>, String> {
+    // The platform verifier trusts the system's CA store (corporate proxies add their CA there).
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
         .timeout_global(Some(Duration::from_secs(15)))
         .build()
         .into();

@@ -11,6 +11,8 @@ use parcel_selectors::attr::{AttrSelectorOperator, ParsedCaseSensitivity};
 
 /// Rewrite `css` for one mount of a sub-composition. `runtime_id` is the mount's
 /// `data-composition-id`; `authored_root_id` the `id` of the composition's root element, if any.
+/// `[data-composition-id="<authored id>"]` selectors are renamed to the runtime id, so each
+/// mount's rules match only that mount.
 ///
 /// Rules inside `@media`, `@supports`, `@layer` and `@container` blocks are scoped too; nested
 /// style rules, `@keyframes` and `@font-face` are left alone. Selectors that start with `html`,
@@ -19,38 +21,45 @@ use parcel_selectors::attr::{AttrSelectorOperator, ParsedCaseSensitivity};
 pub fn scope_css(
     css: &str,
     runtime_id: &str,
+    authored_id: &str,
     authored_root_id: Option<&str>,
 ) -> Result<String, String> {
+    let ids = Ids {
+        runtime_id,
+        authored_id,
+        authored_root_id,
+    };
     let options = ParserOptions {
         error_recovery: true,
         ..ParserOptions::default()
     };
     let mut sheet = StyleSheet::parse(css, options).map_err(|e| e.to_string())?;
-    scope_rules(&mut sheet.rules, runtime_id, authored_root_id);
+    scope_rules(&mut sheet.rules, &ids);
     sheet
         .to_css(PrinterOptions::default())
         .map(|out| out.code)
         .map_err(|e| e.to_string())
 }
 
-fn scope_rules(rules: &mut CssRuleList<'_>, runtime_id: &str, authored_root_id: Option<&str>) {
+/// The names a mount is known by.
+struct Ids<'a> {
+    runtime_id: &'a str,
+    authored_id: &'a str,
+    authored_root_id: Option<&'a str>,
+}
+
+fn scope_rules(rules: &mut CssRuleList<'_>, ids: &Ids<'_>) {
     for rule in rules.0.iter_mut() {
         match rule {
             CssRule::Style(style) => {
                 for selector in style.selectors.0.iter_mut() {
-                    *selector = scope_selector(selector, runtime_id, authored_root_id);
+                    *selector = scope_selector(selector, ids);
                 }
             }
-            CssRule::Media(media) => scope_rules(&mut media.rules, runtime_id, authored_root_id),
-            CssRule::Supports(supports) => {
-                scope_rules(&mut supports.rules, runtime_id, authored_root_id)
-            }
-            CssRule::LayerBlock(layer) => {
-                scope_rules(&mut layer.rules, runtime_id, authored_root_id)
-            }
-            CssRule::Container(container) => {
-                scope_rules(&mut container.rules, runtime_id, authored_root_id)
-            }
+            CssRule::Media(media) => scope_rules(&mut media.rules, ids),
+            CssRule::Supports(supports) => scope_rules(&mut supports.rules, ids),
+            CssRule::LayerBlock(layer) => scope_rules(&mut layer.rules, ids),
+            CssRule::Container(container) => scope_rules(&mut container.rules, ids),
             _ => {}
         }
     }
@@ -78,11 +87,7 @@ fn names_document(component: &Component<'_>) -> bool {
     }
 }
 
-fn scope_selector<'i>(
-    selector: &Selector<'i>,
-    runtime_id: &str,
-    authored_root_id: Option<&str>,
-) -> Selector<'i> {
+fn scope_selector<'i>(selector: &Selector<'i>, ids: &Ids<'_>) -> Selector<'i> {
     let original: Vec<Component<'i>> = selector.iter_raw_parse_order_from(0).cloned().collect();
     // The first compound (up to the first combinator).
     let first_compound_end = original
@@ -91,7 +96,7 @@ fn scope_selector<'i>(
         .unwrap_or(original.len());
     let replaces_document = original[..first_compound_end].iter().any(names_document);
 
-    let mut scoped = vec![attribute_equals("data-composition-id", runtime_id)];
+    let mut scoped = vec![attribute_equals("data-composition-id", ids.runtime_id)];
     let rest: &[Component<'i>] = if replaces_document {
         // `body .title` -> `[scope] .title`; `body` alone -> `[scope]`.
         &original[first_compound_end..]
@@ -100,9 +105,16 @@ fn scope_selector<'i>(
         &original
     };
     for component in rest {
-        match (component, authored_root_id) {
-            (Component::ID(id), Some(root_id)) if id.0.as_ref() == root_id => {
-                scoped.push(attribute_equals("data-hf-authored-id", root_id));
+        match component {
+            Component::ID(id) if Some(id.0.as_ref()) == ids.authored_root_id => {
+                scoped.push(attribute_equals("data-hf-authored-id", id.0.as_ref()));
+            }
+            Component::AttributeInNoNamespace {
+                local_name, value, ..
+            } if local_name.0.as_ref() == "data-composition-id"
+                && value.0.as_ref() == ids.authored_id =>
+            {
+                scoped.push(attribute_equals("data-composition-id", ids.runtime_id));
             }
             _ => scoped.push(component.clone()),
         }
@@ -115,7 +127,7 @@ mod tests {
     use super::scope_css;
 
     fn scoped(css: &str) -> String {
-        scope_css(css, "intro", Some("intro-root")).unwrap()
+        scope_css(css, "intro", "intro", Some("intro-root")).unwrap()
     }
 
     #[test]
@@ -140,6 +152,23 @@ mod tests {
         );
         assert!(
             out.contains(r#"[data-composition-id="intro"] #other"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn authored_composition_id_selectors_follow_the_mount() {
+        let out = scope_css(
+            r#"[data-composition-id="card"] .label { color: red }"#,
+            "card__hf1",
+            "card",
+            None,
+        )
+        .unwrap();
+        assert!(
+            out.contains(
+                r#"[data-composition-id="card__hf1"] [data-composition-id="card__hf1"] .label"#
+            ),
             "{out}"
         );
     }

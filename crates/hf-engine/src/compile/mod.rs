@@ -187,9 +187,12 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
                         legacy_duration: el.get_attribute("data-composition-duration"),
                         fps: el.get_attribute("data-fps"),
                     });
-                    declarations
-                        .borrow_mut()
-                        .extend(el.get_attribute("data-composition-variables"));
+                    // Inlined sub-compositions' declarations are per mount (__hfVariablesByComp).
+                    if !el.has_attribute("data-hf-inner-root") {
+                        declarations
+                            .borrow_mut()
+                            .extend(el.get_attribute("data-composition-variables"));
+                    }
                     Ok(())
                 }),
                 element!("head", |_| {

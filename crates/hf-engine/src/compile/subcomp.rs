@@ -197,15 +197,18 @@ impl<'a> Inliner<'a> {
 
         let mut nested_chain = chain.to_vec();
         nested_chain.push(canonical.clone());
-        let content = rewrite_inner_root(&parts.content, &canonical, authored_root_id.as_deref())?;
+        let content = rewrite_inner_root(
+            &parts.content,
+            &canonical,
+            &runtime_id,
+            authored_root_id.as_deref(),
+        )?;
 
         for css in &parts.styles {
-            let scoped =
-                scope_css(css, &runtime_id, authored_root_id.as_deref()).map_err(|reason| {
-                    RenderError::InvalidHtml {
-                        path: canonical.clone(),
-                        reason: format!("a <style> block could not be parsed: {reason}"),
-                    }
+            let scoped = scope_css(css, &runtime_id, &authored_id, authored_root_id.as_deref())
+                .map_err(|reason| RenderError::InvalidHtml {
+                    path: canonical.clone(),
+                    reason: format!("a <style> block could not be parsed: {reason}"),
                 })?;
             self.out.styles.push(scoped);
         }
@@ -333,8 +336,13 @@ fn extract_parts(source: &str, path: &Path) -> Result<FileParts, RenderError> {
     let external = RefCell::new(Vec::<String>::new());
     let declarations = RefCell::new(Vec::<String>::new());
     let seen_container = RefCell::new(false);
-    let script_selector = format!("{container} script");
-    let style_selector = format!("{container} style");
+    // A `<template>` transports only its own contents; a full document (no template) brings
+    // its `<head>` styles and scripts along with its `<body>`.
+    let (script_selector, style_selector) = if container == "template" {
+        ("template script".to_string(), "template style".to_string())
+    } else {
+        ("script".to_string(), "style".to_string())
+    };
     let in_script = RefCell::new(false);
     let rewritten = rewrite_str(
         source,
@@ -449,11 +457,14 @@ fn read_inner_root(content: &str, path: &Path) -> Result<InnerRoot, RenderError>
     Ok(root.into_inner().unwrap_or_default())
 }
 
-/// Turn the inner root into a `data-hf-inner-root` wrapper: it loses its composition id, its
-/// `id` and its timing (the host carries them) and keeps the authored id for scoped CSS.
+/// Turn the inner root into a `data-hf-inner-root` wrapper: it loses its `id` and its timing
+/// (the host carries them), takes the mount's runtime `data-composition-id` (the composition's
+/// own `[data-composition-id="x"]` rules are renamed to match it) and records the authored `id`
+/// for scoped `#id` rules.
 fn rewrite_inner_root(
     content: &str,
     path: &Path,
+    runtime_id: &str,
     authored_root_id: Option<&str>,
 ) -> Result<String, RenderError> {
     let done = RefCell::new(false);
@@ -481,16 +492,10 @@ fn rewrite_inner_root(
                     style.push_str(&existing);
                 }
                 el.set_attribute("style", &style)?;
-                for attribute in [
-                    "data-composition-id",
-                    "id",
-                    "data-start",
-                    "data-duration",
-                    "data-end",
-                    "data-root",
-                ] {
+                for attribute in ["id", "data-start", "data-duration", "data-end", "data-root"] {
                     el.remove_attribute(attribute);
                 }
+                el.set_attribute("data-composition-id", runtime_id)?;
                 el.set_attribute("data-hf-inner-root", "")?;
                 if let Some(id) = authored_root_id {
                     el.set_attribute("data-hf-authored-id", id)?;
@@ -597,6 +602,26 @@ mod tests {
         );
         assert_eq!(out.variables_by_comp["card"]["label"], "Card");
         assert_eq!(out.variables_by_comp["card__hf1"]["label"], "Two");
+    }
+
+    #[test]
+    fn a_full_document_brings_its_head_styles() {
+        let dir = project(&[(
+            "scene.html",
+            r#"<!doctype html><html><head><style>#text .g { color: red } html, body { margin: 0 }</style></head><body><div id="text" data-composition-id="g"><p class="g">x</p></div></body></html>"#,
+        )]);
+        let index = r#"<div data-composition-id="main"><div data-composition-id="g" data-composition-src="scene.html"></div></div>"#;
+        let (html, out) = Inliner::new(dir.path(), &no_prepare)
+            .run(index, &dir.path().join("index.html"))
+            .unwrap();
+        assert!(html.contains(r#"<p class="g">x</p>"#), "{html}");
+        assert!(!html.contains("<head>"), "{html}");
+        assert_eq!(out.styles.len(), 1);
+        assert!(
+            out.styles[0].contains(r#"[data-composition-id="g"] [data-hf-authored-id="text"] .g"#),
+            "{}",
+            out.styles[0]
+        );
     }
 
     #[test]

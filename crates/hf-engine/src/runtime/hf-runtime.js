@@ -113,7 +113,8 @@
   // The composition host that times `el` (its nearest composition ancestor), or null for the root.
   function timingHost(el) {
     var root = findRoot();
-    var host = el.parentElement && el.parentElement.closest("[data-composition-id]");
+    // Inlined inner roots keep their composition id but are timed by their host.
+    var host = el.parentElement && el.parentElement.closest("[data-composition-id]:not([data-hf-inner-root])");
     return host && host !== root ? host : null;
   }
 
@@ -441,11 +442,11 @@
   }
   function variablesFor(el) {
     var byComp = window.__hfVariablesByComp || {};
-    var host = el && el.closest ? el.closest("[data-composition-id]") : null;
+    var host = el && el.closest ? el.closest("[data-composition-id]:not([data-hf-inner-root])") : null;
     while (host) {
       var id = host.getAttribute("data-composition-id");
       if (byComp[id]) return byComp[id];
-      host = host.parentElement && host.parentElement.closest("[data-composition-id]");
+      host = host.parentElement && host.parentElement.closest("[data-composition-id]:not([data-hf-inner-root])");
     }
     return getVariables();
   }

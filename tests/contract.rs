@@ -316,6 +316,17 @@ fn iframe_pages_share_the_virtual_clock() {
     assert_pixel(&f[1], 120, 180, BLACK, TOLERANCE, "t=1.5: moved on");
 }
 
+#[test]
+fn lottie_animations_follow_their_clip() {
+    let f = frames_of("lottie", &[6, 15, 45, 59], |_| {});
+    // The square's centre moves from x=20 to x=420 over the animation's 2 s, from 0.5 s.
+    assert_pixel(&f[0], 20, 180, WHITE, TOLERANCE, "t=0.2: clip not started");
+    assert_pixel(&f[1], 20, 180, RED, TOLERANCE, "t=0.5: at 0..40");
+    assert_pixel(&f[2], 220, 180, RED, TOLERANCE, "t=1.5: at 200..240");
+    assert_pixel(&f[2], 20, 180, WHITE, TOLERANCE, "t=1.5: moved on");
+    assert_pixel(&f[3], 313, 180, RED, TOLERANCE, "t=1.967: at 293..333");
+}
+
 /// Render a project written on the fly; return the error.
 fn render_error(files: &[(&str, &str)], configure: impl FnOnce(&mut RenderJob)) -> RenderError {
     let project = tempfile::tempdir().unwrap();

@@ -69,7 +69,7 @@ fn test() -> Result<()> {
     tests.args(["test", "--workspace"]);
     run(tests, "cargo test")?;
     eprintln!("xtask: regress");
-    regress::regress(&workspace_root(), &[])
+    regress::regress(&workspace_root(), &["--prebuilt".to_string()])
 }
 
 /// Build `hf` (debug, or release) and return the binary's path.
@@ -80,12 +80,17 @@ fn build_hf(release: bool) -> Result<PathBuf> {
         build.arg("--release");
     }
     run(build, "cargo build -p hf-cli")?;
+    Ok(hf_path(release))
+}
+
+/// Where cargo puts the `hf` binary of the debug or release profile.
+fn hf_path(release: bool) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    Ok(target
+    target
         .join(if release { "release" } else { "debug" })
-        .join("hf"))
+        .join("hf")
 }
 
 /// One benchmark composition.

@@ -117,6 +117,9 @@ struct Options {
     update: bool,
     workers: Option<String>,
     release: bool,
+    /// Use the `hf` that `cargo test --workspace` just built instead of building it again
+    /// (a plain `cargo build -p hf-cli` resolves features differently and rebuilds the world).
+    prebuilt: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -125,12 +128,14 @@ fn parse(args: &[String]) -> Result<Options> {
         update: false,
         workers: None,
         release: false,
+        prebuilt: false,
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--update" => options.update = true,
             "--release" => options.release = true,
+            "--prebuilt" => options.prebuilt = true,
             "--workers" => {
                 options.workers = Some(iter.next().context("--workers needs a value")?.clone())
             }
@@ -150,7 +155,14 @@ fn parse(args: &[String]) -> Result<Options> {
 /// Run the regression suite; an error when any fixture fails.
 pub fn regress(root: &Path, args: &[String]) -> Result<()> {
     let options = parse(args)?;
-    let hf = crate::build_hf(options.release)?;
+    let hf = if options.prebuilt {
+        crate::hf_path(options.release)
+    } else {
+        crate::build_hf(options.release)?
+    };
+    if !hf.is_file() {
+        bail!("{} does not exist; run without --prebuilt", hf.display());
+    }
     let fixtures = root.join("fixtures");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fixtures)?
         .flatten()

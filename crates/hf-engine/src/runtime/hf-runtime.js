@@ -611,9 +611,11 @@
       virtualNowMs = t * 1000;
       seedRandom(Math.imul(Math.round(t * fps) + 1, 2654435761));
       seekTimelines(t);
+      // Visibility first: a clip shown again with display restored gets its CSS animations
+      // back, and they must be seeked in this same frame.
+      syncClipVisibility(t);
       seekAnimations(t);
       seekLottie(t);
-      syncClipVisibility(t);
       var pending = dispatchSeekEvent(t);
       flushAnimationFrames();
       pending = pending.concat(seekFrames(t));

@@ -64,6 +64,15 @@ pub struct RenderConfig {
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+/// `renderConfig.fps` as `hf render --fps` takes it: `30` or `"30000/1001"`.
+fn fps_argument(fps: &serde_json::Value) -> Option<String> {
+    match fps {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
 /// Read and check `meta.json` of the fixture in `dir`.
 pub fn load_meta(dir: &Path) -> Result<Meta> {
     let path = dir.join("meta.json");
@@ -87,10 +96,11 @@ pub fn load_meta(dir: &Path) -> Result<Meta> {
         );
     }
     if let Some(fps) = &meta.render_config.fps {
-        let text = match fps {
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::String(s) => s.clone(),
-            other => bail!("{}: renderConfig.fps must be a number or a string like \"30000/1001\", got {other}", path.display()),
+        let Some(text) = fps_argument(fps) else {
+            bail!(
+                "{}: renderConfig.fps must be a number or a string like \"30000/1001\", got {fps}",
+                path.display()
+            );
         };
         text.parse::<hf_encode::Fps>()
             .map_err(|e| anyhow::anyhow!("{}: renderConfig.fps \"{text}\": {e}", path.display()))?;
@@ -262,11 +272,7 @@ fn render_and_compare(
         .arg(output)
         .arg("--quiet");
     command.args(["-q", config.quality.as_deref().unwrap_or("high")]);
-    if let Some(fps) = &config.fps {
-        let text = match fps {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+    if let Some(text) = config.fps.as_ref().and_then(fps_argument) {
         command.args(["--fps", &text]);
     }
     let workers = options

@@ -107,7 +107,8 @@ fn wrap_fragment(html: &str) -> String {
     )
 }
 
-fn rewrite_error(path: &Path) -> impl Fn(lol_html::errors::RewritingError) -> RenderError + '_ {
+/// Map an HTML rewriting error of the file at `path` to [`RenderError::InvalidHtml`].
+fn rewrite_error<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> RenderError + '_ {
     move |e| RenderError::InvalidHtml {
         path: path.to_path_buf(),
         reason: e.to_string(),

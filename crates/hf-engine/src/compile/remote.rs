@@ -3,6 +3,7 @@
 //! written into the work dir and referenced from there, so capture never touches the network.
 
 use super::fonts::normalize_font_families;
+use super::rewrite_error;
 use crate::assets::{sha256_hex, AssetCache};
 use crate::RenderError;
 use lol_html::html_content::ContentType;
@@ -206,12 +207,8 @@ impl<'a> Localizer<'a> {
                     let description = format!("<{tag} {attribute}> in {file}");
                     record(self.localize(&url, &description, is_css).and_then(|local| {
                         if let Some(local) = local {
-                            el.set_attribute(attribute, &local).map_err(|e| {
-                                RenderError::InvalidHtml {
-                                    path: path.to_path_buf(),
-                                    reason: e.to_string(),
-                                }
-                            })?;
+                            el.set_attribute(attribute, &local)
+                                .map_err(rewrite_error(path))?;
                             el.remove_attribute("integrity");
                             el.remove_attribute("crossorigin");
                         }
@@ -263,10 +260,7 @@ impl<'a> Localizer<'a> {
                 ..RewriteStrSettings::new()
             },
         )
-        .map_err(|e| RenderError::InvalidHtml {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .map_err(rewrite_error(path))?;
         match failure.into_inner() {
             Some(error) => Err(error),
             None => Ok(rewritten),

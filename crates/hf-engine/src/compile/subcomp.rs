@@ -3,6 +3,7 @@
 //! unique runtime id; its styles are scoped to it and its scripts run scoped to it.
 
 use super::css_scope::scope_css;
+use super::rewrite_error;
 use super::variables::{declared_defaults, VariableValues};
 use crate::RenderError;
 use lol_html::html_content::ContentType;
@@ -127,10 +128,7 @@ impl<'a> Inliner<'a> {
                 ..RewriteStrSettings::new()
             },
         )
-        .map_err(|e| RenderError::InvalidHtml {
-            path: file.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        .map_err(rewrite_error(file))?;
         match failure.into_inner() {
             Some(error) => Err(error),
             None => Ok(rewritten),
@@ -232,19 +230,10 @@ impl<'a> Inliner<'a> {
         // scripts run after this composition's.
         let content = self.inline_hosts(&content, &canonical, &nested_chain)?;
 
-        let size = |host_value: &Option<String>, root_value: &Option<String>| {
-            host_value
-                .as_deref()
-                .or(root_value.as_deref())
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|v| *v > 0.0)
-                .map(|v| format!("{v}px"))
-                .unwrap_or_else(|| "100%".into())
-        };
         let size_style = format!(
             "width:{};height:{};",
-            size(&host.width, &root.width),
-            size(&host.height, &root.height)
+            css_size(host.width.as_deref().or(root.width.as_deref())),
+            css_size(host.height.as_deref().or(root.height.as_deref()))
         );
         Ok(Mount {
             runtime_id,
@@ -294,11 +283,13 @@ fn file_stem(path: &Path) -> String {
         .unwrap_or_else(|| "composition".into())
 }
 
-fn html_error(path: &Path) -> impl Fn(lol_html::errors::RewritingError) -> RenderError + '_ {
-    move |e| RenderError::InvalidHtml {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    }
+/// `data-width`/`data-height` as a CSS length: whole pixels when positive, else `100%`.
+fn css_size(value: Option<&str>) -> String {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|v| *v > 0.0)
+        .map(|v| format!("{v}px"))
+        .unwrap_or_else(|| "100%".into())
 }
 
 const START_MARK: &str = "<!--hf-transported-start-->";
@@ -409,7 +400,7 @@ fn extract_parts(source: &str, path: &Path) -> Result<FileParts, RenderError> {
             ..RewriteStrSettings::new()
         },
     )
-    .map_err(html_error(path))?;
+    .map_err(rewrite_error(path))?;
     let content = match (rewritten.find(START_MARK), rewritten.rfind(END_MARK)) {
         (Some(start), Some(end)) if end >= start => {
             rewritten[start + START_MARK.len()..end].to_string()
@@ -453,7 +444,7 @@ fn read_inner_root(content: &str, path: &Path) -> Result<InnerRoot, RenderError>
             ..RewriteStrSettings::new()
         },
     )
-    .map_err(html_error(path))?;
+    .map_err(rewrite_error(path))?;
     Ok(root.into_inner().unwrap_or_default())
 }
 
@@ -476,17 +467,10 @@ fn rewrite_inner_root(
                     return Ok(());
                 }
                 *done.borrow_mut() = true;
-                let size = |name: &str| {
-                    el.get_attribute(name)
-                        .and_then(|v| v.trim().parse::<f64>().ok())
-                        .filter(|v| *v > 0.0)
-                        .map(|v| format!("{v}px"))
-                        .unwrap_or_else(|| "100%".into())
-                };
                 let mut style = format!(
                     "position:relative;width:{};height:{};",
-                    size("data-width"),
-                    size("data-height")
+                    css_size(el.get_attribute("data-width").as_deref()),
+                    css_size(el.get_attribute("data-height").as_deref())
                 );
                 if let Some(existing) = el.get_attribute("style") {
                     style.push_str(&existing);
@@ -505,7 +489,7 @@ fn rewrite_inner_root(
             ..RewriteStrSettings::new()
         },
     )
-    .map_err(html_error(path));
+    .map_err(rewrite_error(path));
     rewritten
 }
 

@@ -15,8 +15,10 @@ mod error;
 pub mod server;
 mod session;
 mod stream;
+mod video;
 
 pub use disk::{capture_disk, frame_path, DiskCaptureInput, DiskCaptureOutput};
 pub use error::CaptureError;
 pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
 pub use stream::{capture_streaming, StreamingCaptureInput, StreamingCaptureOutput};
+pub use video::{MediaSlot, VideoFrameSource, VideoFrames};

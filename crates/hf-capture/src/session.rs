@@ -112,6 +112,8 @@ pub struct CaptureSession {
     need_full_image: bool,
     url: String,
     facts: PageFacts,
+    /// Extracted video frames shown in place of `<video>` elements.
+    video_frames: Arc<crate::VideoFrames>,
 }
 
 fn describe_exception(details: &ExceptionDetails) -> String {
@@ -240,6 +242,7 @@ impl CaptureSession {
                 duration: 0.0,
                 missing_timelines: Vec::new(),
             },
+            video_frames: Arc::default(),
         };
         if begin_frame {
             // Probe beginFrame before navigating so Auto mode can fall back cheaply.
@@ -429,7 +432,10 @@ impl CaptureSession {
         index: u64,
         time: f64,
     ) -> Result<FrameImage, CaptureError> {
-        let expression = format!("window.__hf.seek({time:?})");
+        let expression = match self.video_frames.seek_argument(time) {
+            Some(frames) => format!("window.__hf.seek({time:?}, {frames})"),
+            None => format!("window.__hf.seek({time:?})"),
+        };
         // The seek returns a promise only when `hf-seek` handlers or iframes asked to be waited for.
         if let Err(message) = self.evaluate_with(&expression, true).await? {
             return Err(CaptureError::Seek {
@@ -531,6 +537,27 @@ impl CaptureSession {
         Err(CaptureError::NoImage {
             index,
             attempts: ATTEMPTS,
+        })
+    }
+
+    /// Show these extracted frames in place of the page's `<video>` elements from the next
+    /// frame on.
+    pub fn set_video_frames(&mut self, frames: Arc<crate::VideoFrames>) {
+        self.video_frames = frames;
+    }
+
+    /// The page's `<video>`/`<audio>` slots as its runtime resolves them.
+    pub async fn media_slots(&mut self) -> Result<Vec<crate::MediaSlot>, CaptureError> {
+        let value = self
+            .evaluate("window.__hf.media()")
+            .await?
+            .map_err(|message| CaptureError::PageScript {
+                url: self.url.clone(),
+                message,
+            })?;
+        serde_json::from_value(value).map_err(|e| CaptureError::PageScript {
+            url: self.url.clone(),
+            message: format!("__hf.media() returned an unexpected value: {e}"),
         })
     }
 

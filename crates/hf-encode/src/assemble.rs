@@ -1,7 +1,9 @@
 //! The assemble stage: join closed-GOP segments by stream copy into the final mp4.
 
+use crate::audio::AUDIO_RATE;
 use crate::{EncodeError, Fps};
-use ffmpeg_next::{codec, format, media, Dictionary, Packet, Rational};
+use ffmpeg_next::format::{sample::Type as SampleType, Sample};
+use ffmpeg_next::{codec, format, frame, media, ChannelLayout, Dictionary, Packet, Rational};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,12 @@ pub struct AssembleInput {
     pub expected_frames: u64,
     /// Move the `moov` atom to the front (`+faststart`).
     pub faststart: bool,
+    /// The mixed audio from [`crate::audio_stage`], encoded here once as AAC-LC 192 kb/s.
+    #[serde(default)]
+    pub audio: Option<PathBuf>,
+    /// Sounding elements the plan found; with any, `audio` must be given.
+    #[serde(default)]
+    pub audio_tracks: usize,
 }
 
 /// Result of [`assemble_stage`].
@@ -31,6 +39,8 @@ pub struct AssembleOutput {
     pub bytes: u64,
     /// Video duration in seconds (`frames / fps`).
     pub duration_seconds: f64,
+    /// Audio duration read back from the output, when it has audio.
+    pub audio_seconds: Option<f64>,
 }
 
 /// Removes a temporary file unless it was committed.
@@ -64,7 +74,16 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
         path: temp_path_for(&input.output),
         committed: false,
     };
-    let frames = concat_segments(&input, &temp.path)?;
+    if input.audio_tracks > 0 && input.audio.is_none() {
+        return Err(EncodeError::MissingAudio {
+            tracks: input.audio_tracks,
+        });
+    }
+    let mut audio = match &input.audio {
+        Some(path) => Some(AacTrack::load(path)?),
+        None => None,
+    };
+    let frames = concat_segments(&input, &temp.path, audio.as_mut())?;
     if frames != input.expected_frames {
         return Err(EncodeError::FrameCountMismatch {
             what: format!("assembled {}", input.output.display()),
@@ -86,6 +105,21 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
             expected_seconds: expected_duration,
         });
     }
+    let audio_seconds = match &input.audio {
+        None => None,
+        Some(_) => {
+            let seconds = crate::inspect::audio_duration(&temp.path)?;
+            // One AAC frame of slack: the encoder works in 1024-sample frames.
+            if (seconds - written.duration_seconds).abs() > 1024.0 / f64::from(AUDIO_RATE) {
+                return Err(EncodeError::AudioVideoMismatch {
+                    path: input.output.clone(),
+                    audio_seconds: seconds,
+                    video_seconds: written.duration_seconds,
+                });
+            }
+            Some(seconds)
+        }
+    };
     std::fs::rename(&temp.path, &input.output).map_err(|source| EncodeError::Io {
         action: "rename output to",
         path: input.output.clone(),
@@ -104,10 +138,141 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
         frames,
         bytes,
         duration_seconds: frames as f64 * input.fps.frame_duration(),
+        audio_seconds,
     })
 }
 
-fn concat_segments(input: &AssembleInput, temp: &Path) -> Result<u64, EncodeError> {
+/// The mix being encoded to AAC and interleaved with the video as segments are copied.
+struct AacTrack {
+    /// Interleaved stereo samples.
+    samples: Vec<f32>,
+    /// Samples per channel already sent to the encoder.
+    sent: usize,
+    encoder: Option<ffmpeg_next::encoder::Audio>,
+    stream_index: usize,
+    stream_time_base: Rational,
+}
+
+impl AacTrack {
+    fn load(path: &Path) -> Result<Self, EncodeError> {
+        Ok(AacTrack {
+            samples: crate::audio::read_mix(path)?,
+            sent: 0,
+            encoder: None,
+            stream_index: 1,
+            stream_time_base: Rational::new(1, AUDIO_RATE as i32),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.samples.len() / 2
+    }
+
+    /// Add the AAC stream to `output` (before its header is written).
+    fn add_stream(&mut self, output: &mut format::context::Output) -> Result<(), EncodeError> {
+        let codec =
+            ffmpeg_next::encoder::find(codec::Id::AAC).ok_or(EncodeError::MissingEncoder {
+                encoder: "aac",
+                package: "libavcodec59",
+            })?;
+        let mut enc = codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .audio()
+            .map_err(EncodeError::libav("create the AAC encoder"))?;
+        enc.set_rate(AUDIO_RATE as i32);
+        enc.set_channel_layout(ChannelLayout::STEREO);
+        enc.set_channels(2);
+        enc.set_format(Sample::F32(SampleType::Planar));
+        enc.set_bit_rate(192_000);
+        enc.set_time_base((1, AUDIO_RATE as i32));
+        if output
+            .format()
+            .flags()
+            .contains(format::Flags::GLOBAL_HEADER)
+        {
+            enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        }
+        let encoder = {
+            let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
+            enc.open_as(codec)
+        }
+        .map_err(EncodeError::libav("open the AAC encoder"))?;
+        let mut stream = output
+            .add_stream(codec)
+            .map_err(EncodeError::libav("add the audio stream"))?;
+        stream.set_parameters(&encoder);
+        stream.set_time_base((1, AUDIO_RATE as i32));
+        self.stream_index = stream.index();
+        self.encoder = Some(encoder);
+        Ok(())
+    }
+
+    /// Encode every whole frame of samples before `until` (samples per channel); with
+    /// `finish`, also the last partial frame, then flush the encoder.
+    fn write_until(
+        &mut self,
+        until: usize,
+        finish: bool,
+        output: &mut format::context::Output,
+    ) -> Result<(), EncodeError> {
+        self.stream_time_base = output
+            .stream(self.stream_index)
+            .expect("audio stream was added")
+            .time_base();
+        let until = until.min(self.len());
+        let encoder = self.encoder.as_mut().expect("stream was added");
+        let frame_size = encoder.frame_size().max(1) as usize;
+        while self.sent < until && (self.sent + frame_size <= until || finish) {
+            let n = frame_size.min(until - self.sent);
+            let mut frame =
+                frame::Audio::new(Sample::F32(SampleType::Planar), n, ChannelLayout::STEREO);
+            frame.set_rate(AUDIO_RATE);
+            let chunk = &self.samples[self.sent * 2..(self.sent + n) * 2];
+            for (channel, plane) in [0usize, 1].into_iter().map(|c| (c, c)) {
+                let data = frame.plane_mut::<f32>(plane);
+                for (i, out) in data.iter_mut().take(n).enumerate() {
+                    *out = chunk[i * 2 + channel];
+                }
+            }
+            frame.set_pts(Some(self.sent as i64));
+            encoder
+                .send_frame(&frame)
+                .map_err(EncodeError::libav("encode audio"))?;
+            self.sent += n;
+            Self::drain(encoder, self.stream_index, self.stream_time_base, output)?;
+        }
+        if finish {
+            encoder
+                .send_eof()
+                .map_err(EncodeError::libav("flush the AAC encoder"))?;
+            Self::drain(encoder, self.stream_index, self.stream_time_base, output)?;
+        }
+        Ok(())
+    }
+
+    fn drain(
+        encoder: &mut ffmpeg_next::encoder::Audio,
+        stream_index: usize,
+        stream_time_base: Rational,
+        output: &mut format::context::Output,
+    ) -> Result<(), EncodeError> {
+        let mut packet = Packet::empty();
+        while encoder.receive_packet(&mut packet).is_ok() {
+            packet.set_stream(stream_index);
+            packet.rescale_ts(Rational::new(1, AUDIO_RATE as i32), stream_time_base);
+            packet
+                .write_interleaved(output)
+                .map_err(EncodeError::libav("write an audio packet"))?;
+        }
+        Ok(())
+    }
+}
+
+fn concat_segments(
+    input: &AssembleInput,
+    temp: &Path,
+    mut audio: Option<&mut AacTrack>,
+) -> Result<u64, EncodeError> {
     let frame_tb = input.fps.time_base();
     let mut output = format::output_as(temp, "mp4")
         .map_err(EncodeError::libav(format!("create {}", temp.display())))?;
@@ -136,6 +301,9 @@ fn concat_segments(input: &AssembleInput, temp: &Path) -> Result<u64, EncodeErro
             unsafe {
                 (*out_stream.parameters().as_mut_ptr()).codec_tag = 0;
             }
+            if let Some(audio) = audio.as_deref_mut() {
+                audio.add_stream(&mut output)?;
+            }
             let mut options = Dictionary::new();
             if input.faststart {
                 options.set("movflags", "+faststart");
@@ -163,6 +331,15 @@ fn concat_segments(input: &AssembleInput, temp: &Path) -> Result<u64, EncodeErro
             segment_frames += 1;
         }
         offset_frames += segment_frames;
+        if let Some(audio) = audio.as_deref_mut() {
+            let until = (offset_frames as f64 * input.fps.frame_duration() * f64::from(AUDIO_RATE))
+                .round() as usize;
+            audio.write_until(until, false, &mut output)?;
+        }
+    }
+    if let Some(audio) = audio {
+        let all = audio.len();
+        audio.write_until(all, true, &mut output)?;
     }
     output
         .write_trailer()

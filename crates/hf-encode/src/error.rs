@@ -84,6 +84,28 @@ pub enum EncodeError {
         /// The file.
         path: PathBuf,
     },
+    /// A media file has no audio stream.
+    #[error("{path} has no audio stream")]
+    NoAudioStream {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The plan has sounding elements but the assemble stage was given no mix.
+    #[error("the render has audio ({tracks} sounding elements) but no mixed audio reached the assemble stage")]
+    MissingAudio {
+        /// Sounding elements in the plan.
+        tracks: usize,
+    },
+    /// The muxed audio and video lengths differ by more than one audio frame.
+    #[error("{path}: audio lasts {audio_seconds:.6} s but video {video_seconds:.6} s (more than one audio frame apart)")]
+    AudioVideoMismatch {
+        /// The output.
+        path: PathBuf,
+        /// Audio duration read back.
+        audio_seconds: f64,
+        /// Video duration read back.
+        video_seconds: f64,
+    },
     /// A requested frame is past the end of the file.
     #[error("{path} has only {frames} frames; frame {index} was requested")]
     FrameOutOfRange {

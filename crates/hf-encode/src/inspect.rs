@@ -245,6 +245,58 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
         .collect()
 }
 
+/// Duration of `path`'s best audio stream in seconds (encoder priming excluded).
+pub fn audio_duration(path: &Path) -> Result<f64, EncodeError> {
+    crate::init();
+    let mut input = ffmpeg_next::format::input(path)
+        .map_err(EncodeError::libav(format!("open {}", path.display())))?;
+    let stream =
+        input
+            .streams()
+            .best(media::Type::Audio)
+            .ok_or_else(|| EncodeError::NoAudioStream {
+                path: path.to_path_buf(),
+            })?;
+    let (index, time_base) = (stream.index(), stream.time_base());
+    let mut first = i64::MAX;
+    let mut end = i64::MIN;
+    for (stream, packet) in input.packets() {
+        if stream.index() != index {
+            continue;
+        }
+        if let Some(pts) = packet.pts() {
+            first = first.min(pts);
+            end = end.max(pts + packet.duration());
+        }
+    }
+    if end == i64::MIN {
+        return Ok(0.0);
+    }
+    // Priming samples come out with negative timestamps; they are not heard.
+    Ok((end - first.max(0)) as f64 * f64::from(time_base))
+}
+
+/// Decode `path`'s best audio stream to interleaved 48 kHz stereo `f32` (mono on both
+/// channels), at most `max_seconds` long.
+pub fn decode_audio(path: &Path, max_seconds: f64) -> Result<Vec<f32>, EncodeError> {
+    crate::init();
+    let mut samples = crate::audio::decode_track(&crate::AudioTrack {
+        element: "inspect".into(),
+        source: path.to_path_buf(),
+        start_seconds: 0.0,
+        duration_seconds: max_seconds,
+        media_start: 0.0,
+        rate: 1.0,
+        volume: 1.0,
+        looped: false,
+    })?;
+    // decode_track pads to the slot; report only what the file holds.
+    let held =
+        (audio_duration(path)?.min(max_seconds) * f64::from(crate::AUDIO_RATE)).round() as usize;
+    samples.truncate(held * 2);
+    Ok(samples)
+}
+
 /// The four-character types of the top-level boxes of an ISO-BMFF (mp4/mov) file, in order.
 /// A faststart file lists `moov` before `mdat`.
 pub fn mp4_top_level_boxes(path: &Path) -> Result<Vec<String>, EncodeError> {

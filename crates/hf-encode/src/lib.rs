@@ -10,18 +10,24 @@
 #![deny(missing_docs)]
 
 mod assemble;
+mod audio;
 pub mod compare;
 mod error;
 mod fps;
 mod image;
 pub mod inspect;
 mod matrix;
+pub mod media;
 mod video;
 
 pub use assemble::{assemble_stage, AssembleInput, AssembleOutput};
+pub use audio::{audio_stage, read_mix, AudioMixInput, AudioMixOutput, AudioTrack, AUDIO_RATE};
 pub use error::EncodeError;
 pub use fps::Fps;
 pub use image::{FrameImage, ImageFormat};
+pub use media::{
+    extract_stage, probe_media, ExtractInput, ExtractOutput, MediaError, MediaInfo, VideoTiming,
+};
 pub use video::{encode_stage, EncodeInput, EncodeOutput, GopSettings, VideoEncodeSettings};
 
 use std::sync::Once;

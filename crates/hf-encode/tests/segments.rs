@@ -70,6 +70,8 @@ fn two_segments_join_by_stream_copy_with_exact_frames_and_colours() {
         fps: Fps::whole(30),
         expected_frames: 17,
         faststart: true,
+        audio: None,
+        audio_tracks: 0,
     })
     .unwrap();
     assert_eq!(result.frames, 17);
@@ -136,6 +138,8 @@ fn wrong_frame_count_fails_and_leaves_nothing_at_the_output() {
         fps: Fps::whole(30),
         expected_frames: 2,
         faststart: true,
+        audio: None,
+        audio_tracks: 0,
     })
     .unwrap_err();
     assert!(
@@ -245,6 +249,8 @@ mod joining {
             fps: Fps::whole(30),
             expected_frames: total,
             faststart: true,
+            audio: None,
+            audio_tracks: 0,
         })
         .unwrap();
         assert_eq!(result.frames, total);
@@ -319,6 +325,8 @@ fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
         fps: Fps::whole(30),
         expected_frames: 12,
         faststart: true,
+        audio: None,
+        audio_tracks: 0,
     })
     .unwrap_err();
     let message = err.to_string();

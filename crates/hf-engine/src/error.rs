@@ -116,6 +116,18 @@ pub enum RenderError {
         /// The download error.
         reason: String,
     },
+    /// A `<video>` or `<audio>` source cannot be used.
+    #[error("{path}: {element}: {file} {reason}; {fix}", fix = media_fix(reason))]
+    BadMedia {
+        /// The page that holds the element.
+        path: PathBuf,
+        /// The element as written, with its id: `<video id="intro" src="clip.mp4">`.
+        element: String,
+        /// The file it resolves to.
+        file: PathBuf,
+        /// What is wrong with it.
+        reason: Box<hf_encode::MediaError>,
+    },
     /// The job asks for something this build cannot do.
     #[error("{0}")]
     Unsupported(String),
@@ -161,6 +173,21 @@ pub enum RenderError {
     Encode(#[from] hf_encode::EncodeError),
 }
 
+/// How to fix a media source, by what is wrong with it.
+fn media_fix(reason: &hf_encode::MediaError) -> &'static str {
+    use hf_encode::MediaError as M;
+    match reason {
+        M::NotFound => {
+            "put the file at that path or correct the src (relative to the project folder)"
+        }
+        M::NotMedia(_) => "download the real media file again; this one holds a server's reply",
+        M::UnsupportedCodec { .. } => {
+            "re-encode it, e.g. `ffmpeg -i in -c:v libx264 -pix_fmt yuv420p -c:a aac out.mp4`"
+        }
+        _ => "export or download the file again",
+    }
+}
+
 impl RenderError {
     /// A stable machine-readable code for the failure.
     pub fn code(&self) -> &'static str {
@@ -178,6 +205,10 @@ impl RenderError {
             RenderError::InvalidStart { .. } => "INVALID_START",
             RenderError::VariableDeclaration(_) => "INVALID_VARIABLES",
             RenderError::RemoteAsset { .. } => "REMOTE_ASSET_UNAVAILABLE",
+            RenderError::BadMedia { reason, .. } if **reason == hf_encode::MediaError::NotFound => {
+                "MEDIA_NOT_FOUND"
+            }
+            RenderError::BadMedia { .. } => "MEDIA_INVALID",
             RenderError::Unsupported(_) => "UNSUPPORTED",
             RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
             RenderError::Io { .. } => "IO_ERROR",

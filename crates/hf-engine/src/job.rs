@@ -297,6 +297,12 @@ pub struct StageTimings {
     pub encode: Duration,
     /// Assemble stage.
     pub assemble: Duration,
+    /// Extracting the frames `<video>` elements show (before capture).
+    #[serde(default)]
+    pub extract: Duration,
+    /// Decoding and mixing audio (alongside capture), wall time of its thread.
+    #[serde(default)]
+    pub audio: Duration,
 }
 
 /// What a finished render produced.

@@ -16,6 +16,7 @@ pub mod assets;
 pub mod compile;
 mod error;
 mod job;
+mod media;
 pub mod plan;
 mod render;
 

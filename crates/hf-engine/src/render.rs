@@ -4,12 +4,14 @@ use crate::compile::{compile_stage, CompileInput};
 use crate::job::{
     CapturePlan, ProgressEvent, ProgressSink, RenderJob, RenderResult, Stage, StageTimings,
 };
+use crate::media::{extract_videos, plan_media};
 use crate::plan::{
     auto_workers, available_memory, default_segment_frames, segment_grid, SegmentSpec,
 };
 use crate::RenderError;
 use hf_capture::browser::resolve_browser;
 use hf_capture::server::FileServer;
+use hf_capture::VideoFrames;
 use hf_capture::{capture_disk, frame_path, DiskCaptureInput, StreamingCaptureOutput};
 use hf_capture::{
     capture_streaming, CaptureError, CaptureSession, SessionOptions, StreamingCaptureInput,
@@ -18,7 +20,7 @@ use hf_encode::{
     assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, GopSettings, ImageFormat,
     VideoEncodeSettings,
 };
-use hf_encode::{EncodeOutput, FrameImage};
+use hf_encode::{audio_stage, AudioMixInput, EncodeOutput, FrameImage, AUDIO_RATE};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,6 +106,8 @@ struct WorkerContext {
     /// `(segment, frames of it done)` after every frame.
     progress: tokio::sync::mpsc::UnboundedSender<(usize, u64)>,
     browsers_started: std::sync::atomic::AtomicUsize,
+    /// Extracted frames every session shows in place of `<video>` elements.
+    video_frames: Arc<VideoFrames>,
 }
 
 impl WorkerContext {
@@ -260,6 +264,7 @@ async fn run_worker(
                     session = CaptureSession::open(&ctx.next_browser())
                         .await
                         .inspect_err(|_| ctx.stop.store(true, Ordering::Relaxed))?;
+                    session.set_video_frames(Arc::clone(&ctx.video_frames));
                 }
                 Err(error) => {
                     ctx.stop.store(true, Ordering::Relaxed);
@@ -469,7 +474,7 @@ async fn render_in(
         timeline_timeout: Duration::from_secs_f64(job.timeline_timeout_seconds),
         fps: fps.as_f64(),
     };
-    let probe_session = CaptureSession::open(&options).await?;
+    let mut probe_session = CaptureSession::open(&options).await?;
     let missing = &probe_session.facts().missing_timelines;
     if !missing.is_empty() {
         progress.event(ProgressEvent::Warning {
@@ -499,6 +504,46 @@ async fn render_in(
             root_id: compiled.root_id.clone(),
         });
     }
+
+    // media: the frames videos show are extracted now; audio is mixed alongside capture
+    let slots = if compiled.media.is_empty() {
+        Vec::new()
+    } else {
+        probe_session.media_slots().await?
+    };
+    let media_plan = plan_media(&compiled.media, &slots, fps, frames, duration);
+    let extract_started = Instant::now();
+    let compiled_dir = compiled
+        .html_path
+        .parent()
+        .expect("compiled page has a parent");
+    let video_frames = Arc::new(tokio::task::block_in_place(|| {
+        extract_videos(&media_plan, compiled_dir, fps)
+    })?);
+    timings.extract = extract_started.elapsed();
+    probe_session.set_video_frames(Arc::clone(&video_frames));
+    let audio_tracks = media_plan.audio.len();
+    let audio_mix = (audio_tracks > 0).then(|| {
+        let input = AudioMixInput {
+            tracks: media_plan.audio.clone(),
+            samples: (frames as f64 * fps.frame_duration() * f64::from(AUDIO_RATE)).round() as u64,
+            output: work_dir.join("audio.f32"),
+        };
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            audio_stage(&input).map(|mix| (mix, started.elapsed()))
+        })
+    });
+    tracing::info!(
+        videos = media_plan.videos.len(),
+        video_frames = media_plan
+            .videos
+            .iter()
+            .map(|v| v.frames.len())
+            .sum::<usize>(),
+        audio_tracks,
+        "media plan"
+    );
 
     // plan: the segment grid, the workers, and where frames go
     let segment_frames = job
@@ -581,12 +626,18 @@ async fn render_in(
         stop: AtomicBool::new(false),
         progress: progress_tx,
         browsers_started: std::sync::atomic::AtomicUsize::new(1),
+        video_frames,
     });
 
     // The probe browser becomes worker 0; the others start concurrently.
     let extra = futures::future::try_join_all((1..workers).map(|_| {
         let options = ctx.next_browser();
-        async move { CaptureSession::open(&options).await }
+        let frames = Arc::clone(&ctx.video_frames);
+        async move {
+            let mut session = CaptureSession::open(&options).await?;
+            session.set_video_frames(frames);
+            Ok::<_, CaptureError>(session)
+        }
     }))
     .await?;
     timings.probe = stage_started.elapsed();
@@ -681,6 +732,15 @@ async fn render_in(
         stage: Stage::Assemble,
     });
     let stage_started = Instant::now();
+    let audio = match audio_mix {
+        None => None,
+        Some(thread) => {
+            let (mix, elapsed) = tokio::task::block_in_place(|| thread.join())
+                .expect("the audio thread does not panic")?;
+            timings.audio = elapsed;
+            Some(mix.path)
+        }
+    };
     let assembled = tokio::task::block_in_place(|| {
         assemble_stage(AssembleInput {
             segments: results.iter().map(|r| r.encoded.path.clone()).collect(),
@@ -688,6 +748,8 @@ async fn render_in(
             fps,
             expected_frames: frames,
             faststart: true,
+            audio,
+            audio_tracks,
         })
     })?;
     timings.assemble = stage_started.elapsed();

@@ -8,6 +8,7 @@ use lol_html::{element, rewrite_str, RewriteStrSettings};
 
 mod css_scope;
 mod fonts;
+pub mod media;
 mod remote;
 mod subcomp;
 pub mod timing;
@@ -80,6 +81,8 @@ pub struct CompiledComposition {
     pub inlined_files: Vec<PathBuf>,
     /// Warnings worth showing the user (assets skipped with `--allow-missing-assets`).
     pub warnings: Vec<String>,
+    /// Every `<video>`/`<audio>` with a local source, checked.
+    pub media: Vec<media::MediaSource>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -166,6 +169,7 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
     let html = localizer.html(&html, &index)?;
     let prepare = |text: &str, path: &Path| localizer.html(text, path);
     let (html, inlined) = subcomp::Inliner::new(&input.project_dir, &prepare).run(&html, &index)?;
+    let (html, media) = media::normalize(&html, &index, &[&input.work_dir, &input.project_dir])?;
 
     // Pass 1: learn the document's shape.
     let mut compositions: Vec<CompositionElement> = Vec::new();
@@ -528,5 +532,6 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         fps_hint,
         inlined_files: inlined.files,
         warnings: localizer.warnings.into_inner(),
+        media,
     })
 }

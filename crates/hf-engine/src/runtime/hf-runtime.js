@@ -558,6 +558,89 @@
     };
   };
 
+  // ---- Media: slots for the renderer; decoded video frames shown through sibling images ----
+  function mediaSlots() {
+    var root = findRoot();
+    return Array.prototype.map.call(document.querySelectorAll("video[data-hf-render-id], audio[data-hf-render-id]"), function (el) {
+      var host = timingHost(el);
+      var start = absoluteStart(el);
+      var d = resolveDuration(el);
+      var end = d > 0 ? start + d / (host ? playbackRateOf(host) : 1) : null;
+      // A timed ancestor (a clip or a sub-composition host) closes the slot with it.
+      var ancestor = el.parentElement && el.parentElement.closest("[data-start]");
+      while (ancestor && ancestor !== root) {
+        var ad = resolveDuration(ancestor);
+        if (ad > 0) {
+          var close = absoluteStart(ancestor) + ad;
+          end = end === null ? close : Math.min(end, close);
+        }
+        ancestor = ancestor.parentElement && ancestor.parentElement.closest("[data-start]");
+      }
+      var volume = number(el.getAttribute("data-volume"));
+      return {
+        id: el.getAttribute("data-hf-render-id"),
+        start: start,
+        end: end,
+        mediaStart: playbackStartOf(el),
+        rate: playbackRateOf(el),
+        loop: el.hasAttribute("loop"),
+        volume: isFinite(volume) ? volume : 1,
+        hidden: !!el.closest("[data-hidden]")
+      };
+    });
+  }
+
+  // The video's look, copied to the image that shows its frames (layout is set from offsets).
+  var VIDEO_STYLE = ["transform", "transform-origin", "filter", "clip-path", "-webkit-clip-path",
+    "mask", "-webkit-mask", "border-radius", "object-fit", "object-position", "z-index", "opacity",
+    "mix-blend-mode", "box-shadow", "backface-visibility"];
+  function showVideoFrames(frames) {
+    var pending = [];
+    if (!frames) return pending;
+    Object.keys(frames).forEach(function (id) {
+      var video = document.querySelector('video[data-hf-render-id="' + id + '"]');
+      if (!video || !video.parentNode) return;
+      video.style.setProperty("visibility", "hidden", "important");
+      var img = video.__hfFrame;
+      if (!img) {
+        img = document.createElement("img");
+        img.className = "__render_frame__";
+        img.id = "__render_frame_" + id + "__";
+        img.setAttribute("aria-hidden", "true");
+        img.decoding = "sync";
+        video.parentNode.insertBefore(img, video.nextSibling);
+        video.__hfFrame = img;
+      }
+      var url = frames[id];
+      var style = getComputedStyle(video);
+      if (!url || clipStates.get(video) === false || style.display === "none") {
+        img.style.setProperty("display", "none", "important");
+        return;
+      }
+      VIDEO_STYLE.forEach(function (name) {
+        img.style.setProperty(name, style.getPropertyValue(name));
+      });
+      var box = img.style;
+      box.setProperty("display", "block", "important");
+      box.position = "absolute";
+      box.left = video.offsetLeft + "px";
+      box.top = video.offsetTop + "px";
+      box.width = video.offsetWidth + "px";
+      box.height = video.offsetHeight + "px";
+      box.margin = "0";
+      box.padding = "0";
+      box.border = "0";
+      box.maxWidth = "none";
+      box.maxHeight = "none";
+      box.pointerEvents = "none";
+      if (img.getAttribute("src") !== url) {
+        img.setAttribute("src", url);
+        pending.push(img.decode().catch(function () {}));
+      }
+    });
+    return pending;
+  }
+
   // ---- Readiness ----
   var fontsReady = false;
   var imagesReady = false;
@@ -605,8 +688,13 @@
         duration: compositionDuration()
       };
     },
-    /** Show the composition at time t (seconds). The renderer's only seek call. */
-    seek: function (t) {
+    /** Media slots resolved on the render timeline, for the renderer's audio and video stages. */
+    media: mediaSlots,
+    /**
+     * Show the composition at time t (seconds). The renderer's only seek call. `videoFrames`
+     * maps each video's render id to the image of its frame at t (null: outside its slot).
+     */
+    seek: function (t, videoFrames) {
       t = quantize(t);
       virtualNowMs = t * 1000;
       seedRandom(Math.imul(Math.round(t * fps) + 1, 2654435761));
@@ -616,7 +704,7 @@
       syncClipVisibility(t);
       seekAnimations(t);
       seekLottie(t);
-      var pending = dispatchSeekEvent(t);
+      var pending = showVideoFrames(videoFrames).concat(dispatchSeekEvent(t));
       flushAnimationFrames();
       pending = pending.concat(seekFrames(t));
       if (pending.length === 0) return t;

@@ -1,0 +1,322 @@
+//! The audio stage: decode every sounding element's source, place it on the render timeline
+//! and mix to one 48 kHz stereo track whose length is exactly the video's.
+
+use crate::EncodeError;
+use ffmpeg_next::{filter, format, frame, media, ChannelLayout};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The sample rate of every mixed track.
+pub const AUDIO_RATE: u32 = 48_000;
+
+/// Largest `data-volume` (+12 dB), as HyperFrames clamps it.
+pub const MAX_VOLUME: f64 = 3.981_071_705_534_972;
+
+/// One element that sounds: where its source plays on the render timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioTrack {
+    /// The element, for error messages (its id).
+    pub element: String,
+    /// The source file.
+    pub source: PathBuf,
+    /// Render time at which the element starts sounding, in seconds.
+    pub start_seconds: f64,
+    /// How long it sounds on the render timeline, in seconds.
+    pub duration_seconds: f64,
+    /// Source time heard at the start (`data-media-start`), in seconds.
+    pub media_start: f64,
+    /// Playback rate (pitch preserved), clamped to 0.1..5.
+    pub rate: f64,
+    /// Linear gain (`data-volume`), clamped to 0..[`MAX_VOLUME`].
+    pub volume: f64,
+    /// The source repeats until the slot ends.
+    pub looped: bool,
+}
+
+/// Input of [`audio_stage`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AudioMixInput {
+    /// Every sounding element.
+    pub tracks: Vec<AudioTrack>,
+    /// Length of the mix in samples per channel (the video's duration at [`AUDIO_RATE`]).
+    pub samples: u64,
+    /// Where the mix is written: raw interleaved stereo `f32` little-endian PCM.
+    pub output: PathBuf,
+}
+
+/// Result of [`audio_stage`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AudioMixOutput {
+    /// The raw PCM mix (interleaved stereo f32le at [`AUDIO_RATE`]).
+    pub path: PathBuf,
+    /// Samples per channel.
+    pub samples: u64,
+    /// Largest absolute sample before clipping protection.
+    pub peak: f32,
+    /// Samples that exceeded full scale and were limited.
+    pub clipped_samples: u64,
+}
+
+/// Decode, place and mix `input.tracks`. Tracks are summed (no normalisation); samples beyond
+/// full scale are limited to it.
+pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError> {
+    crate::init();
+    let _span = tracing::info_span!("audio", tracks = input.tracks.len()).entered();
+    let total = input.samples as usize;
+    let decoded: Vec<(usize, Vec<f32>, f32)> = input
+        .tracks
+        .par_iter()
+        .map(|track| {
+            let samples = decode_track(track)?;
+            let offset = (track.start_seconds.max(0.0) * f64::from(AUDIO_RATE)).round() as usize;
+            let gain = if track.volume.is_finite() {
+                track.volume.clamp(0.0, MAX_VOLUME) as f32
+            } else {
+                1.0
+            };
+            Ok((offset, samples, gain))
+        })
+        .collect::<Result<_, EncodeError>>()?;
+    let mut mix = vec![0f32; total * 2];
+    for (offset, samples, gain) in decoded {
+        let begin = (offset * 2).min(mix.len());
+        for (out, sample) in mix[begin..].iter_mut().zip(samples) {
+            *out += sample * gain;
+        }
+    }
+    let mut peak = 0f32;
+    let mut clipped = 0u64;
+    for sample in &mut mix {
+        peak = peak.max(sample.abs());
+        if sample.abs() > 1.0 {
+            clipped += 1;
+            *sample = sample.clamp(-1.0, 1.0);
+        }
+    }
+    if clipped > 0 {
+        tracing::warn!(
+            clipped,
+            peak,
+            "the mix exceeds full scale; samples were limited"
+        );
+    }
+    let bytes: Vec<u8> = mix.iter().flat_map(|s| s.to_le_bytes()).collect();
+    std::fs::write(&input.output, bytes).map_err(|source| EncodeError::Io {
+        action: "write",
+        path: input.output.clone(),
+        source,
+    })?;
+    Ok(AudioMixOutput {
+        path: input.output.clone(),
+        samples: input.samples,
+        peak,
+        clipped_samples: clipped,
+    })
+}
+
+/// `atempo` accepts 0.5..2 per instance; chain instances for other rates.
+fn atempo_chain(rate: f64) -> Vec<String> {
+    let mut stages = Vec::new();
+    let mut left = rate;
+    while left > 2.0 {
+        stages.push("atempo=2".to_string());
+        left /= 2.0;
+    }
+    while left < 0.5 {
+        stages.push("atempo=0.5".to_string());
+        left /= 0.5;
+    }
+    if (left - 1.0).abs() > 1e-9 {
+        stages.push(format!("atempo={left:.9}"));
+    }
+    stages
+}
+
+/// Decode one track: its source from the media start, tempo-changed, at 48 kHz stereo
+/// (mono sources on both channels at full level), exactly as long as its slot.
+pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> {
+    let fail = |what: &str| {
+        let what = format!(
+            "{what} for <{}> ({})",
+            track.element,
+            track.source.display()
+        );
+        EncodeError::libav(what)
+    };
+    let mut input = format::input(&track.source).map_err(fail("open audio"))?;
+    let stream =
+        input
+            .streams()
+            .best(media::Type::Audio)
+            .ok_or_else(|| EncodeError::NoAudioStream {
+                path: track.source.clone(),
+            })?;
+    let (index, time_base) = (stream.index(), stream.time_base());
+    let start = match stream.start_time() {
+        ffmpeg_next::ffi::AV_NOPTS_VALUE => 0,
+        start => start,
+    };
+    let mut decoder = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(fail("read audio parameters"))?
+        .decoder()
+        .audio()
+        .map_err(fail("open the audio decoder"))?;
+    let rate = if track.rate.is_finite() {
+        track.rate.clamp(0.1, 5.0)
+    } else {
+        1.0
+    };
+    let slot_samples = (track.duration_seconds.max(0.0) * f64::from(AUDIO_RATE)).round() as usize;
+    // Source seconds the slot consumes (all of it when looping: the loop is tiled below).
+    let source_span = if track.looped {
+        None
+    } else {
+        Some(track.duration_seconds * rate)
+    };
+
+    let mut graph: Option<filter::Graph> = None;
+    let mut out = Vec::<f32>::with_capacity(slot_samples * 2);
+    let mut decoded = frame::Audio::empty();
+    let mut filtered = frame::Audio::empty();
+    let build = |decoder: &ffmpeg_next::decoder::Audio| -> Result<filter::Graph, EncodeError> {
+        let mut layout = decoder.channel_layout();
+        if layout.is_empty() {
+            layout = ChannelLayout::default(i32::from(decoder.channels()));
+        }
+        let args = format!(
+            "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
+            time_base.numerator(),
+            time_base.denominator(),
+            decoder.rate(),
+            decoder.format().name(),
+            layout.bits()
+        );
+        let mut g = filter::Graph::new();
+        g.add(
+            &filter::find("abuffer").expect("abuffer filter"),
+            "in",
+            &args,
+        )
+        .map_err(fail("create the audio source"))?;
+        g.add(
+            &filter::find("abuffersink").expect("abuffersink filter"),
+            "out",
+            "",
+        )
+        .map_err(fail("create the audio sink"))?;
+        let mut chain = vec![format!("atrim=start={:.9}", track.media_start.max(0.0))];
+        if let Some(span) = source_span {
+            chain[0].push_str(&format!(":duration={span:.9}"));
+        }
+        chain.push("asetpts=N/SR/TB".into());
+        if decoder.channels() == 1 {
+            // Both channels at full level: a plain upmix would lower each by 3 dB.
+            chain.push("pan=stereo|c0=c0|c1=c0".into());
+        }
+        chain.push(format!("aresample={AUDIO_RATE}"));
+        chain.push("aformat=sample_fmts=flt:channel_layouts=stereo".into());
+        chain.extend(atempo_chain(rate));
+        g.output("in", 0)
+            .and_then(|p| p.input("out", 0))
+            .and_then(|p| p.parse(&chain.join(",")))
+            .map_err(fail("build the audio filter"))?;
+        g.validate().map_err(fail("validate the audio filter"))?;
+        Ok(g)
+    };
+    let drain = |graph: &mut filter::Graph, filtered: &mut frame::Audio, out: &mut Vec<f32>| {
+        let mut sink = graph.get("out").expect("sink exists");
+        while sink.sink().frame(filtered).is_ok() {
+            let samples = filtered.samples();
+            out.extend_from_slice(
+                &filtered.plane::<(f32, f32)>(0)[..samples]
+                    .iter()
+                    .flat_map(|&(l, r)| [l, r])
+                    .collect::<Vec<_>>(),
+            );
+        }
+    };
+    if track.media_start > 0.0 {
+        let target = (track.media_start * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
+        let _ = input.seek(target, ..target + 1);
+    }
+    for (packet_stream, packet) in input.packets() {
+        if packet_stream.index() != index {
+            continue;
+        }
+        if decoder.send_packet(&packet).is_err() {
+            continue;
+        }
+        while decoder.receive_frame(&mut decoded).is_ok() {
+            if graph.is_none() {
+                graph = Some(build(&decoder)?);
+            }
+            let g = graph.as_mut().expect("graph was just built");
+            let pts = decoded.timestamp().map(|ts| ts - start);
+            decoded.set_pts(pts);
+            g.get("in")
+                .expect("source exists")
+                .source()
+                .add(&decoded)
+                .map_err(fail("filter audio"))?;
+            drain(g, &mut filtered, &mut out);
+        }
+        if !track.looped && out.len() >= slot_samples * 2 {
+            break;
+        }
+    }
+    let _ = decoder.send_eof();
+    while decoder.receive_frame(&mut decoded).is_ok() {
+        if let Some(g) = graph.as_mut() {
+            let pts = decoded.timestamp().map(|ts| ts - start);
+            decoded.set_pts(pts);
+            let _ = g.get("in").expect("source exists").source().add(&decoded);
+            drain(g, &mut filtered, &mut out);
+        }
+    }
+    if let Some(g) = graph.as_mut() {
+        let _ = g.get("in").expect("source exists").source().flush();
+        drain(g, &mut filtered, &mut out);
+    }
+    if track.looped && !out.is_empty() {
+        let period = out.len();
+        while out.len() < slot_samples * 2 {
+            let take = (slot_samples * 2 - out.len()).min(period);
+            out.extend_from_within(..take);
+        }
+    }
+    out.resize(slot_samples * 2, 0.0);
+    Ok(out)
+}
+
+/// Read a raw mix written by [`audio_stage`].
+pub fn read_mix(path: &Path) -> Result<Vec<f32>, EncodeError> {
+    let bytes = std::fs::read(path).map_err(|source| EncodeError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atempo_stages_stay_in_range_and_multiply_to_the_rate() {
+        for rate in [0.1, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0] {
+            let stages = atempo_chain(rate);
+            let product: f64 = stages
+                .iter()
+                .map(|s| s.trim_start_matches("atempo=").parse::<f64>().unwrap())
+                .inspect(|v| assert!((0.5..=2.0).contains(v), "{rate}: {stages:?}"))
+                .product();
+            assert!((product - rate).abs() < 1e-6, "{rate}: {stages:?}");
+        }
+        assert!(atempo_chain(1.0).is_empty());
+    }
+}

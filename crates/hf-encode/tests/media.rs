@@ -1,0 +1,433 @@
+//! Source media: probing and its errors, frame extraction (sample and hold, loop, VFR), the
+//! audio mix (placement, mono panning, rate, volume) and muxing AAC with the video.
+
+use hf_encode::inspect::{audio_duration, decode_audio, probe_video};
+use hf_encode::media::extracted_frame_name;
+use hf_encode::{
+    assemble_stage, audio_stage, encode_stage, extract_stage, probe_media, AssembleInput,
+    AudioMixInput, AudioTrack, EncodeInput, ExtractInput, Fps, FrameImage, GopSettings,
+    ImageFormat, MediaError, VideoEncodeSettings, AUDIO_RATE,
+};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Run the ffmpeg CLI to make test media (tests only; hf itself links libav).
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+/// Red, green, blue: one second each at 25 frames/s, with a 440 Hz stereo tone.
+fn colour_clip(dir: &Path) -> PathBuf {
+    let path = dir.join("rgb.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:s=64x48:r=25:d=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=lime:s=64x48:r=25:d=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=blue:s=64x48:r=25:d=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100:duration=3",
+        "-filter_complex",
+        "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]",
+        "-map",
+        "[v]",
+        "-map",
+        "3:a",
+        "-ac",
+        "2",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        path.to_str().unwrap(),
+    ]);
+    path
+}
+
+/// The centre pixel of extracted frame `k`, decoded by the ffmpeg CLI as any JPEG reader would.
+fn extracted_colour(dir: &Path, k: u64) -> [u8; 3] {
+    let path = dir.join(extracted_frame_name(k, false));
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(output.status.success(), "{}", path.display());
+    let i = (24 * 64 + 32) * 3;
+    [output.stdout[i], output.stdout[i + 1], output.stdout[i + 2]]
+}
+
+fn is_colour(pixel: [u8; 3], expected: [u8; 3]) -> bool {
+    pixel
+        .iter()
+        .zip(expected)
+        .all(|(a, b)| (i32::from(*a) - i32::from(b)).abs() <= 12)
+}
+
+#[test]
+fn probe_reports_streams_and_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let info = probe_media(&colour_clip(dir.path())).unwrap();
+    let video = info.video.expect("video stream");
+    assert_eq!(
+        (video.codec.as_str(), video.width, video.height),
+        ("h264", 64, 48)
+    );
+    assert!(!video.alpha);
+    let audio = info.audio.expect("audio stream");
+    assert_eq!((audio.codec.as_str(), audio.channels), ("aac", 2));
+    assert!(
+        (info.duration_seconds - 3.0).abs() < 0.05,
+        "{}",
+        info.duration_seconds
+    );
+}
+
+#[test]
+fn bad_media_is_named_precisely() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.mp4");
+    assert_eq!(probe_media(&missing), Err(MediaError::NotFound));
+
+    let html = dir.path().join("page.mp4");
+    std::fs::write(
+        &html,
+        "<!DOCTYPE html><html><body>404 Not Found</body></html>",
+    )
+    .unwrap();
+    assert_eq!(
+        probe_media(&html),
+        Err(MediaError::NotMedia("an HTML page"))
+    );
+    let json = dir.path().join("error.mp3");
+    std::fs::write(&json, r#"{"error":"AccessDenied"}"#).unwrap();
+    assert_eq!(probe_media(&json), Err(MediaError::NotMedia("JSON")));
+
+    let noise = dir.path().join("noise.mp4");
+    std::fs::write(
+        &noise,
+        (0..4096u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(matches!(
+        probe_media(&noise),
+        Err(MediaError::Unreadable(_))
+    ));
+
+    // A faststart file cut in half: the header promises 3 s, the data stops early.
+    let whole = dir.path().join("whole.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=s=320x240:r=25:d=3",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        whole.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    match probe_media(&cut) {
+        Err(MediaError::Truncated { declared, ends }) => {
+            assert!(
+                (declared - 3.0).abs() < 0.1 && ends < 2.5,
+                "{declared} {ends}"
+            )
+        }
+        other => panic!("expected Truncated, got {other:?}"),
+    }
+    // Cut before the first frame's data: nothing decodes.
+    let head = dir.path().join("head.mp4");
+    let moov_end = bytes.windows(4).position(|w| w == b"mdat").unwrap() + 64;
+    std::fs::write(&head, &bytes[..moov_end]).unwrap();
+    assert!(probe_media(&head).is_err());
+}
+
+#[test]
+fn extraction_samples_and_holds_source_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = colour_clip(dir.path());
+    let out = dir.path().join("frames");
+    // At 30 frames/s from media start 0.5: k=0 -> 0.5 s (red), 20 -> 1.17 s (green),
+    // 50 -> 2.17 s (blue), 200 -> past the end (held blue).
+    let result = extract_stage(&ExtractInput {
+        source,
+        media_start: 0.5,
+        fps: Fps::whole(30),
+        frames: vec![0, 20, 50, 200],
+        output_dir: out.clone(),
+        alpha: false,
+    })
+    .unwrap();
+    assert_eq!((result.written, result.extension.as_str()), (4, "jpg"));
+    assert!(
+        is_colour(extracted_colour(&out, 0), [255, 0, 0]),
+        "{:?}",
+        extracted_colour(&out, 0)
+    );
+    assert!(
+        is_colour(extracted_colour(&out, 20), [0, 255, 0]),
+        "{:?}",
+        extracted_colour(&out, 20)
+    );
+    assert!(
+        is_colour(extracted_colour(&out, 50), [0, 0, 255]),
+        "{:?}",
+        extracted_colour(&out, 50)
+    );
+    assert!(is_colour(extracted_colour(&out, 200), [0, 0, 255]));
+}
+
+#[test]
+fn extraction_follows_variable_frame_rate_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    // Red for 0.2 s at 5 frames/s, then green at 50 frames/s: a VFR file with real timestamps.
+    let vfr = dir.path().join("vfr.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:s=64x48:r=5:d=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=lime:s=64x48:r=50:d=1",
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+        "-map",
+        "[v]",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        vfr.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("frames");
+    extract_stage(&ExtractInput {
+        source: vfr,
+        media_start: 0.0,
+        fps: Fps::whole(10),
+        frames: vec![5, 9, 11, 19],
+        output_dir: out.clone(),
+        alpha: false,
+    })
+    .unwrap();
+    assert!(is_colour(extracted_colour(&out, 5), [255, 0, 0]));
+    assert!(is_colour(extracted_colour(&out, 9), [255, 0, 0]));
+    assert!(is_colour(extracted_colour(&out, 11), [0, 255, 0]));
+    assert!(is_colour(extracted_colour(&out, 19), [0, 255, 0]));
+}
+
+fn rms(samples: &[f32], channel: usize, from: f64, to: f64) -> f64 {
+    let (a, b) = (
+        (from * f64::from(AUDIO_RATE)) as usize,
+        (to * f64::from(AUDIO_RATE)) as usize,
+    );
+    let values: Vec<f64> = (a..b)
+        .map(|i| f64::from(samples[i * 2 + channel]))
+        .collect();
+    (values.iter().map(|v| v * v).sum::<f64>() / values.len() as f64).sqrt()
+}
+
+/// lavfi's sine has amplitude 1/8; at half volume its RMS is this.
+const TONE_RMS: f64 = 0.0625 / std::f64::consts::SQRT_2;
+
+/// A 440 Hz tone of RMS [`TONE_RMS`] on every channel.
+fn tone(dir: &Path, name: &str, channels: &str, seconds: &str) -> PathBuf {
+    let path = dir.join(name);
+    let filter = if channels == "1" {
+        "volume=0.5".to_string()
+    } else {
+        "volume=0.5,pan=stereo|c0=c0|c1=c0".to_string()
+    };
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=frequency=440:sample_rate=44100:duration={seconds}"),
+        "-af",
+        &filter,
+        "-c:a",
+        "pcm_s16le",
+        path.to_str().unwrap(),
+    ]);
+    path
+}
+
+fn track(source: PathBuf, start: f64, duration: f64) -> AudioTrack {
+    AudioTrack {
+        element: "tone".into(),
+        source,
+        start_seconds: start,
+        duration_seconds: duration,
+        media_start: 0.0,
+        rate: 1.0,
+        volume: 1.0,
+        looped: false,
+    }
+}
+
+#[test]
+fn the_mix_places_pans_trims_and_scales_tracks() {
+    let dir = tempfile::tempdir().unwrap();
+    let mono = tone(dir.path(), "mono.wav", "1", "1");
+    let stereo = tone(dir.path(), "stereo.wav", "2", "4");
+    let full = TONE_RMS;
+    let output = dir.path().join("mix.f32");
+    let mut quiet = track(stereo.clone(), 2.5, 1.0);
+    quiet.volume = 0.5;
+    let mut fast = track(stereo, 4.0, 1.0);
+    fast.rate = 2.0;
+    fast.media_start = 1.0;
+    let mix = audio_stage(&AudioMixInput {
+        tracks: vec![track(mono, 0.5, 3.0), quiet, fast],
+        samples: 6 * u64::from(AUDIO_RATE) - 7,
+        output: output.clone(),
+    })
+    .unwrap();
+    assert_eq!(mix.samples, 6 * 48_000 - 7);
+    let samples = hf_encode::read_mix(&output).unwrap();
+    assert_eq!(samples.len() as u64, mix.samples * 2);
+    for channel in [0, 1] {
+        assert!(
+            rms(&samples, channel, 0.0, 0.45) < 1e-5,
+            "silent before its start"
+        );
+        // Mono on both channels at full level (no -3 dB).
+        let heard = rms(&samples, channel, 0.6, 1.4);
+        assert!(
+            (heard - full).abs() < 0.002,
+            "mono channel {channel}: {heard}"
+        );
+        // The 1 s mono source ends at 1.5 s although its slot runs to 3.5 s.
+        assert!(rms(&samples, channel, 1.55, 2.45) < 1e-5);
+        let half = rms(&samples, channel, 2.6, 3.4);
+        assert!((half - full / 2.0).abs() < 0.002, "data-volume 0.5: {half}");
+        // Rate 2 from media start 1: the 1 s slot consumes source 1..3 s.
+        let fast = rms(&samples, channel, 4.05, 4.95);
+        assert!((fast - full).abs() < 0.004, "rate 2: {fast}");
+        assert!(rms(&samples, channel, 5.05, 5.95) < 1e-5);
+    }
+}
+
+#[test]
+fn audio_is_muxed_as_aac_with_the_video_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let jpeg = dir.path().join("grey.jpg");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=64x48",
+        "-frames:v",
+        "1",
+        jpeg.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&jpeg).unwrap();
+    let fps = Fps::whole(30);
+    let mut segments = Vec::new();
+    for (index, first) in [0u64, 30].into_iter().enumerate() {
+        let (tx, rx) = crossbeam_channel::bounded(4);
+        let input = EncodeInput {
+            settings: VideoEncodeSettings {
+                width: 64,
+                height: 48,
+                fps,
+                preset: "ultrafast".into(),
+                crf: 23,
+                gop: GopSettings {
+                    keyint: 30,
+                    bframes: 0,
+                },
+                threads: 1,
+            },
+            output: dir.path().join(format!("s{index}.mp4")),
+            first_frame: first,
+            frame_count: 30,
+        };
+        let worker = std::thread::spawn(move || encode_stage(input, rx));
+        for _ in 0..30 {
+            tx.send(FrameImage::Encoded {
+                format: ImageFormat::Jpeg,
+                bytes: bytes.clone(),
+            })
+            .unwrap();
+        }
+        drop(tx);
+        segments.push(worker.join().unwrap().unwrap().path);
+    }
+    let stereo = tone(dir.path(), "tone.wav", "2", "1");
+    let mix = audio_stage(&AudioMixInput {
+        tracks: vec![track(stereo, 0.5, 1.0)],
+        samples: 2 * u64::from(AUDIO_RATE),
+        output: dir.path().join("mix.f32"),
+    })
+    .unwrap();
+    let output = dir.path().join("out.mp4");
+    let assemble = |audio: Option<PathBuf>, output: PathBuf| {
+        assemble_stage(AssembleInput {
+            segments: segments.clone(),
+            output,
+            fps,
+            expected_frames: 60,
+            faststart: true,
+            audio,
+            audio_tracks: 1,
+        })
+    };
+    // The plan has a sounding element but no mix arrived: refused, nothing written.
+    let refused = dir.path().join("refused.mp4");
+    let error = assemble(None, refused.clone()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the render has audio (1 sounding elements) but no mixed audio reached the assemble stage"
+    );
+    assert!(!refused.exists());
+
+    let result = assemble(Some(mix.path), output.clone()).unwrap();
+    let audio_seconds = result.audio_seconds.expect("audio muxed");
+    assert!(
+        (audio_seconds - 2.0).abs() <= 1024.0 / 48_000.0,
+        "{audio_seconds}"
+    );
+    assert!((audio_duration(&output).unwrap() - 2.0).abs() <= 1024.0 / 48_000.0);
+    assert_eq!(probe_video(&output).unwrap().frames, 60);
+    let info = probe_media(&output).unwrap();
+    let audio = info.audio.unwrap();
+    assert_eq!(
+        (audio.codec.as_str(), audio.sample_rate, audio.channels),
+        ("aac", 48_000, 2)
+    );
+    let decoded = decode_audio(&output, 10.0).unwrap();
+    let full = TONE_RMS;
+    assert!(rms(&decoded, 0, 0.0, 0.4) < 0.002);
+    let heard = rms(&decoded, 0, 0.6, 1.4);
+    assert!((heard - full).abs() < 0.004, "{heard}");
+    assert!(rms(&decoded, 1, 1.6, 1.95) < 0.002);
+}

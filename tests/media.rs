@@ -1,0 +1,276 @@
+//! `<video>` and `<audio>` end to end: the test makes its own media (colour-per-second clips,
+//! tones, a clip with alpha), renders a composition that uses them, and checks pixel colours
+//! at chosen frames, audio levels in chosen windows, audio/video duration, and the errors for
+//! bad media.
+
+use hf_encode::inspect::{audio_duration, decode_audio, decode_rgb_frames, probe_video};
+use hf_engine::{ProgressEvent, RenderJob, Stage};
+use hf_tests::assert_pixel;
+use std::path::Path;
+use std::process::Command;
+
+const RED: [u8; 3] = [255, 0, 0];
+const GREEN: [u8; 3] = [0, 255, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+const WHITE: [u8; 3] = [255, 255, 255];
+const TOLERANCE: u8 = 16;
+/// lavfi's sine has amplitude 1/8: RMS 0.0884 at full volume.
+const SINE_RMS: f64 = 0.125 / std::f64::consts::SQRT_2;
+
+/// Run the ffmpeg CLI to make test media (tests only; hf itself links libav).
+fn ffmpeg(dir: &Path, args: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+/// rgb.mp4: red, green, blue for one second each, with a 440 Hz tone on both channels.
+/// tone.wav: one second of mono 440 Hz. alpha.webm: VP9 whose left half is transparent.
+fn make_media(dir: &Path) {
+    ffmpeg(
+        dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=160x90:r=25:d=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=lime:s=160x90:r=25:d=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=blue:s=160x90:r=25:d=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-filter_complex",
+            "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v];[3:a]pan=stereo|c0=c0|c1=c0[a]",
+            "-map",
+            "[v]",
+            "-map",
+            "[a]",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "rgb.mp4",
+        ],
+    );
+    ffmpeg(
+        dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100:duration=1",
+            "-c:a",
+            "pcm_s16le",
+            "tone.wav",
+        ],
+    );
+    ffmpeg(
+        dir,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=160x90:r=25:d=2,format=rgba,geq=r=255:g=0:b=0:a='if(lt(X,W/2),0,255)'",
+            "-c:v",
+            "libvpx-vp9",
+            "-pix_fmt",
+            "yuva420p",
+            "-auto-alt-ref",
+            "0",
+            "alpha.webm",
+        ],
+    );
+}
+
+const PAGE: &str = r#"<!DOCTYPE html>
+<html><head><style>
+  body { margin: 0; background: #fff; }
+  video { position: absolute; width: 320px; height: 180px; object-fit: fill; }
+  #clip { left: 0; top: 0; }
+  #fast { left: 320px; top: 0; }
+  #talk { left: 0; top: 180px; }
+  #overlay-bg { position: absolute; left: 320px; top: 180px; width: 320px; height: 180px; background: #00ff00; }
+  #overlay { left: 320px; top: 180px; }
+</style></head>
+<body>
+<div data-composition-id="main" data-width="640" data-height="360" data-duration="3">
+  <video id="clip" src="rgb.mp4" muted data-start="0.5" data-media-start="1" data-duration="2.5"></video>
+  <video id="fast" src="./rgb.mp4?cache=1" muted loop data-start="0" data-duration="3" data-playback-rate="2"></video>
+  <video id="talk" src="rgb.mp4" data-start="2" data-duration="1"></video>
+  <div id="overlay-bg"></div>
+  <video id="overlay" src="alpha.webm" muted data-start="0"></video>
+  <audio id="tone" src="tone.wav" data-start="0.5" data-volume="0.5"></audio>
+</div>
+</body></html>
+"#;
+
+fn rms(samples: &[f32], channel: usize, from: f64, to: f64) -> f64 {
+    let (a, b) = ((from * 48_000.0) as usize, (to * 48_000.0) as usize);
+    let sum: f64 = (a..b)
+        .map(|i| f64::from(samples[i * 2 + channel]).powi(2))
+        .sum();
+    (sum / (b - a) as f64).sqrt()
+}
+
+#[test]
+fn videos_show_source_frames_and_audio_is_mixed_to_the_video_length() {
+    let project = tempfile::tempdir().unwrap();
+    make_media(project.path());
+    std::fs::write(project.path().join("index.html"), PAGE).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("media.mp4");
+    let job = RenderJob::new(project.path()).output(&output);
+    let result = hf_engine::render(job, |_| {}).expect("render with media");
+    assert_eq!(result.frames, 90);
+
+    // Frames at t = 0.2, 0.6, 1.3, 1.7, 2.2, 2.8 s.
+    let f = decode_rgb_frames(&output, &[6, 18, 39, 51, 66, 84]).unwrap();
+    // #clip: slot 0.5..3 s from media start 1 s; before its slot nothing is shown.
+    assert_pixel(&f[0], 160, 90, WHITE, TOLERANCE, "clip before its start");
+    assert_pixel(
+        &f[1],
+        160,
+        90,
+        GREEN,
+        TOLERANCE,
+        "clip at 0.6 s shows source 1.1 s",
+    );
+    assert_pixel(
+        &f[3],
+        160,
+        90,
+        BLUE,
+        TOLERANCE,
+        "clip at 1.7 s shows source 2.2 s",
+    );
+    assert_pixel(
+        &f[5],
+        160,
+        90,
+        BLUE,
+        TOLERANCE,
+        "clip holds its last frame at 2.8 s",
+    );
+    // #fast: rate 2, looping: source = 2t mod 3.
+    assert_pixel(
+        &f[0],
+        480,
+        90,
+        RED,
+        TOLERANCE,
+        "fast at 0.2 s: source 0.4 s",
+    );
+    assert_pixel(
+        &f[1],
+        480,
+        90,
+        GREEN,
+        TOLERANCE,
+        "fast at 0.6 s: source 1.2 s",
+    );
+    assert_pixel(
+        &f[2],
+        480,
+        90,
+        BLUE,
+        TOLERANCE,
+        "fast at 1.3 s: source 2.6 s",
+    );
+    assert_pixel(
+        &f[3],
+        480,
+        90,
+        RED,
+        TOLERANCE,
+        "fast at 1.7 s: looped to source 0.4 s",
+    );
+    // #talk: only inside 2..3 s.
+    assert_pixel(&f[3], 160, 270, WHITE, TOLERANCE, "talk before its slot");
+    assert_pixel(
+        &f[4],
+        160,
+        270,
+        RED,
+        TOLERANCE,
+        "talk at 2.2 s: source 0.2 s",
+    );
+    // #overlay: VP9 alpha: transparent left half shows the green page behind it.
+    assert_pixel(&f[1], 360, 270, GREEN, TOLERANCE, "alpha: transparent half");
+    assert_pixel(&f[1], 600, 270, RED, TOLERANCE, "alpha: opaque half");
+
+    // Audio: the tone at half volume in 0.5..1.5 s, the video's own sound in 2..3 s.
+    let video = probe_video(&output).unwrap();
+    let audio_seconds = audio_duration(&output).unwrap();
+    assert!(
+        (audio_seconds - video.duration_seconds).abs() <= 1024.0 / 48_000.0,
+        "audio {audio_seconds} s, video {} s",
+        video.duration_seconds
+    );
+    let samples = decode_audio(&output, 3.0).unwrap();
+    for channel in [0, 1] {
+        assert!(
+            rms(&samples, channel, 0.0, 0.4) < 0.003,
+            "silence before the tone"
+        );
+        let tone = rms(&samples, channel, 0.6, 1.4);
+        assert!(
+            (tone - SINE_RMS / 2.0).abs() < 0.006,
+            "tone at volume 0.5: {tone}"
+        );
+        assert!(rms(&samples, channel, 1.6, 1.9) < 0.003, "silence between");
+        let talk = rms(&samples, channel, 2.1, 2.9);
+        assert!((talk - SINE_RMS).abs() < 0.01, "video sound: {talk}");
+    }
+}
+
+#[test]
+fn bad_media_fails_before_capture_naming_element_and_file() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("clip.mp4"),
+        "<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>",
+    )
+    .unwrap();
+    std::fs::write(
+        project.path().join("index.html"),
+        r#"<div data-composition-id="main" data-width="320" data-height="180" data-duration="1"><video id="intro" src="clip.mp4"></video></div>"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("bad.mp4");
+    let mut stages = Vec::new();
+    let error = hf_engine::render(RenderJob::new(project.path()).output(&output), |event| {
+        if let ProgressEvent::StageStarted { stage } = event {
+            stages.push(stage);
+        }
+    })
+    .unwrap_err();
+    assert_eq!(error.code(), "MEDIA_INVALID");
+    let message = error.to_string();
+    let file = project.path().join("clip.mp4");
+    assert!(
+        message.contains(r#"<video id="intro" src="clip.mp4">"#)
+            && message.contains(&format!(
+                "{} is an HTML page, not media (an error page saved under a media name?)",
+                file.display()
+            )),
+        "{message}"
+    );
+    assert_eq!(stages, vec![Stage::Compile], "no browser was started");
+    assert!(!output.exists());
+}

@@ -17,83 +17,43 @@ const TOLERANCE: u8 = 16;
 /// lavfi's sine has amplitude 1/8: RMS 0.0884 at full volume.
 const SINE_RMS: f64 = 0.125 / std::f64::consts::SQRT_2;
 
-/// Run the ffmpeg CLI to make test media (tests only; hf itself links libav).
-fn ffmpeg(dir: &Path, args: &[&str]) {
+/// Run the ffmpeg CLI (arguments split on whitespace) to make test media. Tests only: hf
+/// itself links libav.
+fn ffmpeg(dir: &Path, args: &str) {
     let status = Command::new("ffmpeg")
         .current_dir(dir)
         .args(["-v", "error", "-y"])
-        .args(args)
+        .args(args.split_whitespace())
         .status()
         .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg {args:?}");
+    assert!(status.success(), "ffmpeg {args}");
 }
 
 /// rgb.mp4: red, green, blue for one second each, with a 440 Hz tone on both channels.
 /// tone.wav: one second of mono 440 Hz. alpha.webm: VP9 whose left half is transparent.
+/// anim.gif: red then blue, 0.5 s each, looping.
 fn make_media(dir: &Path) {
     ffmpeg(
         dir,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=red:s=160x90:r=25:d=1",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=lime:s=160x90:r=25:d=1",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=blue:s=160x90:r=25:d=1",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=3",
-            "-filter_complex",
-            "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v];[3:a]pan=stereo|c0=c0|c1=c0[a]",
-            "-map",
-            "[v]",
-            "-map",
-            "[a]",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "192k",
-            "rgb.mp4",
-        ],
+        "-f lavfi -i color=c=red:s=160x90:r=25:d=1 -f lavfi -i color=c=lime:s=160x90:r=25:d=1 \
+         -f lavfi -i color=c=blue:s=160x90:r=25:d=1 \
+         -f lavfi -i sine=frequency=440:sample_rate=48000:duration=3 \
+         -filter_complex [0:v][1:v][2:v]concat=n=3:v=1:a=0[v];[3:a]pan=stereo|c0=c0|c1=c0[a] \
+         -map [v] -map [a] -c:v libx264 -pix_fmt yuv420p -c:a aac -b:a 192k rgb.mp4",
     );
     ffmpeg(
         dir,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=44100:duration=1",
-            "-c:a",
-            "pcm_s16le",
-            "tone.wav",
-        ],
+        "-f lavfi -i sine=frequency=440:sample_rate=44100:duration=1 -c:a pcm_s16le tone.wav",
     );
     ffmpeg(
         dir,
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=red:s=160x90:r=25:d=2,format=rgba,geq=r=255:g=0:b=0:a='if(lt(X,W/2),0,255)'",
-            "-c:v",
-            "libvpx-vp9",
-            "-pix_fmt",
-            "yuva420p",
-            "-auto-alt-ref",
-            "0",
-            "alpha.webm",
-        ],
+        "-f lavfi -i color=c=red:s=160x90:r=25:d=2,format=rgba,geq=r=255:g=0:b=0:a='if(lt(X,W/2),0,255)' \
+         -c:v libvpx-vp9 -pix_fmt yuva420p -auto-alt-ref 0 alpha.webm",
+    );
+    ffmpeg(
+        dir,
+        "-f lavfi -i color=c=red:s=80x45:r=10:d=0.5 -f lavfi -i color=c=blue:s=80x45:r=10:d=0.5 \
+         -filter_complex [0:v][1:v]concat=n=2:v=1:a=0[v] -map [v] -loop 0 anim.gif",
     );
 }
 
@@ -106,6 +66,7 @@ const PAGE: &str = r#"<!DOCTYPE html>
   #talk { left: 0; top: 180px; }
   #overlay-bg { position: absolute; left: 320px; top: 180px; width: 320px; height: 180px; background: #00ff00; }
   #overlay { left: 320px; top: 180px; }
+  #anim { position: absolute; left: 0; top: 180px; width: 80px; height: 45px; }
 </style></head>
 <body>
 <div data-composition-id="main" data-width="640" data-height="360" data-duration="3">
@@ -115,6 +76,7 @@ const PAGE: &str = r#"<!DOCTYPE html>
   <div id="overlay-bg"></div>
   <video id="overlay" src="alpha.webm" muted data-start="0"></video>
   <audio id="tone" src="tone.wav" data-start="0.5" data-volume="0.5"></audio>
+  <img id="anim" src="anim.gif">
 </div>
 </body></html>
 "#;
@@ -133,10 +95,32 @@ fn videos_show_source_frames_and_audio_is_mixed_to_the_video_length() {
     make_media(project.path());
     std::fs::write(project.path().join("index.html"), PAGE).unwrap();
     let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
     let output = out.path().join("media.mp4");
-    let job = RenderJob::new(project.path()).output(&output);
-    let result = hf_engine::render(job, |_| {}).expect("render with media");
+    let render = |output: &Path, workers: u32| {
+        let mut job = RenderJob::new(project.path())
+            .output(output)
+            .workers(workers);
+        job.asset_cache = Some(cache.path().to_path_buf());
+        hf_engine::render(job, |_| {}).expect("render with media")
+    };
+    let result = render(&output, 2);
     assert_eq!(result.frames, 90);
+    // Five frame sources (four videos and the GIF), all decoded this time; two sounding elements.
+    assert_eq!(result.media.videos, 5);
+    assert!(result.media.frames_extracted > 0);
+    assert_eq!(result.media.frames_cached, 0);
+    assert_eq!(result.media.audio_tracks, 2);
+    // Again, with one worker: every frame comes from the cache and the bytes are the same.
+    let again = out.path().join("again.mp4");
+    let second = render(&again, 1);
+    assert_eq!(second.media.frames_extracted, 0);
+    assert_eq!(second.media.frames_cached, result.media.frames_extracted);
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        std::fs::read(&again).unwrap(),
+        "same bytes whatever the worker count and cache state"
+    );
 
     // Frames at t = 0.2, 0.6, 1.3, 1.7, 2.2, 2.8 s.
     let f = decode_rgb_frames(&output, &[6, 18, 39, 51, 66, 84]).unwrap();
@@ -209,6 +193,11 @@ fn videos_show_source_frames_and_audio_is_mixed_to_the_video_length() {
         TOLERANCE,
         "talk at 2.2 s: source 0.2 s",
     );
+    // #anim: the GIF follows the timeline and loops (red 0..0.5 s, blue 0.5..1 s).
+    assert_pixel(&f[0], 40, 200, RED, TOLERANCE, "gif at 0.2 s");
+    assert_pixel(&f[1], 40, 200, BLUE, TOLERANCE, "gif at 0.6 s");
+    assert_pixel(&f[2], 40, 200, RED, TOLERANCE, "gif at 1.3 s (looped)");
+    assert_pixel(&f[3], 40, 200, BLUE, TOLERANCE, "gif at 1.7 s");
     // #overlay: VP9 alpha: transparent left half shows the green page behind it.
     assert_pixel(&f[1], 360, 270, GREEN, TOLERANCE, "alpha: transparent half");
     assert_pixel(&f[1], 600, 270, RED, TOLERANCE, "alpha: opaque half");

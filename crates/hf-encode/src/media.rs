@@ -28,8 +28,70 @@ pub struct VideoStreamInfo {
     pub width: u32,
     /// Coded height.
     pub height: u32,
-    /// The stream carries alpha (VP8/VP9 with `alpha_mode`, ProRes 4444, PNG, ...).
+    /// The stream carries alpha (VP8/VP9 with `alpha_mode`, ProRes 4444, PNG, GIF, ...).
     pub alpha: bool,
+    /// Packets (coded frames) in the stream.
+    pub frames: u64,
+    /// Clockwise rotation (0, 90, 180 or 270 degrees) the display matrix asks for; extracted
+    /// frames come out upright.
+    pub rotation: u32,
+}
+
+/// Clockwise display rotation of a video stream, rounded to a quarter turn.
+fn stream_rotation(stream: &ffmpeg_next::format::stream::Stream) -> u32 {
+    for side in stream.side_data() {
+        if side.kind() == ffmpeg_next::codec::packet::side_data::Type::DisplayMatrix
+            && side.data().len() >= 36
+        {
+            let matrix: Vec<i32> = side
+                .data()
+                .chunks_exact(4)
+                .take(9)
+                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            // SAFETY: `matrix` holds the nine 32-bit entries libav reads.
+            let counter_clockwise =
+                unsafe { ffmpeg_next::ffi::av_display_rotation_get(matrix.as_ptr()) };
+            if counter_clockwise.is_finite() {
+                let clockwise = (-counter_clockwise / 90.0).round() as i64 * 90;
+                return clockwise.rem_euclid(360) as u32;
+            }
+        }
+    }
+    0
+}
+
+/// Turn a packed RGB/RGBA picture `quarter_turns` times clockwise.
+fn rotate_picture(picture: &frame::Video, quarter_turns: u32) -> frame::Video {
+    let (w, h) = (picture.width() as usize, picture.height() as usize);
+    let bytes_per_pixel = if picture.format() == Pixel::RGBA {
+        4
+    } else {
+        3
+    };
+    let (out_w, out_h) = if quarter_turns % 2 == 1 {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    let mut out = frame::Video::new(picture.format(), out_w as u32, out_h as u32);
+    let (src_stride, dst_stride) = (picture.stride(0), out.stride(0));
+    let src = picture.data(0);
+    let dst = out.data_mut(0);
+    for y in 0..h {
+        for x in 0..w {
+            let (nx, ny) = match quarter_turns % 4 {
+                1 => (h - 1 - y, x),
+                2 => (w - 1 - x, h - 1 - y),
+                3 => (y, w - 1 - x),
+                _ => (x, y),
+            };
+            let from = y * src_stride + x * bytes_per_pixel;
+            let to = ny * dst_stride + nx * bytes_per_pixel;
+            dst[to..to + bytes_per_pixel].copy_from_slice(&src[from..from + bytes_per_pixel]);
+        }
+    }
+    out
 }
 
 /// A source's audio stream.
@@ -228,6 +290,8 @@ pub fn probe_media(path: &Path) -> Result<MediaInfo, MediaError> {
             width: decoder.width(),
             height: decoder.height(),
             alpha: alpha_mode || pixel_has_alpha(decoder.format()),
+            frames: 0,
+            rotation: stream_rotation(&stream),
         });
         video_decoder = Some((decoder, stream.time_base(), stream_start(&stream)));
     }
@@ -267,6 +331,11 @@ pub fn probe_media(path: &Path) -> Result<MediaInfo, MediaError> {
         };
         if let Some(pts) = packet.pts().or(packet.dts()) {
             ends = ends.max(seconds(pts + packet.duration().max(0), start, time_base));
+        }
+        if Some(index) == video_stream {
+            if let Some(video) = video.as_mut() {
+                video.frames += 1;
+            }
         }
         if Some(index) == video_stream && !video_decoded {
             let (decoder, _, _) = video_decoder.as_mut().expect("video decoder");
@@ -421,6 +490,11 @@ pub fn extracted_frame_name(k: u64, alpha: bool) -> String {
 /// Turns decoded source frames into JPEG (or RGBA PNG) files.
 struct ImageWriter {
     alpha: bool,
+    /// PQ/HLG sources go through this tone-mapping graph first (built on the first frame).
+    tone_map: Option<ffmpeg_next::filter::Graph>,
+    tone_mapped: frame::Video,
+    /// Clockwise quarter turns applied to every picture.
+    quarter_turns: u32,
     to_rgb: Option<(Pixel, u32, u32, scaling::Context)>,
     to_jpeg: Option<scaling::Context>,
     encoder: Option<ffmpeg_next::encoder::Video>,
@@ -431,9 +505,12 @@ struct ImageWriter {
 }
 
 impl ImageWriter {
-    fn new(alpha: bool) -> Self {
+    fn new(alpha: bool, rotation: u32) -> Self {
         ImageWriter {
             alpha,
+            tone_map: None,
+            tone_mapped: frame::Video::empty(),
+            quarter_turns: rotation / 90 % 4,
             to_rgb: None,
             to_jpeg: None,
             encoder: None,
@@ -445,6 +522,73 @@ impl ImageWriter {
 
     /// Encode `source` to image bytes.
     fn encode(&mut self, source: &frame::Video) -> Result<Vec<u8>, EncodeError> {
+        use color::TransferCharacteristic as Trc;
+        if matches!(
+            source.color_transfer_characteristic(),
+            Trc::SMPTE2084 | Trc::ARIB_STD_B67
+        ) {
+            self.tone_map(source)?;
+            let mapped = std::mem::replace(&mut self.tone_mapped, frame::Video::empty());
+            let result = self.encode_sdr(&mapped);
+            self.tone_mapped = mapped;
+            return result;
+        }
+        self.encode_sdr(source)
+    }
+
+    /// Tone-map an HDR (PQ or HLG) frame to SDR BT.709 into `self.tone_mapped`, as HyperFrames
+    /// does for HDR sources in an SDR render (zscale to linear light, Hable, back to BT.709).
+    fn tone_map(&mut self, source: &frame::Video) -> Result<(), EncodeError> {
+        use ffmpeg_next::filter;
+        if self.tone_map.is_none() {
+            let mut graph = filter::Graph::new();
+            let args = format!(
+                "video_size={}x{}:pix_fmt={}:time_base=1/25:pixel_aspect=1/1",
+                source.width(),
+                source.height(),
+                ffmpeg_next::ffi::AVPixelFormat::from(source.format()) as i32
+            );
+            graph
+                .add(&filter::find("buffer").expect("buffer filter"), "in", &args)
+                .map_err(EncodeError::libav("create the tone-mapping source"))?;
+            graph
+                .add(
+                    &filter::find("buffersink").expect("buffersink filter"),
+                    "out",
+                    "",
+                )
+                .map_err(EncodeError::libav("create the tone-mapping sink"))?;
+            graph
+                .output("in", 0)
+                .and_then(|p| p.input("out", 0))
+                .and_then(|p| {
+                    p.parse(
+                        "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,\
+                         tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p",
+                    )
+                })
+                .map_err(EncodeError::libav("build the tone-mapping filter"))?;
+            graph.validate().map_err(EncodeError::libav(
+                "configure the tone-mapping filter (zscale)",
+            ))?;
+            self.tone_map = Some(graph);
+        }
+        let graph = self.tone_map.as_mut().expect("graph was just built");
+        graph
+            .get("in")
+            .expect("source exists")
+            .source()
+            .add(source)
+            .map_err(EncodeError::libav("tone-map a frame"))?;
+        graph
+            .get("out")
+            .expect("sink exists")
+            .sink()
+            .frame(&mut self.tone_mapped)
+            .map_err(EncodeError::libav("tone-map a frame"))
+    }
+
+    fn encode_sdr(&mut self, source: &frame::Video) -> Result<Vec<u8>, EncodeError> {
         let (w, h, format) = (source.width(), source.height(), source.format());
         let rgb_format = if self.alpha {
             Pixel::RGBA
@@ -472,6 +616,10 @@ impl ImageWriter {
         to_rgb
             .run(source, &mut self.rgb)
             .map_err(EncodeError::libav("convert a source frame to RGB"))?;
+        if self.quarter_turns != 0 {
+            self.rgb = rotate_picture(&self.rgb, self.quarter_turns);
+        }
+        let (w, h) = (self.rgb.width(), self.rgb.height());
         let (image_format, id) = if self.alpha {
             (Pixel::RGBA, codec::Id::PNG)
         } else {
@@ -544,6 +692,12 @@ impl ImageWriter {
     }
 }
 
+/// A number no other partial file of this process uses.
+fn next_partial_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Sample-and-hold selection of the requested frames from a stream of decoded frames.
 struct FramePicker<'a> {
     input: &'a ExtractInput,
@@ -561,15 +715,22 @@ impl FramePicker<'_> {
 
     fn write(&mut self, k: u64, picture: &frame::Video) -> Result<(), EncodeError> {
         let bytes = self.writer.encode(picture)?;
-        let path = self
-            .input
-            .output_dir
-            .join(extracted_frame_name(k, self.input.alpha));
-        std::fs::write(&path, bytes).map_err(|source| EncodeError::Io {
-            action: "write",
-            path,
-            source,
-        })
+        let name = extracted_frame_name(k, self.input.alpha);
+        let path = self.input.output_dir.join(&name);
+        // Written beside and renamed, so a frame file is whole or absent (the dir may be a
+        // cache shared by renders).
+        let partial = self.input.output_dir.join(format!(
+            ".{name}.{}.{}.partial",
+            std::process::id(),
+            next_partial_id()
+        ));
+        std::fs::write(&partial, bytes)
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .map_err(|source| EncodeError::Io {
+                action: "write",
+                path,
+                source,
+            })
     }
 
     /// A decoded frame at source `time`: every requested frame whose time comes before it shows
@@ -637,6 +798,7 @@ pub fn extract_stage(input: &ExtractInput) -> Result<ExtractOutput, EncodeError>
             })?;
     let (index, time_base, start) = (stream.index(), stream.time_base(), stream_start(&stream));
     let (mut decoder, _) = video_decoder_for(&stream).map_err(|e| bad(e.to_string()))?;
+    let rotation = stream_rotation(&stream);
     if input.media_start > 0.0 {
         let target = (input.media_start * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
         // A failed seek only costs decoding from the start.
@@ -644,7 +806,7 @@ pub fn extract_stage(input: &ExtractInput) -> Result<ExtractOutput, EncodeError>
     }
     let mut picker = FramePicker {
         input,
-        writer: ImageWriter::new(input.alpha),
+        writer: ImageWriter::new(input.alpha, rotation),
         next: 0,
         held: None,
     };

@@ -431,3 +431,122 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
     assert!((heard - full).abs() < 0.004, "{heard}");
     assert!(rms(&decoded, 1, 1.6, 1.95) < 0.002);
 }
+
+#[test]
+fn rotated_sources_come_out_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stored 64x48 with red on the left and blue on the right. ffmpeg 5.1 writes `rotate=90`
+    // as a display matrix that players (ffmpeg's autorotate included) show turned a quarter
+    // counter-clockwise: upright it is 48x64 with blue on top.
+    let stored = dir.path().join("stored.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:s=32x48:d=1",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=blue:s=32x48:d=1",
+        "-filter_complex",
+        "[0:v][1:v]hstack",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        stored.to_str().unwrap(),
+    ]);
+    let rotated = dir.path().join("rotated.mp4");
+    ffmpeg(&[
+        "-i",
+        stored.to_str().unwrap(),
+        "-c",
+        "copy",
+        "-metadata:s:v:0",
+        "rotate=90",
+        rotated.to_str().unwrap(),
+    ]);
+    let info = probe_media(&rotated).unwrap();
+    assert_eq!(info.video.unwrap().rotation, 270);
+    let out = dir.path().join("frames");
+    extract_stage(&ExtractInput {
+        source: rotated,
+        media_start: 0.0,
+        fps: Fps::whole(30),
+        frames: vec![3],
+        output_dir: out.clone(),
+        alpha: false,
+    })
+    .unwrap();
+    let path = out.join(extracted_frame_name(3, false));
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(output.stdout.len(), 48 * 64 * 3, "upright 48x64");
+    let pixel = |x: usize, y: usize| {
+        let i = (y * 48 + x) * 3;
+        [output.stdout[i], output.stdout[i + 1], output.stdout[i + 2]]
+    };
+    assert!(
+        is_colour(pixel(24, 10), [0, 0, 255]),
+        "top {:?}",
+        pixel(24, 10)
+    );
+    assert!(
+        is_colour(pixel(24, 54), [255, 0, 0]),
+        "bottom {:?}",
+        pixel(24, 54)
+    );
+}
+
+/// The first pixel of `path`'s first frame as RGB after the ffmpeg CLI applies `filter`.
+fn ffmpeg_pixel(path: &Path, filter: &str) -> [u8; 3] {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-frames:v", "1", "-vf", filter, "-f", "rawvideo", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    [output.stdout[0], output.stdout[1], output.stdout[2]]
+}
+
+#[test]
+fn hdr_sources_are_tone_mapped_like_ffmpeg_does() {
+    let dir = tempfile::tempdir().unwrap();
+    // Orange mastered as PQ / BT.2020 10-bit.
+    let pq = dir.path().join("pq.mp4");
+    ffmpeg(&[
+        "-f", "lavfi", "-i",
+        "color=c=0xff8000:s=64x48:d=1,format=gbrpf32le,zscale=tin=bt709:pin=bt709:min=bt709:rin=pc:t=smpte2084:p=bt2020:m=bt2020nc:r=tv:npl=100,format=yuv420p10le",
+        "-color_trc", "smpte2084", "-color_primaries", "bt2020", "-colorspace", "bt2020nc",
+        "-c:v", "libx265", "-x265-params", "log-level=error", pq.to_str().unwrap(),
+    ]);
+    let reference = ffmpeg_pixel(
+        &pq,
+        "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p,format=rgb24",
+    );
+    let naive = ffmpeg_pixel(&pq, "format=rgb24");
+    let out = dir.path().join("frames");
+    extract_stage(&ExtractInput {
+        source: pq,
+        media_start: 0.0,
+        fps: Fps::whole(30),
+        frames: vec![0],
+        output_dir: out.clone(),
+        alpha: false,
+    })
+    .unwrap();
+    let got = extracted_colour(&out, 0);
+    assert!(
+        is_colour(got, reference),
+        "tone-mapped {got:?}, ffmpeg {reference:?}"
+    );
+    assert!(
+        !is_colour(got, naive),
+        "{got:?} is the untone-mapped {naive:?}"
+    );
+}

@@ -336,6 +336,24 @@ pub struct RenderResult {
     pub resumed_frames: u64,
     /// Frames the page reported unchanged (reused without decoding).
     pub unchanged_frames: u64,
+    /// What the media stages did.
+    #[serde(default)]
+    pub media: MediaSummary,
     /// Time per stage.
     pub timings: StageTimings,
+}
+
+/// What the media stages of a render did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaSummary {
+    /// `<video>` elements (and animated GIFs) whose frames were shown.
+    pub videos: usize,
+    /// Source frames decoded for them in this render.
+    pub frames_extracted: u64,
+    /// Source frames found in the frame cache instead.
+    pub frames_cached: u64,
+    /// Sounding elements mixed into the audio track.
+    pub audio_tracks: usize,
+    /// Duration of the muxed audio, when there is audio.
+    pub audio_seconds: Option<f64>,
 }

@@ -26,7 +26,7 @@ pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};
 pub use hf_encode::Fps;
 pub use job::{
-    CapturePlan, OutputFormat, ProgressEvent, ProgressSink, Quality, RenderJob, RenderResult,
-    Stage, StageTimings,
+    CapturePlan, MediaSummary, OutputFormat, ProgressEvent, ProgressSink, Quality, RenderJob,
+    RenderResult, Stage, StageTimings,
 };
 pub use render::{render, render_async, render_with_cancel};

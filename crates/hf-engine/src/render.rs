@@ -2,7 +2,8 @@
 
 use crate::compile::{compile_stage, CompileInput};
 use crate::job::{
-    CapturePlan, ProgressEvent, ProgressSink, RenderJob, RenderResult, Stage, StageTimings,
+    CapturePlan, MediaSummary, ProgressEvent, ProgressSink, RenderJob, RenderResult, Stage,
+    StageTimings,
 };
 use crate::media::{extract_videos, plan_media};
 use crate::plan::{
@@ -517,9 +518,14 @@ async fn render_in(
         .html_path
         .parent()
         .expect("compiled page has a parent");
-    let video_frames = Arc::new(tokio::task::block_in_place(|| {
-        extract_videos(&media_plan, compiled_dir, fps)
-    })?);
+    let (video_frames, frames_extracted, frames_cached) = tokio::task::block_in_place(|| {
+        let cache = job
+            .asset_cache
+            .clone()
+            .unwrap_or_else(crate::AssetCache::default_dir);
+        extract_videos(&media_plan, compiled_dir, &cache, fps)
+    })?;
+    let video_frames = Arc::new(video_frames);
     timings.extract = extract_started.elapsed();
     probe_session.set_video_frames(Arc::clone(&video_frames));
     let audio_tracks = media_plan.audio.len();
@@ -769,6 +775,13 @@ async fn render_in(
         capture_plan,
         resumed_frames,
         unchanged_frames,
+        media: MediaSummary {
+            videos: media_plan.videos.len(),
+            frames_extracted,
+            frames_cached,
+            audio_tracks,
+            audio_seconds: assembled.audio_seconds,
+        },
         timings,
     };
     progress.event(ProgressEvent::Finished {

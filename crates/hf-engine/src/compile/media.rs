@@ -18,6 +18,8 @@ pub enum MediaKind {
     Video,
     /// `<audio>`: sound only.
     Audio,
+    /// An animated GIF `<img>`: its frames follow the timeline, looping.
+    AnimatedImage,
 }
 
 /// One media element of the compiled page and its checked source.
@@ -80,7 +82,10 @@ pub(crate) fn normalize(
     page: &Path,
     roots: &[&Path],
 ) -> Result<(String, Vec<MediaSource>), RenderError> {
-    if !html.contains("<video") && !html.contains("<audio") {
+    if !html.contains("<video")
+        && !html.contains("<audio")
+        && !html.to_ascii_lowercase().contains(".gif")
+    {
         return Ok((html.to_string(), Vec::new()));
     }
     // Pass 1: each media element's source (its own src, else its first <source src>).
@@ -112,139 +117,226 @@ pub(crate) fn normalize(
     )
     .map_err(super::rewrite_error(page))?;
     let sources = sources.into_inner();
-    let mut taken_ids = ids.into_inner();
+    let taken_ids = ids.into_inner();
 
     // Pass 2: ids, render ids, start, duration, audio flag.
-    let found = RefCell::new(Vec::<MediaSource>::new());
-    let failure = RefCell::new(None::<RenderError>);
-    let mut probes: HashMap<PathBuf, Result<MediaInfo, MediaError>> = HashMap::new();
-    let mut render_ids: HashMap<String, u32> = HashMap::new();
-    let (mut index, mut videos, mut audios) = (0usize, 0u32, 0u32);
+    let state = RefCell::new(Pass {
+        page,
+        roots,
+        sources,
+        taken_ids,
+        next_source: 0,
+        counters: HashMap::new(),
+        render_ids: HashMap::new(),
+        probes: HashMap::new(),
+        found: Vec::new(),
+        failure: None,
+    });
     let html = rewrite_str(
         html,
         RewriteStrSettings {
-            element_content_handlers: vec![element!("video, audio", |el| {
-                let kind = if el.tag_name() == "video" {
-                    videos += 1;
-                    MediaKind::Video
-                } else {
-                    audios += 1;
-                    MediaKind::Audio
-                };
-                let src = sources.get(index).cloned().flatten();
-                index += 1;
-                let element_id = match el.get_attribute("id").filter(|id| !id.is_empty()) {
-                    Some(id) => id,
-                    None => {
-                        let (prefix, mut n) = match kind {
-                            MediaKind::Video => ("hf-video", videos - 1),
-                            MediaKind::Audio => ("hf-audio", audios - 1),
-                        };
-                        while taken_ids.contains(&format!("{prefix}-{n}")) {
-                            n += 1;
-                        }
-                        let id = format!("{prefix}-{n}");
-                        taken_ids.insert(id.clone());
-                        el.set_attribute("id", &id)?;
-                        id
-                    }
-                };
-                let seen = render_ids.entry(element_id.clone()).or_insert(0);
-                *seen += 1;
-                let render_id = if *seen == 1 {
-                    element_id.clone()
-                } else {
-                    format!("{element_id}__hf{seen}")
-                };
-                el.set_attribute("data-hf-render-id", &render_id)?;
-                if !el.has_attribute("data-start") {
-                    el.set_attribute("data-start", "0")?;
-                    el.set_attribute("data-hf-auto-start", "")?;
-                }
-                el.remove_attribute("crossorigin");
-                if el.get_attribute("preload").as_deref() == Some("none") {
-                    el.remove_attribute("preload");
-                }
-                let sounds = match kind {
-                    MediaKind::Audio => true,
-                    MediaKind::Video => {
-                        let muted = el.has_attribute("muted");
-                        let declared = el.get_attribute("data-has-audio");
-                        if declared.is_none() {
-                            el.set_attribute(
-                                "data-has-audio",
-                                if muted { "false" } else { "true" },
-                            )?;
-                        }
-                        !muted && declared.as_deref() != Some("false")
-                    }
-                };
-                let Some(src) = src else { return Ok(()) };
-                let Some(relative) = local_path(&src) else {
-                    return Ok(());
-                };
-                let path = roots
-                    .iter()
-                    .map(|root| root.join(&relative))
-                    .find(|p| p.is_file())
-                    .unwrap_or_else(|| roots.last().expect("a root").join(&relative));
-                let probed = probes
-                    .entry(path.clone())
-                    .or_insert_with(|| probe_media(&path))
-                    .clone();
-                let info = match probed {
-                    Ok(info) => info,
-                    Err(reason) => {
-                        failure.borrow_mut().get_or_insert(RenderError::BadMedia {
-                            path: page.to_path_buf(),
-                            element: format!(
-                                "<{} id=\"{element_id}\" src=\"{src}\">",
-                                el.tag_name()
-                            ),
-                            file: path,
-                            reason: Box::new(reason),
-                        });
-                        return Ok(());
-                    }
-                };
-                let media_start = number(el.get_attribute("data-playback-start"))
-                    .or_else(|| number(el.get_attribute("data-media-start")))
-                    .unwrap_or(0.0)
-                    .max(0.0);
-                let rate = number(el.get_attribute("data-playback-rate"))
-                    .map_or(1.0, |r| r.clamp(0.1, 5.0));
-                let playable = (info.duration_seconds - media_start).max(0.0) / rate;
-                let looped = el.has_attribute("loop");
-                let declared = number(el.get_attribute("data-duration"));
-                match declared {
-                    None if !el.has_attribute("data-end") => {
-                        el.set_attribute("data-duration", &seconds_attribute(playable))?;
-                    }
-                    // Audio slots never outlast their source (videos hold their last frame).
-                    Some(d) if kind == MediaKind::Audio && !looped && d > playable + 0.05 => {
-                        el.set_attribute("data-duration", &seconds_attribute(playable))?;
-                    }
-                    _ => {}
-                }
-                found.borrow_mut().push(MediaSource {
-                    render_id,
-                    element_id,
-                    kind,
-                    src,
-                    path,
-                    info,
-                    sounds,
-                });
-                Ok(())
-            })],
+            element_content_handlers: vec![
+                element!("img[src]", |el| {
+                    state.borrow_mut().image(el)?;
+                    Ok(())
+                }),
+                element!("video, audio", |el| {
+                    state.borrow_mut().media(el)?;
+                    Ok(())
+                }),
+            ],
             ..RewriteStrSettings::new()
         },
     )
     .map_err(super::rewrite_error(page))?;
-    if let Some(error) = failure.into_inner() {
+    let state = state.into_inner();
+    if let Some(error) = state.failure {
         return Err(error);
     }
-    Ok((html, found.into_inner()))
+    Ok((html, state.found))
+}
+
+type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// State of the rewriting pass.
+struct Pass<'a> {
+    page: &'a Path,
+    roots: &'a [&'a Path],
+    /// Each media element's source, in document order (from the first pass).
+    sources: Vec<Option<String>>,
+    /// Ids in use in the document.
+    taken_ids: HashSet<String>,
+    next_source: usize,
+    /// Generated ids so far, per prefix.
+    counters: HashMap<&'static str, u32>,
+    /// Render ids handed out per element id.
+    render_ids: HashMap<String, u32>,
+    probes: HashMap<PathBuf, Result<MediaInfo, MediaError>>,
+    found: Vec<MediaSource>,
+    failure: Option<RenderError>,
+}
+
+impl Pass<'_> {
+    /// The element's id, or a fresh `<prefix>-N` set on it.
+    fn element_id(
+        &mut self,
+        el: &mut lol_html::html_content::Element,
+        prefix: &'static str,
+    ) -> Result<String, lol_html::errors::AttributeNameError> {
+        if let Some(id) = el.get_attribute("id").filter(|id| !id.is_empty()) {
+            return Ok(id);
+        }
+        let counter = self.counters.entry(prefix).or_insert(0);
+        let mut id = format!("{prefix}-{counter}");
+        while self.taken_ids.contains(&id) {
+            *counter += 1;
+            id = format!("{prefix}-{counter}");
+        }
+        *counter += 1;
+        self.taken_ids.insert(id.clone());
+        el.set_attribute("id", &id)?;
+        Ok(id)
+    }
+
+    /// A document-unique render id for `element_id`, set as `data-hf-render-id`.
+    fn render_id(
+        &mut self,
+        el: &mut lol_html::html_content::Element,
+        element_id: &str,
+    ) -> Result<String, lol_html::errors::AttributeNameError> {
+        let seen = self.render_ids.entry(element_id.to_string()).or_insert(0);
+        *seen += 1;
+        let render_id = if *seen == 1 {
+            element_id.to_string()
+        } else {
+            format!("{element_id}__hf{seen}")
+        };
+        el.set_attribute("data-hf-render-id", &render_id)?;
+        Ok(render_id)
+    }
+
+    /// The local file `relative` names: the first root holding it (else under the last root).
+    fn resolve(&self, relative: &str) -> PathBuf {
+        self.roots
+            .iter()
+            .map(|root| root.join(relative))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| self.roots.last().expect("a root").join(relative))
+    }
+
+    fn probe(&mut self, path: &Path) -> Result<MediaInfo, MediaError> {
+        self.probes
+            .entry(path.to_path_buf())
+            .or_insert_with(|| probe_media(path))
+            .clone()
+    }
+
+    /// An animated GIF `<img>` becomes a frame source that follows the timeline.
+    fn image(&mut self, el: &mut lol_html::html_content::Element) -> HandlerResult {
+        let src = el.get_attribute("src").unwrap_or_default();
+        let Some(relative) = local_path(&src) else {
+            return Ok(());
+        };
+        if !relative.to_ascii_lowercase().ends_with(".gif") {
+            return Ok(());
+        }
+        let path = self.resolve(&relative);
+        // A GIF libav cannot read is left to the browser, as any other image.
+        let Ok(info) = self.probe(&path) else {
+            return Ok(());
+        };
+        if info.video.as_ref().is_none_or(|v| v.frames < 2) {
+            return Ok(());
+        }
+        let element_id = self.element_id(el, "hf-gif")?;
+        let render_id = self.render_id(el, &element_id)?;
+        self.found.push(MediaSource {
+            render_id,
+            element_id,
+            kind: MediaKind::AnimatedImage,
+            src,
+            path,
+            info,
+            sounds: false,
+        });
+        Ok(())
+    }
+
+    fn media(&mut self, el: &mut lol_html::html_content::Element) -> HandlerResult {
+        let (kind, prefix) = if el.tag_name() == "video" {
+            (MediaKind::Video, "hf-video")
+        } else {
+            (MediaKind::Audio, "hf-audio")
+        };
+        let src = self.sources.get(self.next_source).cloned().flatten();
+        self.next_source += 1;
+        let element_id = self.element_id(el, prefix)?;
+        let render_id = self.render_id(el, &element_id)?;
+        if !el.has_attribute("data-start") {
+            el.set_attribute("data-start", "0")?;
+            el.set_attribute("data-hf-auto-start", "")?;
+        }
+        el.remove_attribute("crossorigin");
+        if el.get_attribute("preload").as_deref() == Some("none") {
+            el.remove_attribute("preload");
+        }
+        let sounds = match kind {
+            MediaKind::Video => {
+                let muted = el.has_attribute("muted");
+                let declared = el.get_attribute("data-has-audio");
+                if declared.is_none() {
+                    el.set_attribute("data-has-audio", if muted { "false" } else { "true" })?;
+                }
+                !muted && declared.as_deref() != Some("false")
+            }
+            _ => true,
+        };
+        let Some(src) = src else { return Ok(()) };
+        let Some(relative) = local_path(&src) else {
+            return Ok(());
+        };
+        let path = self.resolve(&relative);
+        let info = match self.probe(&path) {
+            Ok(info) => info,
+            Err(reason) => {
+                self.failure.get_or_insert(RenderError::BadMedia {
+                    path: self.page.to_path_buf(),
+                    element: format!("<{} id=\"{element_id}\" src=\"{src}\">", el.tag_name()),
+                    file: path,
+                    reason: Box::new(reason),
+                });
+                return Ok(());
+            }
+        };
+        let media_start = number(el.get_attribute("data-playback-start"))
+            .or_else(|| number(el.get_attribute("data-media-start")))
+            .unwrap_or(0.0)
+            .max(0.0);
+        let rate =
+            number(el.get_attribute("data-playback-rate")).map_or(1.0, |r| r.clamp(0.1, 5.0));
+        let playable = (info.duration_seconds - media_start).max(0.0) / rate;
+        let looped = el.has_attribute("loop");
+        match number(el.get_attribute("data-duration")) {
+            None if !el.has_attribute("data-end") => {
+                el.set_attribute("data-duration", &seconds_attribute(playable))?;
+            }
+            // Audio slots never outlast their source (videos hold their last frame).
+            Some(d) if kind == MediaKind::Audio && !looped && d > playable + 0.05 => {
+                el.set_attribute("data-duration", &seconds_attribute(playable))?;
+            }
+            _ => {}
+        }
+        self.found.push(MediaSource {
+            render_id,
+            element_id,
+            kind,
+            src,
+            path,
+            info,
+            sounds,
+        });
+        Ok(())
+    }
 }
 
 #[cfg(test)]

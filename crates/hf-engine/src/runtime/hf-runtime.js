@@ -561,7 +561,8 @@
   // ---- Media: slots for the renderer; decoded video frames shown through sibling images ----
   function mediaSlots() {
     var root = findRoot();
-    return Array.prototype.map.call(document.querySelectorAll("video[data-hf-render-id], audio[data-hf-render-id]"), function (el) {
+    return Array.prototype.map.call(document.querySelectorAll("video[data-hf-render-id], audio[data-hf-render-id], img[data-hf-render-id]"), function (el) {
+      var image = el.tagName === "IMG";
       var host = timingHost(el);
       var start = absoluteStart(el);
       var d = resolveDuration(el);
@@ -583,7 +584,8 @@
         end: end,
         mediaStart: playbackStartOf(el),
         rate: playbackRateOf(el),
-        loop: el.hasAttribute("loop"),
+        // Animated GIFs loop, as browsers play them.
+        loop: image || el.hasAttribute("loop"),
         volume: isFinite(volume) ? volume : 1,
         hidden: !!el.closest("[data-hidden]")
       };
@@ -598,8 +600,16 @@
     var pending = [];
     if (!frames) return pending;
     Object.keys(frames).forEach(function (id) {
-      var video = document.querySelector('video[data-hf-render-id="' + id + '"]');
+      var video = document.querySelector('[data-hf-render-id="' + id + '"]');
       if (!video || !video.parentNode) return;
+      if (video.tagName === "IMG") {
+        // An animated GIF shows the frame itself.
+        if (frames[id] && video.getAttribute("src") !== frames[id]) {
+          video.setAttribute("src", frames[id]);
+          pending.push(video.decode().catch(function () {}));
+        }
+        return;
+      }
       video.style.setProperty("visibility", "hidden", "important");
       var img = video.__hfFrame;
       if (!img) {

@@ -263,3 +263,46 @@ fn bad_media_fails_before_capture_naming_element_and_file() {
     assert_eq!(stages, vec![Stage::Compile], "no browser was started");
     assert!(!output.exists());
 }
+
+#[test]
+fn gsap_volume_tweens_become_the_gain_envelope() {
+    let project = tempfile::tempdir().unwrap();
+    ffmpeg(
+        project.path(),
+        "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=3 \
+         -af pan=stereo|c0=c0|c1=c0 -c:a pcm_s16le tone.wav",
+    );
+    std::fs::copy(
+        hf_tests::fixture("gsap-move").join("gsap.min.js"),
+        project.path().join("gsap.min.js"),
+    )
+    .unwrap();
+    std::fs::write(
+        project.path().join("index.html"),
+        r##"<!DOCTYPE html><html><head><script src="gsap.min.js"></script></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="3">
+  <audio id="tone" src="tone.wav" data-start="0" data-volume="0.25"></audio>
+</div>
+<script>
+  const tl = gsap.timeline({ paused: true });
+  tl.fromTo("#tone", { volume: 0 }, { volume: 1, duration: 1, ease: "none" }, 0.5);
+  window.__timelines = { main: tl };
+</script>
+</body></html>"##,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("fade.mp4");
+    let result = hf_engine::render(RenderJob::new(project.path()).output(&output), |_| {})
+        .expect("render the fade");
+    assert_eq!(result.media.audio_tracks, 1);
+    let samples = decode_audio(&output, 3.0).unwrap();
+    for channel in [0, 1] {
+        assert!(rms(&samples, channel, 0.05, 0.45) < 0.003, "volume 0 before the tween");
+        let middle = rms(&samples, channel, 0.95, 1.05);
+        assert!((middle - SINE_RMS / 2.0).abs() < 0.008, "half way: {middle}");
+        // The tween, not data-volume (0.25), decides the level.
+        let after = rms(&samples, channel, 1.6, 2.8);
+        assert!((after - SINE_RMS).abs() < 0.008, "full volume after: {after}");
+    }
+}

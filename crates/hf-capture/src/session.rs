@@ -561,6 +561,25 @@ impl CaptureSession {
         })
     }
 
+    /// The volume of every media element a GSAP tween animates, sampled at each of the first
+    /// `frames` frames: render id to one linear gain per frame.
+    pub async fn volume_envelopes(
+        &mut self,
+        frames: u64,
+    ) -> Result<std::collections::HashMap<String, Vec<f64>>, CaptureError> {
+        let value = self
+            .evaluate(&format!("window.__hf.volumeEnvelopes({frames})"))
+            .await?
+            .map_err(|message| CaptureError::PageScript {
+                url: self.url.clone(),
+                message,
+            })?;
+        serde_json::from_value(value).map_err(|e| CaptureError::PageScript {
+            url: self.url.clone(),
+            message: format!("__hf.volumeEnvelopes() returned an unexpected value: {e}"),
+        })
+    }
+
     /// Close the page and browser. Dropping the session also kills the browser.
     pub async fn close(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(2), self.browser.close()).await;

@@ -32,6 +32,35 @@ pub struct AudioTrack {
     pub volume: f64,
     /// The source repeats until the slot ends.
     pub looped: bool,
+    /// A GSAP-animated volume: the linear gain at each render frame (frame `i` at `i / fps` s
+    /// on the render timeline), linearly interpolated between frames. Replaces `volume`.
+    #[serde(default)]
+    pub envelope: Option<VolumeEnvelope>,
+}
+
+/// Gain samples on the render's frame grid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VolumeEnvelope {
+    /// Render frame rate of the samples.
+    pub fps: f64,
+    /// Gain at frame 0, 1, 2, ...
+    pub gains: Vec<f32>,
+}
+
+impl VolumeEnvelope {
+    /// Gain at render time `seconds`, linearly interpolated; held past either end.
+    pub fn gain_at(&self, seconds: f64) -> f32 {
+        let Some(&last) = self.gains.last() else {
+            return 1.0;
+        };
+        let position = (seconds * self.fps).max(0.0);
+        let index = position.floor() as usize;
+        if index + 1 >= self.gains.len() {
+            return last;
+        }
+        let fraction = (position - index as f64) as f32;
+        self.gains[index] + (self.gains[index + 1] - self.gains[index]) * fraction
+    }
 }
 
 /// Input of [`audio_stage`].
@@ -64,25 +93,21 @@ pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError>
     crate::init();
     let _span = tracing::info_span!("audio", tracks = input.tracks.len()).entered();
     let total = input.samples as usize;
-    let decoded: Vec<(usize, Vec<f32>, f32)> = input
+    let decoded: Vec<(usize, Vec<f32>)> = input
         .tracks
         .par_iter()
         .map(|track| {
-            let samples = decode_track(track)?;
+            let mut samples = decode_track(track)?;
             let offset = (track.start_seconds.max(0.0) * f64::from(AUDIO_RATE)).round() as usize;
-            let gain = if track.volume.is_finite() {
-                track.volume.clamp(0.0, MAX_VOLUME) as f32
-            } else {
-                1.0
-            };
-            Ok((offset, samples, gain))
+            apply_gain(track, offset, &mut samples);
+            Ok((offset, samples))
         })
         .collect::<Result<_, EncodeError>>()?;
     let mut mix = vec![0f32; total * 2];
-    for (offset, samples, gain) in decoded {
+    for (offset, samples) in decoded {
         let begin = (offset * 2).min(mix.len());
         for (out, sample) in mix[begin..].iter_mut().zip(samples) {
-            *out += sample * gain;
+            *out += sample;
         }
     }
     let mut peak = 0f32;
@@ -113,6 +138,31 @@ pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError>
         peak,
         clipped_samples: clipped,
     })
+}
+
+/// Scale a track placed at sample `offset` by its envelope, else its static volume.
+fn apply_gain(track: &AudioTrack, offset: usize, samples: &mut [f32]) {
+    let clamp = |gain: f64| {
+        if gain.is_finite() {
+            gain.clamp(0.0, MAX_VOLUME) as f32
+        } else {
+            1.0
+        }
+    };
+    match &track.envelope {
+        None => {
+            let gain = clamp(track.volume);
+            samples.iter_mut().for_each(|s| *s *= gain);
+        }
+        Some(envelope) => {
+            for (i, pair) in samples.chunks_exact_mut(2).enumerate() {
+                let seconds = (offset + i) as f64 / f64::from(AUDIO_RATE);
+                let gain = clamp(f64::from(envelope.gain_at(seconds)));
+                pair[0] *= gain;
+                pair[1] *= gain;
+            }
+        }
+    }
 }
 
 /// `atempo` accepts 0.5..2 per instance; chain instances for other rates.
@@ -305,6 +355,19 @@ pub fn read_mix(path: &Path) -> Result<Vec<f32>, EncodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn envelopes_interpolate_between_frames_and_hold_at_the_ends() {
+        let envelope = VolumeEnvelope {
+            fps: 10.0,
+            gains: vec![0.0, 1.0, 0.5],
+        };
+        assert_eq!(envelope.gain_at(0.0), 0.0);
+        assert!((envelope.gain_at(0.05) - 0.5).abs() < 1e-6);
+        assert!((envelope.gain_at(0.15) - 0.75).abs() < 1e-6);
+        assert_eq!(envelope.gain_at(5.0), 0.5);
+        assert_eq!(envelope.gain_at(-1.0), 0.0);
+    }
 
     #[test]
     fn atempo_stages_stay_in_range_and_multiply_to_the_rate() {

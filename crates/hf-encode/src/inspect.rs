@@ -289,6 +289,7 @@ pub fn decode_audio(path: &Path, max_seconds: f64) -> Result<Vec<f32>, EncodeErr
         rate: 1.0,
         volume: 1.0,
         looped: false,
+        envelope: None,
     })?;
     // decode_track pads to the slot; report only what the file holds.
     let held =

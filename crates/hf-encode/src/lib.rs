@@ -21,7 +21,9 @@ pub mod media;
 mod video;
 
 pub use assemble::{assemble_stage, AssembleInput, AssembleOutput};
-pub use audio::{audio_stage, read_mix, AudioMixInput, AudioMixOutput, AudioTrack, AUDIO_RATE};
+pub use audio::{
+    audio_stage, read_mix, AudioMixInput, AudioMixOutput, AudioTrack, VolumeEnvelope, AUDIO_RATE,
+};
 pub use error::EncodeError;
 pub use fps::Fps;
 pub use image::{FrameImage, ImageFormat};

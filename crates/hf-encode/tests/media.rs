@@ -290,6 +290,7 @@ fn track(source: PathBuf, start: f64, duration: f64) -> AudioTrack {
         rate: 1.0,
         volume: 1.0,
         looped: false,
+        envelope: None,
     }
 }
 

@@ -4,8 +4,8 @@
 use crate::compile::media::{MediaKind, MediaSource};
 use crate::RenderError;
 use hf_capture::{MediaSlot, VideoFrameSource, VideoFrames};
-use hf_encode::{extract_stage, AudioTrack, ExtractInput, Fps, VideoTiming};
-use std::collections::BTreeSet;
+use hf_encode::{extract_stage, AudioTrack, ExtractInput, Fps, VideoTiming, VolumeEnvelope};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A video's slot and the source frames the render shows of it.
@@ -25,10 +25,12 @@ pub(crate) struct MediaPlan {
 }
 
 /// Match the page's slots to the compiled sources and work out frames and tracks for a render
-/// of `frames` frames at `fps` lasting `duration` seconds.
+/// of `frames` frames at `fps` lasting `duration` seconds. `envelopes` holds the sampled volume
+/// of elements a GSAP tween animates (it replaces their `data-volume`).
 pub(crate) fn plan_media(
     sources: &[MediaSource],
     slots: &[MediaSlot],
+    envelopes: &HashMap<String, Vec<f64>>,
     fps: Fps,
     frames: u64,
     duration: f64,
@@ -75,6 +77,10 @@ pub(crate) fn plan_media(
                 rate: slot.rate,
                 volume: slot.volume,
                 looped: slot.looped,
+                envelope: envelopes.get(&slot.id).map(|gains| VolumeEnvelope {
+                    fps: fps.as_f64(),
+                    gains: gains.iter().map(|&g| g as f32).collect(),
+                }),
             });
         }
     }

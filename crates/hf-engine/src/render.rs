@@ -512,7 +512,12 @@ async fn render_in(
     } else {
         probe_session.media_slots().await?
     };
-    let media_plan = plan_media(&compiled.media, &slots, fps, frames, duration);
+    let envelopes = if compiled.media.iter().any(|m| m.sounds) {
+        probe_session.volume_envelopes(frames).await?
+    } else {
+        Default::default()
+    };
+    let media_plan = plan_media(&compiled.media, &slots, &envelopes, fps, frames, duration);
     let extract_started = Instant::now();
     let compiled_dir = compiled
         .html_path

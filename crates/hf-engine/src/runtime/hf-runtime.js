@@ -592,6 +592,44 @@
     });
   }
 
+  // Media elements whose volume a GSAP tween animates.
+  function volumeTargets() {
+    var found = [];
+    var registry = registeredTimelines();
+    Object.keys(registry).forEach(function (id) {
+      var tl = registry[id];
+      if (!tl || typeof tl.getChildren !== "function") return;
+      tl.getChildren(true, true, false).forEach(function (tween) {
+        var vars = tween.vars || {};
+        var animated = "volume" in vars || (vars.startAt && "volume" in vars.startAt);
+        if (!animated || typeof tween.targets !== "function") return;
+        tween.targets().forEach(function (target) {
+          if (target && target.getAttribute && target.hasAttribute("data-hf-render-id") && found.indexOf(target) < 0) {
+            found.push(target);
+          }
+        });
+      });
+    });
+    return found;
+  }
+
+  // Each volume-animated element's volume at every render frame (timelines only are seeked).
+  function volumeEnvelopes(frameCount) {
+    var targets = volumeTargets();
+    var out = {};
+    if (!targets.length) return out;
+    targets.forEach(function (el) { out[el.getAttribute("data-hf-render-id")] = []; });
+    for (var i = 0; i < frameCount; i++) {
+      seekTimelines(i / fps);
+      targets.forEach(function (el) {
+        var v = Number(el.volume);
+        out[el.getAttribute("data-hf-render-id")].push(isFinite(v) ? v : 1);
+      });
+    }
+    seekTimelines(0);
+    return out;
+  }
+
   // The video's look, copied to the image that shows its frames (layout is set from offsets).
   var VIDEO_STYLE = ["transform", "transform-origin", "filter", "clip-path", "-webkit-clip-path",
     "mask", "-webkit-mask", "border-radius", "object-fit", "object-position", "z-index", "opacity",
@@ -700,6 +738,8 @@
     },
     /** Media slots resolved on the render timeline, for the renderer's audio and video stages. */
     media: mediaSlots,
+    /** GSAP-animated media volumes sampled at every frame: { renderId: [volume, ...] }. */
+    volumeEnvelopes: volumeEnvelopes,
     /**
      * Show the composition at time t (seconds). The renderer's only seek call. `videoFrames`
      * maps each video's render id to the image of its frame at t (null: outside its slot).

@@ -298,11 +298,20 @@ fn gsap_volume_tweens_become_the_gain_envelope() {
     assert_eq!(result.media.audio_tracks, 1);
     let samples = decode_audio(&output, 3.0).unwrap();
     for channel in [0, 1] {
-        assert!(rms(&samples, channel, 0.05, 0.45) < 0.003, "volume 0 before the tween");
+        assert!(
+            rms(&samples, channel, 0.05, 0.45) < 0.003,
+            "volume 0 before the tween"
+        );
         let middle = rms(&samples, channel, 0.95, 1.05);
-        assert!((middle - SINE_RMS / 2.0).abs() < 0.008, "half way: {middle}");
+        assert!(
+            (middle - SINE_RMS / 2.0).abs() < 0.008,
+            "half way: {middle}"
+        );
         // The tween, not data-volume (0.25), decides the level.
         let after = rms(&samples, channel, 1.6, 2.8);
-        assert!((after - SINE_RMS).abs() < 0.008, "full volume after: {after}");
+        assert!(
+            (after - SINE_RMS).abs() < 0.008,
+            "full volume after: {after}"
+        );
     }
 }

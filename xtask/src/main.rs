@@ -99,10 +99,65 @@ struct Case {
     dir: &'static str,
 }
 
-const CASES: [Case; 1] = [Case {
-    name: "gsap-title-box 1080p 10s",
-    dir: "bench/gsap-title-box",
-}];
+const CASES: [Case; 4] = [
+    Case {
+        name: "gsap-title-box 1080p 10s",
+        dir: "bench/gsap-title-box",
+    },
+    Case {
+        name: "css-heavy 1080p 10s",
+        dir: "bench/css-heavy",
+    },
+    Case {
+        name: "three-videos 1080p 10s",
+        dir: "bench/three-videos",
+    },
+    Case {
+        name: "three-images 1080p 10s",
+        dir: "bench/three-images",
+    },
+];
+
+/// Sources of the three-videos benchmark (1080p30, 10 s) as lavfi inputs.
+const BENCH_VIDEOS: [(&str, &str); 3] = [
+    ("a", "testsrc2=s=1920x1080:r=30:d=10"),
+    ("b", "testsrc2=s=1920x1080:r=30:d=10,hue=h=t*36"),
+    ("c", "testsrc=s=1920x1080:r=30:d=10"),
+];
+
+/// Generate the benchmark media (once): three 1080p H.264 videos and a still of each. Made
+/// with the ffmpeg CLI because it is test material, not part of a render.
+fn prepare_bench_media() -> Result<()> {
+    let videos = Path::new("bench/three-videos/media");
+    let images = Path::new("bench/three-images/media");
+    std::fs::create_dir_all(videos)?;
+    std::fs::create_dir_all(images)?;
+    for (name, source) in BENCH_VIDEOS {
+        let video = videos.join(format!("{name}.mp4"));
+        if !video.exists() {
+            let partial = videos.join(format!("{name}.partial.mp4"));
+            let mut command = Command::new("ffmpeg");
+            command
+                .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
+                .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"])
+                .args(["-pix_fmt", "yuv420p", "-g", "60"])
+                .arg(&partial);
+            run(command, "generate a benchmark video")?;
+            std::fs::rename(&partial, &video)?;
+        }
+        let image = images.join(format!("{name}.jpg"));
+        if !image.exists() {
+            let mut command = Command::new("ffmpeg");
+            command
+                .args(["-v", "error", "-y", "-ss", "5", "-i"])
+                .arg(&video)
+                .args(["-frames:v", "1", "-q:v", "2"])
+                .arg(&image);
+            run(command, "generate a benchmark still")?;
+        }
+    }
+    Ok(())
+}
 
 /// Measurements of one render.
 struct Sample {
@@ -120,19 +175,30 @@ struct Sample {
 fn bench(args: &[String]) -> Result<()> {
     let mut runs = 3usize;
     let mut worker_counts = vec!["auto".to_string()];
+    let mut only: Vec<String> = Vec::new();
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
         let value = rest.next().context("flags take a value")?;
         match flag.as_str() {
             "--runs" => runs = value.parse().context("--runs takes a number")?,
             "--workers" => worker_counts = value.split(',').map(str::to_string).collect(),
-            _ => bail!("usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto]"),
+            "--case" => only.push(value.clone()),
+            _ => bail!("usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]..."),
         }
+    }
+    let cases: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| only.is_empty() || only.iter().any(|o| c.name.starts_with(o.as_str())))
+        .collect();
+    if cases.is_empty() {
+        bail!("no benchmark case matches {only:?}");
     }
     let hf = build_hf(true)?;
     let hf = hf.as_path();
     let out_dir = Path::new("target/bench");
     std::fs::create_dir_all(out_dir)?;
+    prepare_bench_media()?;
+    let mut medians: HashMap<(String, String), f64> = HashMap::new();
 
     let mut report = Vec::new();
     println!(
@@ -146,7 +212,7 @@ fn bench(args: &[String]) -> Result<()> {
         "cpu s/frame",
         "peak RSS"
     );
-    for case in &CASES {
+    for case in cases {
         for workers in &worker_counts {
             let mut samples = Vec::new();
             for _ in 0..runs {
@@ -162,14 +228,16 @@ fn bench(args: &[String]) -> Result<()> {
             let fps = median.frames as f64 / median.wall.as_secs_f64();
             let realtime = median.video_seconds / median.wall.as_secs_f64();
             let cpu_per_frame = median.cpu.as_secs_f64() / median.frames as f64;
+            medians.insert((case.dir.to_string(), workers.clone()), fps);
             let peak = samples.iter().map(|s| s.peak_rss_bytes).max().unwrap_or(0);
             let seconds = |name: &str| {
                 let t = &median.timings[name];
                 t["secs"].as_f64().unwrap_or(0.0) + t["nanos"].as_f64().unwrap_or(0.0) / 1e9
             };
             let breakdown = format!(
-                "probe {:.2}, capture loop {:.2} (of it encoder wait {:.2}), encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
+                "probe {:.2}, extract {:.2}, capture loop {:.2} (of it encoder wait {:.2}), encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
                 seconds("probe"),
+                seconds("extract"),
                 seconds("capture"),
                 seconds("encoder_wait"),
                 seconds("convert"),
@@ -203,6 +271,18 @@ fn bench(args: &[String]) -> Result<()> {
             }));
         }
     }
+    for workers in &worker_counts {
+        let key = |dir: &str| (dir.to_string(), workers.clone());
+        if let (Some(videos), Some(images)) = (
+            medians.get(&key("bench/three-videos")),
+            medians.get(&key("bench/three-images")),
+        ) {
+            println!(
+                "three videos reach {:.0}% of the frames/s of three images (workers {workers}; goal: at least 60%)",
+                100.0 * videos / images
+            );
+        }
+    }
     let path = out_dir.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     println!("results written to {}", path.display());
@@ -210,8 +290,14 @@ fn bench(args: &[String]) -> Result<()> {
 }
 
 fn render_once(hf: &Path, dir: &Path, output: &Path, workers: &str) -> Result<Sample> {
+    // Every run starts cold: video frames are extracted, not found in a cache.
+    let cache = Path::new("target/bench/cache");
+    if cache.exists() {
+        std::fs::remove_dir_all(cache)?;
+    }
     let started = Instant::now();
     let mut child = Command::new(hf)
+        .env("HF_CACHE_DIR", cache)
         .arg("render")
         .arg(dir)
         .arg("-o")

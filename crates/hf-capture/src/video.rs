@@ -71,6 +71,12 @@ pub struct MediaSlot {
     pub volume: f64,
     /// Inside a `[data-hidden]` subtree: never shown or heard.
     pub hidden: bool,
+    /// Width of the element's box on the page when loaded, in CSS pixels (transforms included).
+    #[serde(default)]
+    pub width: f64,
+    /// Height of the element's box on the page when loaded, in CSS pixels.
+    #[serde(default)]
+    pub height: f64,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Captured frames: decode the browser's JPEG/PNG and convert to the encoder's pixel format.
 
-use crate::matrix::Bt601FullToBt709Limited;
+use crate::matrix::{Colorimetry, YcbcrMap};
 use crate::EncodeError;
 use ffmpeg_next::{codec, decoder, format::Pixel, frame, software::scaling, Packet};
 
@@ -79,7 +79,7 @@ pub(crate) struct FrameConverter {
     to_yuv: Option<scaling::Context>,
     decoded: frame::Video,
     rgb: frame::Video,
-    direct: Bt601FullToBt709Limited,
+    direct: YcbcrMap,
 }
 
 impl FrameConverter {
@@ -93,7 +93,7 @@ impl FrameConverter {
             to_yuv: None,
             decoded: frame::Video::empty(),
             rgb: frame::Video::empty(),
-            direct: Bt601FullToBt709Limited::new(),
+            direct: YcbcrMap::new(Colorimetry::BT601_FULL, Colorimetry::BT709_LIMITED),
         }
     }
 

@@ -1,8 +1,10 @@
-//! Direct YCbCr-to-YCbCr conversion from JPEG's full-range BT.601 to limited-range BT.709.
+//! Direct YCbCr-to-YCbCr conversion between matrices and ranges: JPEG's full-range BT.601 to
+//! limited-range BT.709 for encoding captured frames, and a video's limited-range BT.601/709 to
+//! JPEG's full-range BT.601 for extracted video frames.
 //!
-//! Both are linear in RGB, so the composite map is affine and needs no RGB round trip: one
-//! integer pass over the planes instead of two swscale passes. Out-of-gamut inputs are not
-//! clamped to RGB first; for screenshots of sRGB pages that only touches compression noise.
+//! Both sides are linear in RGB, so the composite map is affine and needs no RGB round trip:
+//! one integer pass over the planes instead of two swscale passes. Out-of-gamut inputs are not
+//! clamped to RGB first; for sRGB content that only touches compression noise.
 
 use ffmpeg_next::{format::Pixel, frame};
 
@@ -10,15 +12,56 @@ use ffmpeg_next::{format::Pixel, frame};
 const SHIFT: u32 = 14;
 const ONE: f64 = (1 << SHIFT) as f64;
 
-/// The affine map `[Y, Cb-128, Cr-128] -> [Y', Cb', Cr']` in Q14.
+/// A YCbCr encoding: luma weights and range.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Bt601FullToBt709Limited {
-    /// `Y' = 16 + y[0]*Y + y[1]*cb + y[2]*cr`.
+pub(crate) struct Colorimetry {
+    kr: f64,
+    kb: f64,
+    full_range: bool,
+}
+
+impl Colorimetry {
+    /// JPEG's (JFIF) encoding.
+    pub(crate) const BT601_FULL: Self = Colorimetry {
+        kr: 0.299,
+        kb: 0.114,
+        full_range: true,
+    };
+    /// SD video.
+    pub(crate) const BT601_LIMITED: Self = Colorimetry {
+        kr: 0.299,
+        kb: 0.114,
+        full_range: false,
+    };
+    /// HD video, and hf's output.
+    pub(crate) const BT709_LIMITED: Self = Colorimetry {
+        kr: 0.2126,
+        kb: 0.0722,
+        full_range: false,
+    };
+
+    /// `(luma offset, luma scale, chroma scale)` relative to full range.
+    fn range(self) -> (i32, f64, f64) {
+        if self.full_range {
+            (0, 1.0, 1.0)
+        } else {
+            (16, 219.0 / 255.0, 224.0 / 255.0)
+        }
+    }
+}
+
+/// The affine map `[Y - in_offset, Cb-128, Cr-128] -> [Y', Cb', Cr']` in Q14.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct YcbcrMap {
+    /// `Y' = out_offset + y[0]*(Y - in_offset) + y[1]*cb + y[2]*cr`.
     y: [i32; 3],
     /// `Cb' = 128 + cb[0]*cb + cb[1]*cr` (independent of Y).
     cb: [i32; 2],
     /// `Cr' = 128 + cr[0]*cb + cr[1]*cr`.
     cr: [i32; 2],
+    in_offset: i32,
+    out_offset: i32,
+    out_full_range: bool,
 }
 
 /// `YCbCr -> RGB` for luma weights `(kr, kb)`, full range, chroma centred on 0.
@@ -55,20 +98,35 @@ fn multiply(a: [[f64; 3]; 3], b: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
     m
 }
 
-impl Bt601FullToBt709Limited {
-    pub(crate) fn new() -> Self {
-        let m = multiply(rgb_to_ycbcr(0.2126, 0.0722), ycbcr_to_rgb(0.299, 0.114));
-        let (luma, chroma) = (219.0 / 255.0, 224.0 / 255.0);
+impl YcbcrMap {
+    pub(crate) fn new(from: Colorimetry, to: Colorimetry) -> Self {
+        let m = multiply(rgb_to_ycbcr(to.kr, to.kb), ycbcr_to_rgb(from.kr, from.kb));
+        let (in_offset, in_luma, in_chroma) = from.range();
+        let (out_offset, out_luma, out_chroma) = to.range();
         let q = |v: f64| (v * ONE).round() as i32;
-        Bt601FullToBt709Limited {
-            y: [q(luma * m[0][0]), q(luma * m[0][1]), q(luma * m[0][2])],
-            cb: [q(chroma * m[1][1]), q(chroma * m[1][2])],
-            cr: [q(chroma * m[2][1]), q(chroma * m[2][2])],
+        YcbcrMap {
+            y: [
+                q(out_luma / in_luma * m[0][0]),
+                q(out_luma / in_chroma * m[0][1]),
+                q(out_luma / in_chroma * m[0][2]),
+            ],
+            cb: [
+                q(out_chroma / in_chroma * m[1][1]),
+                q(out_chroma / in_chroma * m[1][2]),
+            ],
+            cr: [
+                q(out_chroma / in_chroma * m[2][1]),
+                q(out_chroma / in_chroma * m[2][2]),
+            ],
+            in_offset,
+            out_offset,
+            out_full_range: to.full_range,
         }
     }
 
-    /// Convert a decoded 4:2:0 JPEG frame (full range, BT.601) into a new limited-range BT.709
-    /// `yuv420p` frame of the same size. `None` for other layouts (they take swscale's route).
+    /// Convert a decoded 8-bit 4:2:0 frame into a new frame of the same size in the target
+    /// encoding (`yuvj420p` when it is full range, else `yuv420p`). `None` for other layouts
+    /// (they take swscale's route).
     pub(crate) fn convert(&self, source: &frame::Video) -> Option<frame::Video> {
         if !matches!(source.format(), Pixel::YUVJ420P | Pixel::YUV420P) {
             return None;
@@ -78,7 +136,12 @@ impl Bt601FullToBt709Limited {
             return None;
         }
         let (chroma_width, chroma_height) = (width / 2, height / 2);
-        let mut out = frame::Video::new(Pixel::YUV420P, width as u32, height as u32);
+        let format = if self.out_full_range {
+            Pixel::YUVJ420P
+        } else {
+            Pixel::YUV420P
+        };
+        let mut out = frame::Video::new(format, width as u32, height as u32);
         // Borrow each plane once: `frame::Video::data` is an FFI call.
         let (in_strides, out_strides) = (
             [source.stride(0), source.stride(1), source.stride(2)],
@@ -89,7 +152,7 @@ impl Bt601FullToBt709Limited {
         let mut cb_out = vec![0u8; chroma_width * chroma_height];
         let mut cr_out = vec![0u8; chroma_width * chroma_height];
         let round = 1 << (SHIFT - 1);
-        let luma_offset = (16 << SHIFT) + round;
+        let luma_offset = (self.out_offset << SHIFT) + round - self.y[0] * self.in_offset;
         let chroma_offset = (128 << SHIFT) + round;
         let clamp = |v: i32| (v >> SHIFT).clamp(0, 255) as u8;
         for cy in 0..chroma_height {
@@ -152,7 +215,7 @@ mod tests {
 
     #[test]
     fn matches_the_rgb_round_trip_for_primaries_and_greys() {
-        let m = Bt601FullToBt709Limited::new();
+        let m = YcbcrMap::new(Colorimetry::BT601_FULL, Colorimetry::BT709_LIMITED);
         // Full-range BT.601 encodings of black, white, grey, red, green, blue.
         for (y, cb, cr) in [
             (0, 128, 128),
@@ -184,5 +247,57 @@ mod tests {
                 && (red[2] - 240.0).abs() < 1.0,
             "{red:?}"
         );
+    }
+
+    /// Encode an RGB colour in `c` (0..255 per level, as libav would).
+    fn encode(rgb: [f64; 3], c: Colorimetry) -> [u8; 3] {
+        let m = rgb_to_ycbcr(c.kr, c.kb);
+        let v: Vec<f64> = (0..3)
+            .map(|i| (0..3).map(|k| m[i][k] * rgb[k] / 255.0).sum())
+            .collect();
+        let (offset, luma, chroma) = c.range();
+        [
+            (f64::from(offset) + 255.0 * luma * v[0]).round() as u8,
+            (128.0 + 255.0 * chroma * v[1]).round().clamp(0.0, 255.0) as u8,
+            (128.0 + 255.0 * chroma * v[2]).round().clamp(0.0, 255.0) as u8,
+        ]
+    }
+
+    #[test]
+    fn video_encodings_map_to_jpeg_as_through_rgb() {
+        for from in [Colorimetry::BT601_LIMITED, Colorimetry::BT709_LIMITED] {
+            let map = YcbcrMap::new(from, Colorimetry::BT601_FULL);
+            for rgb in [
+                [0.0, 0.0, 0.0],
+                [255.0, 255.0, 255.0],
+                [255.0, 0.0, 0.0],
+                [0.0, 255.0, 0.0],
+                [0.0, 0.0, 255.0],
+                [255.0, 128.0, 0.0],
+                [40.0, 90.0, 200.0],
+            ] {
+                let mut source = frame::Video::new(Pixel::YUV420P, 2, 2);
+                let [y, cb, cr] = encode(rgb, from);
+                for (plane, value) in [(0, y), (1, cb), (2, cr)] {
+                    let stride = source.stride(plane);
+                    let data = source.data_mut(plane);
+                    let rows = if plane == 0 { 2 } else { 1 };
+                    let cols = if plane == 0 { 2 } else { 1 };
+                    for r in 0..rows {
+                        data[r * stride..r * stride + cols].fill(value);
+                    }
+                }
+                let out = map.convert(&source).expect("4:2:0 converts directly");
+                assert_eq!(out.format(), Pixel::YUVJ420P);
+                let want = encode(rgb, Colorimetry::BT601_FULL);
+                let got = [out.data(0)[0], out.data(1)[0], out.data(2)[0]];
+                for c in 0..3 {
+                    assert!(
+                        got[c].abs_diff(want[c]) <= 2,
+                        "{from:?} {rgb:?}: got {got:?}, want {want:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! frames a render shows into images the page can display.
 
 use crate::image::{set_colorspace, Matrix};
+use crate::matrix::{Colorimetry, YcbcrMap};
 use crate::{EncodeError, Fps};
 use ffmpeg_next::{codec, color, decoder, format::Pixel, frame, media, software::scaling, Packet};
 use serde::{Deserialize, Serialize};
@@ -471,6 +472,10 @@ pub struct ExtractInput {
     pub output_dir: PathBuf,
     /// Keep the alpha channel (PNG output).
     pub alpha: bool,
+    /// Scale frames down to this size when the source is larger (a video shown in a smaller
+    /// box needs no more pixels); `None` keeps the source size.
+    #[serde(default)]
+    pub shrink_to: Option<(u32, u32)>,
 }
 
 /// Result of [`extract_stage`].
@@ -497,11 +502,14 @@ struct ImageWriter {
     quarter_turns: u32,
     to_rgb: Option<(Pixel, u32, u32, scaling::Context)>,
     to_jpeg: Option<scaling::Context>,
-    encoder: Option<ffmpeg_next::encoder::Video>,
+    /// The image encoder and the picture size it was opened for.
+    encoder: Option<(u32, u32, ffmpeg_next::encoder::Video)>,
     rgb: frame::Video,
-    out: frame::Video,
     /// Encoders want increasing timestamps, even for unrelated images.
     pts: i64,
+    /// Target size for shrinking 4:2:0 frames, and the scaler doing it.
+    shrink_to: Option<(u32, u32)>,
+    shrinker: Option<(Pixel, u32, u32, scaling::Context)>,
 }
 
 impl ImageWriter {
@@ -515,9 +523,35 @@ impl ImageWriter {
             to_jpeg: None,
             encoder: None,
             rgb: frame::Video::empty(),
-            out: frame::Video::empty(),
             pts: 0,
+            shrink_to: None,
+            shrinker: None,
         }
+    }
+
+    /// `source` scaled down to the shrink size (colour tags kept), when it is larger.
+    fn shrink(&mut self, source: &frame::Video) -> Result<Option<frame::Video>, EncodeError> {
+        let Some((w, h)) = self.shrink_to else {
+            return Ok(None);
+        };
+        let (sw, sh, format) = (source.width(), source.height(), source.format());
+        if w >= sw || h >= sh || !matches!(format, Pixel::YUV420P | Pixel::YUVJ420P) {
+            return Ok(None);
+        }
+        if !matches!(&self.shrinker, Some((f, cw, ch, _)) if *f == format && *cw == sw && *ch == sh)
+        {
+            let context = scaling::Context::get(format, sw, sh, format, w, h, scaling::Flags::AREA)
+                .map_err(EncodeError::libav("create the frame scaler"))?;
+            self.shrinker = Some((format, sw, sh, context));
+        }
+        let (_, _, _, scaler) = self.shrinker.as_mut().expect("scaler was just created");
+        let mut out = frame::Video::empty();
+        scaler
+            .run(source, &mut out)
+            .map_err(EncodeError::libav("scale a source frame"))?;
+        out.set_color_space(source.color_space());
+        out.set_color_range(source.color_range());
+        Ok(Some(out))
     }
 
     /// Encode `source` to image bytes.
@@ -589,6 +623,16 @@ impl ImageWriter {
     }
 
     fn encode_sdr(&mut self, source: &frame::Video) -> Result<Vec<u8>, EncodeError> {
+        if !self.alpha && self.quarter_turns == 0 {
+            if let Some(small) = self.shrink(source)? {
+                if let Some(mut picture) = self.direct_jpeg_picture(&small) {
+                    return self.encode_picture(&mut picture);
+                }
+            }
+        }
+        if let Some(mut picture) = self.direct_jpeg_picture(source) {
+            return self.encode_picture(&mut picture);
+        }
         let (w, h, format) = (source.width(), source.height(), source.format());
         let rgb_format = if self.alpha {
             Pixel::RGBA
@@ -610,7 +654,6 @@ impl ImageWriter {
             set_colorspace(&mut context, matrix, full, matrix, true);
             self.to_rgb = Some((format, w, h, context));
             self.to_jpeg = None;
-            self.encoder = None;
         }
         let (_, _, _, to_rgb) = self.to_rgb.as_mut().expect("converter was just created");
         to_rgb
@@ -620,20 +663,15 @@ impl ImageWriter {
             self.rgb = rotate_picture(&self.rgb, self.quarter_turns);
         }
         let (w, h) = (self.rgb.width(), self.rgb.height());
-        let (image_format, id) = if self.alpha {
-            (Pixel::RGBA, codec::Id::PNG)
-        } else {
-            (Pixel::YUVJ420P, codec::Id::MJPEG)
-        };
-        let picture = if self.alpha {
-            &self.rgb
+        let mut picture = if self.alpha {
+            self.rgb.clone()
         } else {
             if self.to_jpeg.is_none() {
                 let mut context = scaling::Context::get(
                     Pixel::RGB24,
                     w,
                     h,
-                    image_format,
+                    Pixel::YUVJ420P,
                     w,
                     h,
                     scaling::Flags::BILINEAR,
@@ -642,14 +680,42 @@ impl ImageWriter {
                 set_colorspace(&mut context, Matrix::Bt601, true, Matrix::Bt601, true);
                 self.to_jpeg = Some(context);
             }
+            let mut out = frame::Video::empty();
             self.to_jpeg
                 .as_mut()
                 .expect("converter was just created")
-                .run(&self.rgb, &mut self.out)
+                .run(&self.rgb, &mut out)
                 .map_err(EncodeError::libav("convert a source frame for JPEG"))?;
-            &self.out
+            out
         };
-        if self.encoder.is_none() {
+        self.encode_picture(&mut picture)
+    }
+
+    /// The JPEG picture of an upright 8-bit 4:2:0 SDR frame in one integer pass (no RGB round
+    /// trip), or `None` when the frame needs swscale's route.
+    fn direct_jpeg_picture(&self, source: &frame::Video) -> Option<frame::Video> {
+        if self.alpha || self.quarter_turns != 0 {
+            return None;
+        }
+        let full = source.color_range() == color::Range::JPEG || source.format() == Pixel::YUVJ420P;
+        let from = match (source.color_space(), full) {
+            (color::Space::BT709, false) => Colorimetry::BT709_LIMITED,
+            (color::Space::BT709, true) => return None,
+            (_, false) => Colorimetry::BT601_LIMITED,
+            (_, true) => Colorimetry::BT601_FULL,
+        };
+        YcbcrMap::new(from, Colorimetry::BT601_FULL).convert(source)
+    }
+
+    /// Encode a picture in the image format (`yuvj420p` JPEG, or RGBA PNG for alpha).
+    fn encode_picture(&mut self, picture: &mut frame::Video) -> Result<Vec<u8>, EncodeError> {
+        let (w, h, format) = (picture.width(), picture.height(), picture.format());
+        let id = if self.alpha {
+            codec::Id::PNG
+        } else {
+            codec::Id::MJPEG
+        };
+        if !matches!(&self.encoder, Some((cw, ch, _)) if *cw == w && *ch == h) {
             let codec = ffmpeg_next::encoder::find(id).ok_or(EncodeError::MissingEncoder {
                 encoder: if self.alpha { "png" } else { "mjpeg" },
                 package: "libavcodec59",
@@ -660,7 +726,7 @@ impl ImageWriter {
                 .map_err(EncodeError::libav("create an image encoder"))?;
             enc.set_width(w);
             enc.set_height(h);
-            enc.set_format(image_format);
+            enc.set_format(format);
             enc.set_time_base((1, 25));
             let mut options = ffmpeg_next::Dictionary::new();
             if self.alpha {
@@ -672,17 +738,16 @@ impl ImageWriter {
                 enc.set_color_range(color::Range::JPEG);
             }
             let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
-            self.encoder = Some(
-                enc.open_with(options)
-                    .map_err(EncodeError::libav("open an image encoder"))?,
-            );
+            let encoder = enc
+                .open_with(options)
+                .map_err(EncodeError::libav("open an image encoder"))?;
+            self.encoder = Some((w, h, encoder));
         }
-        let encoder = self.encoder.as_mut().expect("encoder was just opened");
-        let mut picture = picture.clone();
+        let (_, _, encoder) = self.encoder.as_mut().expect("encoder was just opened");
         picture.set_pts(Some(self.pts));
         self.pts += 1;
         encoder
-            .send_frame(&picture)
+            .send_frame(picture)
             .map_err(EncodeError::libav("encode a video frame image"))?;
         let mut packet = Packet::empty();
         encoder
@@ -806,7 +871,10 @@ pub fn extract_stage(input: &ExtractInput) -> Result<ExtractOutput, EncodeError>
     }
     let mut picker = FramePicker {
         input,
-        writer: ImageWriter::new(input.alpha, rotation),
+        writer: ImageWriter {
+            shrink_to: input.shrink_to.map(|(w, h)| (w.max(2) & !1, h.max(2) & !1)),
+            ..ImageWriter::new(input.alpha, rotation)
+        },
         next: 0,
         held: None,
     };

@@ -181,6 +181,7 @@ fn extraction_samples_and_holds_source_frames() {
         frames: vec![0, 20, 50, 200],
         output_dir: out.clone(),
         alpha: false,
+        shrink_to: None,
     })
     .unwrap();
     assert_eq!((result.written, result.extension.as_str()), (4, "jpg"));
@@ -236,6 +237,7 @@ fn extraction_follows_variable_frame_rate_timestamps() {
         frames: vec![5, 9, 11, 19],
         output_dir: out.clone(),
         alpha: false,
+        shrink_to: None,
     })
     .unwrap();
     assert!(is_colour(extracted_colour(&out, 5), [255, 0, 0]));
@@ -477,6 +479,7 @@ fn rotated_sources_come_out_upright() {
         frames: vec![3],
         output_dir: out.clone(),
         alpha: false,
+        shrink_to: None,
     })
     .unwrap();
     let path = out.join(extracted_frame_name(3, false));
@@ -539,6 +542,7 @@ fn hdr_sources_are_tone_mapped_like_ffmpeg_does() {
         frames: vec![0],
         output_dir: out.clone(),
         alpha: false,
+        shrink_to: None,
     })
     .unwrap();
     let got = extracted_colour(&out, 0);

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 pub(crate) struct VideoPlan {
     pub source: MediaSource,
     pub timing: VideoTiming,
+    /// Extract at this smaller size (the box it is shown in leaves the rest unseen).
+    pub shrink_to: Option<(u32, u32)>,
     /// Source frame indices shown at some render frame, ascending.
     pub frames: Vec<u64>,
 }
@@ -61,6 +63,7 @@ pub(crate) fn plan_media(
                 plan.videos.push(VideoPlan {
                     source: source.clone(),
                     timing,
+                    shrink_to: shrink_size(source, slot.width, slot.height),
                     frames: shown.into_iter().collect(),
                 });
             }
@@ -85,6 +88,26 @@ pub(crate) fn plan_media(
         }
     }
     plan
+}
+
+/// Headroom over the box size kept when shrinking (transforms may scale the box up later).
+const SHRINK_HEADROOM: f64 = 1.25;
+
+/// The size to extract a video shown in a `box_width` x `box_height` box at, when that is
+/// clearly smaller than its source: the source aspect ratio kept and both sides at least
+/// [`SHRINK_HEADROOM`] times the box. `None`: keep the source size.
+fn shrink_size(source: &MediaSource, box_width: f64, box_height: f64) -> Option<(u32, u32)> {
+    let video = source.info.video.as_ref()?;
+    if video.rotation % 180 != 0 || video.alpha || box_width < 1.0 || box_height < 1.0 {
+        return None;
+    }
+    let (width, height) = (f64::from(video.width), f64::from(video.height));
+    let factor = (SHRINK_HEADROOM * box_width / width).max(SHRINK_HEADROOM * box_height / height);
+    if factor >= 0.8 {
+        return None;
+    }
+    let even = |v: f64| ((v.ceil() as u32).max(2) + 1) & !1;
+    Some((even(width * factor), even(height * factor)))
 }
 
 /// Directory (relative to the compiled page) of a video's extracted frames.
@@ -116,6 +139,7 @@ fn frame_cache_key(
     media_start: f64,
     fps: Fps,
     alpha: bool,
+    shrink_to: Option<(u32, u32)>,
 ) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
@@ -128,7 +152,9 @@ fn frame_cache_key(
         }
         hasher.update(&buffer[..n]);
     }
-    hasher.update(format!("|v{FRAME_CACHE_VERSION}|{media_start:.9}|{fps}|{alpha}").as_bytes());
+    hasher.update(
+        format!("|v{FRAME_CACHE_VERSION}|{media_start:.9}|{fps}|{alpha}|{shrink_to:?}").as_bytes(),
+    );
     Ok(hasher
         .finalize()
         .iter()
@@ -173,6 +199,7 @@ fn fill_entry(entry: &CacheEntry, fps: Fps) -> Result<u64, RenderError> {
             frames: missing.clone(),
             output_dir: entry.dir.clone(),
             alpha: entry.alpha,
+            shrink_to: entry.video.shrink_to,
         })?;
     }
     std::fs::write(entry.dir.join(".used"), b"").map_err(|source| RenderError::Io {
@@ -260,12 +287,18 @@ pub(crate) fn extract_videos(
     let mut entry_of = Vec::new();
     for video in &plan.videos {
         let alpha = video.source.info.video.as_ref().is_some_and(|v| v.alpha);
-        let key = frame_cache_key(&video.source.path, video.timing.media_start, fps, alpha)
-            .map_err(|source| RenderError::Io {
-                action: "read",
-                path: video.source.path.clone(),
-                source,
-            })?;
+        let key = frame_cache_key(
+            &video.source.path,
+            video.timing.media_start,
+            fps,
+            alpha,
+            video.shrink_to,
+        )
+        .map_err(|source| RenderError::Io {
+            action: "read",
+            path: video.source.path.clone(),
+            source,
+        })?;
         let dir = cache_root.join("frames").join(key);
         let index = match entries.iter().position(|e| e.dir == dir) {
             Some(index) => index,
@@ -365,6 +398,47 @@ mod tests {
         assert!(in_use.exists() && newest.exists());
     }
 
+    fn source(width: u32, height: u32, rotation: u32) -> MediaSource {
+        MediaSource {
+            render_id: "v".into(),
+            element_id: "v".into(),
+            kind: MediaKind::Video,
+            src: "v.mp4".into(),
+            path: "v.mp4".into(),
+            info: hf_encode::MediaInfo {
+                duration_seconds: 1.0,
+                video: Some(hf_encode::media::VideoStreamInfo {
+                    codec: "h264".into(),
+                    width,
+                    height,
+                    alpha: false,
+                    frames: 30,
+                    rotation,
+                }),
+                audio: None,
+            },
+            sounds: false,
+        }
+    }
+
+    #[test]
+    fn videos_in_small_boxes_are_extracted_smaller_with_headroom() {
+        // A 1080p source in a quarter-frame box: 1.25 x 960 = 1200 wide, aspect kept.
+        assert_eq!(
+            shrink_size(&source(1920, 1080, 0), 960.0, 540.0),
+            Some((1200, 676))
+        );
+        // Letterboxed (contain) in a tall box: the taller side decides.
+        assert_eq!(
+            shrink_size(&source(1920, 1080, 0), 400.0, 600.0),
+            Some((1334, 750))
+        );
+        // Boxes near the source size, rotated sources and unknown boxes keep the source size.
+        assert_eq!(shrink_size(&source(1920, 1080, 0), 1600.0, 900.0), None);
+        assert_eq!(shrink_size(&source(1920, 1080, 90), 480.0, 270.0), None);
+        assert_eq!(shrink_size(&source(1920, 1080, 0), 0.0, 0.0), None);
+    }
+
     #[test]
     fn cache_keys_follow_content_and_extraction_settings() {
         let dir = tempfile::tempdir().unwrap();
@@ -372,12 +446,16 @@ mod tests {
         std::fs::write(&a, b"same bytes").unwrap();
         std::fs::write(&b, b"same bytes").unwrap();
         let key = |path: &Path, start: f64, fps: u32, alpha: bool| {
-            frame_cache_key(path, start, Fps::whole(fps), alpha).unwrap()
+            frame_cache_key(path, start, Fps::whole(fps), alpha, None).unwrap()
         };
         assert_eq!(key(&a, 0.0, 30, false), key(&b, 0.0, 30, false));
         assert_ne!(key(&a, 0.0, 30, false), key(&a, 0.5, 30, false));
         assert_ne!(key(&a, 0.0, 30, false), key(&a, 0.0, 25, false));
         assert_ne!(key(&a, 0.0, 30, false), key(&a, 0.0, 30, true));
+        assert_ne!(
+            key(&a, 0.0, 30, false),
+            frame_cache_key(&a, 0.0, Fps::whole(30), false, Some((960, 540))).unwrap()
+        );
         std::fs::write(&b, b"other bytes").unwrap();
         assert_ne!(key(&a, 0.0, 30, false), key(&b, 0.0, 30, false));
     }

@@ -107,8 +107,9 @@ struct WorkerContext {
     /// `(segment, frames of it done)` after every frame.
     progress: tokio::sync::mpsc::UnboundedSender<(usize, u64)>,
     browsers_started: std::sync::atomic::AtomicUsize,
-    /// Extracted frames every session shows in place of `<video>` elements.
-    video_frames: Arc<VideoFrames>,
+    /// Extracted frames every session shows in place of `<video>` elements (set once
+    /// extraction is done, before capture starts).
+    video_frames: std::sync::OnceLock<Arc<VideoFrames>>,
 }
 
 impl WorkerContext {
@@ -265,7 +266,9 @@ async fn run_worker(
                     session = CaptureSession::open(&ctx.next_browser())
                         .await
                         .inspect_err(|_| ctx.stop.store(true, Ordering::Relaxed))?;
-                    session.set_video_frames(Arc::clone(&ctx.video_frames));
+                    session.set_video_frames(Arc::clone(
+                        ctx.video_frames.get().expect("set before capture"),
+                    ));
                 }
                 Err(error) => {
                     ctx.stop.store(true, Ordering::Relaxed);
@@ -518,21 +521,24 @@ async fn render_in(
         Default::default()
     };
     let media_plan = plan_media(&compiled.media, &slots, &envelopes, fps, frames, duration);
+    // Frames are extracted while the other browsers start.
     let extract_started = Instant::now();
-    let compiled_dir = compiled
-        .html_path
-        .parent()
-        .expect("compiled page has a parent");
-    let (video_frames, frames_extracted, frames_cached) = tokio::task::block_in_place(|| {
+    let extraction = {
+        let plan = media_plan.clone();
+        let compiled_dir = compiled
+            .html_path
+            .parent()
+            .expect("compiled page has a parent")
+            .to_path_buf();
         let cache = job
             .asset_cache
             .clone()
             .unwrap_or_else(crate::AssetCache::default_dir);
-        extract_videos(&media_plan, compiled_dir, &cache, fps)
-    })?;
-    let video_frames = Arc::new(video_frames);
-    timings.extract = extract_started.elapsed();
-    probe_session.set_video_frames(Arc::clone(&video_frames));
+        tokio::task::spawn_blocking(move || {
+            let extracted = extract_videos(&plan, &compiled_dir, &cache, fps);
+            (extracted, extract_started.elapsed())
+        })
+    };
     let audio_tracks = media_plan.audio.len();
     let audio_mix = (audio_tracks > 0).then(|| {
         let input = AudioMixInput {
@@ -637,20 +643,27 @@ async fn render_in(
         stop: AtomicBool::new(false),
         progress: progress_tx,
         browsers_started: std::sync::atomic::AtomicUsize::new(1),
-        video_frames,
+        video_frames: std::sync::OnceLock::new(),
     });
 
     // The probe browser becomes worker 0; the others start concurrently.
-    let extra = futures::future::try_join_all((1..workers).map(|_| {
+    let browsers = futures::future::try_join_all((1..workers).map(|_| {
         let options = ctx.next_browser();
-        let frames = Arc::clone(&ctx.video_frames);
-        async move {
-            let mut session = CaptureSession::open(&options).await?;
-            session.set_video_frames(frames);
-            Ok::<_, CaptureError>(session)
-        }
-    }))
-    .await?;
+        async move { CaptureSession::open(&options).await }
+    }));
+    let (extra, extracted) = tokio::join!(browsers, extraction);
+    let (extracted, extract_time) = extracted.expect("the extract task does not panic");
+    let (video_frames, frames_extracted, frames_cached) = extracted?;
+    let mut extra = extra?;
+    timings.extract = extract_time;
+    let video_frames = Arc::new(video_frames);
+    ctx.video_frames
+        .set(Arc::clone(&video_frames))
+        .expect("video frames are set once");
+    probe_session.set_video_frames(Arc::clone(&video_frames));
+    for session in &mut extra {
+        session.set_video_frames(Arc::clone(&video_frames));
+    }
     timings.probe = stage_started.elapsed();
     progress.event(ProgressEvent::Planned {
         frames,

@@ -578,7 +578,10 @@
         ancestor = ancestor.parentElement && ancestor.parentElement.closest("[data-start]");
       }
       var volume = number(el.getAttribute("data-volume"));
+      var rect = el.getBoundingClientRect();
       return {
+        width: Math.max(el.offsetWidth || 0, rect.width || 0),
+        height: Math.max(el.offsetHeight || 0, rect.height || 0),
         id: el.getAttribute("data-hf-render-id"),
         start: start,
         end: end,

@@ -315,3 +315,38 @@ fn gsap_volume_tweens_become_the_gain_envelope() {
         );
     }
 }
+
+#[test]
+fn nested_media_start_at_host_start_plus_local_start() {
+    let project = tempfile::tempdir().unwrap();
+    make_media(project.path());
+    std::fs::write(
+        project.path().join("index.html"),
+        r#"<!DOCTYPE html><html><head><style>
+  body { margin: 0; background: #fff; }
+  #scene { position: absolute; inset: 0; }
+  video { position: absolute; left: 0; top: 0; width: 320px; height: 180px; object-fit: fill; }
+</style></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="3" data-no-timeline>
+  <div id="scene" data-composition-id="scene" data-start="1" data-duration="2" data-no-timeline>
+    <video id="inner" src="rgb.mp4" data-start="0.5"></video>
+  </div>
+</div>
+</body></html>"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("nested.mp4");
+    let result = hf_engine::render(RenderJob::new(project.path()).output(&output), |_| {})
+        .expect("render nested media");
+    assert_eq!(result.media.audio_tracks, 1);
+    // Absolute start 1.5 s: white before, then the source from 0 (red), 1 s later green.
+    let f = decode_rgb_frames(&output, &[40, 48, 78]).unwrap();
+    assert_pixel(&f[0], 160, 90, WHITE, TOLERANCE, "1.33 s: before the nested start");
+    assert_pixel(&f[1], 160, 90, RED, TOLERANCE, "1.6 s: source 0.1 s");
+    assert_pixel(&f[2], 160, 90, GREEN, TOLERANCE, "2.6 s: source 1.1 s");
+    let samples = decode_audio(&output, 3.0).unwrap();
+    assert!(rms(&samples, 0, 0.2, 1.4) < 0.003, "silent before 1.5 s");
+    let heard = rms(&samples, 0, 1.6, 2.9);
+    assert!((heard - SINE_RMS).abs() < 0.01, "its sound from 1.5 s: {heard}");
+}

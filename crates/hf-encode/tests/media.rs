@@ -555,3 +555,37 @@ fn hdr_sources_are_tone_mapped_like_ffmpeg_does() {
         "{got:?} is the untone-mapped {naive:?}"
     );
 }
+
+#[test]
+fn an_unknown_codec_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    // A WAV whose format tag (0x7777) no libav decoder knows.
+    let mut wav = Vec::new();
+    let data = vec![0u8; 4000];
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&0x7777u16.to_le_bytes()); // format tag
+    wav.extend_from_slice(&1u16.to_le_bytes()); // channels
+    wav.extend_from_slice(&8000u32.to_le_bytes()); // sample rate
+    wav.extend_from_slice(&8000u32.to_le_bytes()); // byte rate
+    wav.extend_from_slice(&1u16.to_le_bytes()); // block align
+    wav.extend_from_slice(&8u16.to_le_bytes()); // bits per sample
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    let path = dir.path().join("odd.wav");
+    std::fs::write(&path, wav).unwrap();
+    match probe_media(&path) {
+        Err(MediaError::UnsupportedCodec { kind, codec }) => {
+            assert_eq!(kind, "audio");
+            let message = MediaError::UnsupportedCodec { kind, codec: codec.clone() }.to_string();
+            assert_eq!(
+                message,
+                format!("uses the audio codec `{codec}`, which this libav build cannot decode")
+            );
+        }
+        other => panic!("expected UnsupportedCodec, got {other:?}"),
+    }
+}

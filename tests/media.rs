@@ -342,11 +342,21 @@ fn nested_media_start_at_host_start_plus_local_start() {
     assert_eq!(result.media.audio_tracks, 1);
     // Absolute start 1.5 s: white before, then the source from 0 (red), 1 s later green.
     let f = decode_rgb_frames(&output, &[40, 48, 78]).unwrap();
-    assert_pixel(&f[0], 160, 90, WHITE, TOLERANCE, "1.33 s: before the nested start");
+    assert_pixel(
+        &f[0],
+        160,
+        90,
+        WHITE,
+        TOLERANCE,
+        "1.33 s: before the nested start",
+    );
     assert_pixel(&f[1], 160, 90, RED, TOLERANCE, "1.6 s: source 0.1 s");
     assert_pixel(&f[2], 160, 90, GREEN, TOLERANCE, "2.6 s: source 1.1 s");
     let samples = decode_audio(&output, 3.0).unwrap();
     assert!(rms(&samples, 0, 0.2, 1.4) < 0.003, "silent before 1.5 s");
     let heard = rms(&samples, 0, 1.6, 2.9);
-    assert!((heard - SINE_RMS).abs() < 0.01, "its sound from 1.5 s: {heard}");
+    assert!(
+        (heard - SINE_RMS).abs() < 0.01,
+        "its sound from 1.5 s: {heard}"
+    );
 }

@@ -3,7 +3,7 @@
 //! at 100 evenly spaced checkpoints.
 
 use anyhow::{bail, Context, Result};
-use hf_encode::compare::compare_videos;
+use hf_encode::compare::{compare_audio, compare_videos};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +13,10 @@ use std::time::Instant;
 const CHECKPOINTS: usize = 100;
 /// Largest allowed difference between the output's duration and the baseline's, in seconds.
 const MAX_DURATION_DIFFERENCE: f64 = 0.05;
+/// Audio envelope correlation required when meta.json does not say (HyperFrames' usual value).
+const DEFAULT_MIN_AUDIO_CORRELATION: f64 = 0.9;
+/// Lag searched when meta.json does not say, in 64 ms windows (about 7.7 s).
+const DEFAULT_MAX_AUDIO_LAG_WINDOWS: u32 = 120;
 
 /// `fixtures/<name>/meta.json`.
 #[derive(Debug, Deserialize)]
@@ -314,12 +318,31 @@ fn render_and_compare(
         comparison.mean_psnr(),
         comparison.checkpoints.len()
     );
-    if let Some(min) = meta.min_audio_correlation {
-        // hf renders no audio yet (the media issue); say so rather than pass silently.
+    let min_correlation = meta
+        .min_audio_correlation
+        .unwrap_or(DEFAULT_MIN_AUDIO_CORRELATION);
+    let max_lag = meta
+        .max_audio_lag_windows
+        .unwrap_or(DEFAULT_MAX_AUDIO_LAG_WINDOWS);
+    if let Some(audio) = compare_audio(&baseline, output, max_lag)? {
         summary.push_str(&format!(
-            "; audio not compared (minAudioCorrelation {min}, lag {} windows): no audio stream",
-            meta.max_audio_lag_windows.unwrap_or(0)
+            "; audio correlation {:.3} at lag {} windows",
+            audio.correlation, audio.lag_windows
         ));
+        if audio.correlation < min_correlation {
+            bail!(
+                "audio correlation {:.3} is under {min_correlation}; {summary}",
+                audio.correlation
+            );
+        }
+        if (audio.candidate_seconds - comparison.candidate_duration).abs() > MAX_DURATION_DIFFERENCE
+        {
+            bail!(
+                "audio lasts {:.3} s but video {:.3} s; {summary}",
+                audio.candidate_seconds,
+                comparison.candidate_duration
+            );
+        }
     }
     if comparison.candidate_frames != comparison.reference_frames {
         bail!(

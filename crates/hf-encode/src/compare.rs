@@ -140,9 +140,177 @@ pub fn compare_videos(
     })
 }
 
+/// RMS window and hop of the audio envelope at 48 kHz: 128 ms and 64 ms, the 2048/1024
+/// samples at 16 kHz HyperFrames' harness uses.
+const ENVELOPE_WINDOW: usize = 6144;
+const ENVELOPE_HOP: usize = 3072;
+/// Fewer overlapping windows than this cannot be correlated meaningfully.
+const MIN_OVERLAP_WINDOWS: usize = 32;
+
+/// The result of [`compare_audio`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioComparison {
+    /// Best Pearson correlation of the two RMS envelopes over the lags searched (1 when both
+    /// are silent, -1 when they cannot be compared).
+    pub correlation: f64,
+    /// The lag of the best correlation, in envelope windows (64 ms); positive when the
+    /// candidate is late.
+    pub lag_windows: i64,
+    /// Audio duration of the reference, in seconds.
+    pub reference_seconds: f64,
+    /// Audio duration of the candidate, in seconds.
+    pub candidate_seconds: f64,
+}
+
+/// RMS envelope of interleaved stereo samples, on their mono mix.
+pub fn rms_envelope(samples: &[f32]) -> Vec<f64> {
+    let mono: Vec<f64> = samples
+        .chunks_exact(2)
+        .map(|p| (f64::from(p[0]) + f64::from(p[1])) / 2.0)
+        .collect();
+    if mono.len() < ENVELOPE_WINDOW {
+        return Vec::new();
+    }
+    (0..=(mono.len() - ENVELOPE_WINDOW) / ENVELOPE_HOP)
+        .map(|w| {
+            let window = &mono[w * ENVELOPE_HOP..w * ENVELOPE_HOP + ENVELOPE_WINDOW];
+            (window.iter().map(|v| v * v).sum::<f64>() / ENVELOPE_WINDOW as f64).sqrt()
+        })
+        .collect()
+}
+
+/// Best Pearson correlation of two envelopes over lags `-max_lag..=max_lag` and its lag.
+pub fn envelope_correlation(reference: &[f64], candidate: &[f64], max_lag: u32) -> (f64, i64) {
+    let silent = |e: &[f64]| e.iter().all(|v| *v < 1e-6);
+    if silent(reference) && silent(candidate) {
+        return (1.0, 0);
+    }
+    let mut best = (-1.0, 0);
+    let max_lag = i64::from(max_lag);
+    for lag in -max_lag..=max_lag {
+        // candidate[i + lag] pairs with reference[i].
+        let pairs: Vec<(f64, f64)> = reference
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &r)| {
+                let j = i as i64 + lag;
+                (j >= 0 && (j as usize) < candidate.len()).then(|| (r, candidate[j as usize]))
+            })
+            .collect();
+        if pairs.len() <= MIN_OVERLAP_WINDOWS {
+            continue;
+        }
+        let n = pairs.len() as f64;
+        let (mean_r, mean_c) = (
+            pairs.iter().map(|p| p.0).sum::<f64>() / n,
+            pairs.iter().map(|p| p.1).sum::<f64>() / n,
+        );
+        let (mut cov, mut var_r, mut var_c) = (0.0, 0.0, 0.0);
+        for (r, c) in &pairs {
+            cov += (r - mean_r) * (c - mean_c);
+            var_r += (r - mean_r).powi(2);
+            var_c += (c - mean_c).powi(2);
+        }
+        if var_r < 1e-12 || var_c < 1e-12 {
+            continue;
+        }
+        let score = cov / (var_r * var_c).sqrt();
+        if score > best.0 {
+            best = (score, lag);
+        }
+    }
+    best
+}
+
+/// Compare the audio of `candidate` with `reference`: correlation of RMS envelopes with a lag
+/// search of `max_lag_windows`. `None` when neither has audio; an error when only one has.
+pub fn compare_audio(
+    reference: &Path,
+    candidate: &Path,
+    max_lag_windows: u32,
+) -> Result<Option<AudioComparison>, EncodeError> {
+    let has_audio = |path: &Path| -> Result<bool, EncodeError> {
+        match crate::inspect::audio_duration(path) {
+            Ok(_) => Ok(true),
+            Err(EncodeError::NoAudioStream { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    };
+    match (has_audio(reference)?, has_audio(candidate)?) {
+        (false, false) => return Ok(None),
+        (true, false) => {
+            return Err(EncodeError::Incomparable(format!(
+                "{} has no audio but the reference {} has",
+                candidate.display(),
+                reference.display()
+            )))
+        }
+        (false, true) => {
+            return Err(EncodeError::Incomparable(format!(
+                "{} has audio but the reference {} has none",
+                candidate.display(),
+                reference.display()
+            )))
+        }
+        (true, true) => {}
+    }
+    let reference_seconds = crate::inspect::audio_duration(reference)?;
+    let candidate_seconds = crate::inspect::audio_duration(candidate)?;
+    let reference_samples = crate::inspect::decode_audio(reference, reference_seconds)?;
+    let candidate_samples = crate::inspect::decode_audio(candidate, candidate_seconds)?;
+    let (correlation, lag_windows) = envelope_correlation(
+        &rms_envelope(&reference_samples),
+        &rms_envelope(&candidate_samples),
+        max_lag_windows,
+    );
+    Ok(Some(AudioComparison {
+        correlation,
+        lag_windows,
+        reference_seconds,
+        candidate_seconds,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An envelope of bursts: loud at the windows listed, quiet elsewhere.
+    fn bursts(len: usize, loud: &[usize]) -> Vec<f64> {
+        (0..len)
+            .map(|i| if loud.contains(&i) { 0.5 } else { 0.01 })
+            .collect()
+    }
+
+    #[test]
+    fn envelope_correlation_finds_the_lag_and_rejects_other_signals() {
+        let reference = bursts(100, &[10, 11, 40, 41, 42, 70]);
+        let late = bursts(100, &[15, 16, 45, 46, 47, 75]);
+        let (score, lag) = envelope_correlation(&reference, &late, 10);
+        assert!(score > 0.99 && lag == 5, "{score} {lag}");
+        // Outside the lag search it does not match.
+        let (score, _) = envelope_correlation(&reference, &late, 2);
+        assert!(score < 0.5, "{score}");
+        let other = bursts(100, &[25, 55, 56, 90]);
+        assert!(envelope_correlation(&reference, &other, 10).0 < 0.5);
+        assert_eq!(envelope_correlation(&[0.0; 50], &[0.0; 50], 10), (1.0, 0));
+        // Too short to compare.
+        assert_eq!(
+            envelope_correlation(&reference[..20], &late[..20], 2).0,
+            -1.0
+        );
+    }
+
+    #[test]
+    fn rms_envelope_of_a_constant_signal() {
+        let samples = vec![0.5f32; 48_000 * 2];
+        let envelope = rms_envelope(&samples);
+        assert_eq!(
+            envelope.len(),
+            (48_000 - ENVELOPE_WINDOW) / ENVELOPE_HOP + 1
+        );
+        assert!(envelope.iter().all(|v| (v - 0.5).abs() < 1e-9));
+    }
 
     #[test]
     fn checkpoints_spread_over_the_frames() {

@@ -580,7 +580,11 @@ fn an_unknown_codec_is_named() {
     match probe_media(&path) {
         Err(MediaError::UnsupportedCodec { kind, codec }) => {
             assert_eq!(kind, "audio");
-            let message = MediaError::UnsupportedCodec { kind, codec: codec.clone() }.to_string();
+            let message = MediaError::UnsupportedCodec {
+                kind,
+                codec: codec.clone(),
+            }
+            .to_string();
             assert_eq!(
                 message,
                 format!("uses the audio codec `{codec}`, which this libav build cannot decode")
@@ -588,4 +592,64 @@ fn an_unknown_codec_is_named() {
         }
         other => panic!("expected UnsupportedCodec, got {other:?}"),
     }
+}
+
+#[test]
+fn audio_comparison_finds_shifts_and_missing_audio() {
+    use hf_encode::compare::compare_audio;
+    let dir = tempfile::tempdir().unwrap();
+    // Bursts of tone: at 0.5 s and 2 s, and the same pattern 0.5 s later.
+    let bursts = |name: &str, first: f64| {
+        let path = dir.path().join(name);
+        let second = first + 1.5;
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=4",
+            "-af",
+            &format!(
+                "volume='if(between(t,{first},{})+between(t,{second},{}),1,0)':eval=frame",
+                first + 0.4,
+                second + 0.6
+            ),
+            "-c:a",
+            "pcm_s16le",
+            path.to_str().unwrap(),
+        ]);
+        path
+    };
+    let reference = bursts("a.wav", 0.5);
+    let late = bursts("b.wav", 1.0);
+    let same = compare_audio(&reference, &reference, 120).unwrap().unwrap();
+    assert!(
+        same.correlation > 0.999 && same.lag_windows == 0,
+        "{same:?}"
+    );
+    let shifted = compare_audio(&reference, &late, 120).unwrap().unwrap();
+    // 0.5 s is about 8 windows of 64 ms.
+    assert!(shifted.correlation > 0.9, "{shifted:?}");
+    assert!((7..=9).contains(&shifted.lag_windows), "{shifted:?}");
+    let no_search = compare_audio(&reference, &late, 1).unwrap().unwrap();
+    assert!(no_search.correlation < 0.5, "{no_search:?}");
+    // A render that lost its audio is a failure, not a skipped check.
+    let silent_video = dir.path().join("video.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:s=64x48:d=1",
+        "-c:v",
+        "libx264",
+        silent_video.to_str().unwrap(),
+    ]);
+    let error = compare_audio(&reference, &silent_video, 120).unwrap_err();
+    assert!(
+        error.to_string().contains("has no audio but the reference"),
+        "{error}"
+    );
+    assert_eq!(
+        compare_audio(&silent_video, &silent_video, 120).unwrap(),
+        None
+    );
 }

@@ -5,64 +5,30 @@ use regex::{Captures, Regex};
 use std::path::Path;
 use std::sync::LazyLock;
 
-/// Inter (from the `@fontsource/inter` npm package, latin subset, SIL OFL 1.1): file name,
-/// weight, style, bytes.
-const INTER: &[(&str, u16, &str, &[u8])] = &[
-    (
-        "inter-latin-300-normal.woff2",
-        300,
-        "normal",
-        include_bytes!("../../fonts/inter/inter-latin-300-normal.woff2"),
-    ),
+/// Inter (from the `@fontsource/inter` 5.x npm package, latin subset, SIL OFL 1.1): file name,
+/// weight, bytes. The same three upright faces HyperFrames bundles (byte for byte), and no
+/// others: a weight in between resolves as CSS font matching does with these three (800 -> 900,
+/// 500 -> 400, 600 -> 700) and italics are synthesised, as in HyperFrames' renders.
+const INTER: &[(&str, u16, &[u8])] = &[
     (
         "inter-latin-400-normal.woff2",
         400,
-        "normal",
         include_bytes!("../../fonts/inter/inter-latin-400-normal.woff2"),
-    ),
-    (
-        "inter-latin-500-normal.woff2",
-        500,
-        "normal",
-        include_bytes!("../../fonts/inter/inter-latin-500-normal.woff2"),
-    ),
-    (
-        "inter-latin-600-normal.woff2",
-        600,
-        "normal",
-        include_bytes!("../../fonts/inter/inter-latin-600-normal.woff2"),
     ),
     (
         "inter-latin-700-normal.woff2",
         700,
-        "normal",
         include_bytes!("../../fonts/inter/inter-latin-700-normal.woff2"),
-    ),
-    (
-        "inter-latin-800-normal.woff2",
-        800,
-        "normal",
-        include_bytes!("../../fonts/inter/inter-latin-800-normal.woff2"),
     ),
     (
         "inter-latin-900-normal.woff2",
         900,
-        "normal",
         include_bytes!("../../fonts/inter/inter-latin-900-normal.woff2"),
     ),
-    (
-        "inter-latin-400-italic.woff2",
-        400,
-        "italic",
-        include_bytes!("../../fonts/inter/inter-latin-400-italic.woff2"),
-    ),
-    (
-        "inter-latin-700-italic.woff2",
-        700,
-        "italic",
-        include_bytes!("../../fonts/inter/inter-latin-700-italic.woff2"),
-    ),
 ];
+
+/// The code points the bundled latin subset covers (the `unicode-range` of its faces).
+const LATIN_UNICODE_RANGE: &str = "U+0000-00FF, U+0131, U+0152-0153, U+02BB-02BC, U+02C6, U+02DA, U+02DC, U+0304, U+0308, U+0329, U+2000-206F, U+2074, U+20AC, U+2122, U+2191, U+2193, U+2212, U+2215, U+FEFF, U+FFFD";
 
 /// Folder (inside the work dir) the font files are written to.
 pub const FONT_DIR: &str = "__hf_fonts";
@@ -77,18 +43,34 @@ const SYSTEM_FAMILIES: &[&str] = &[
     "blinkmacsystemfont",
 ];
 
-/// Named families hf serves with Inter when the page has no `@font-face` of its own for them.
+/// Named families hf serves with Inter when the page has no `@font-face` of its own for them:
+/// Inter itself and the sans-serif system fonts of macOS, Windows and Linux.
 const INTER_ALIASES: &[&str] = &[
     "Inter",
     "Arial",
     "Helvetica",
     "Helvetica Neue",
+    "Helvetica Bold",
     "SF Pro",
     "SF Pro Display",
     "SF Pro Text",
-    "Segoe UI",
+    "SF Pro Rounded",
+    "Avenir",
+    "Avenir Next",
+    "Lucida Grande",
+    "Geneva",
+    "Optima",
     "Verdana",
+    "Tahoma",
+    "Trebuchet MS",
+    "Calibri",
+    "Candara",
+    "Corbel",
+    "Lucida Sans",
+    "Lucida Sans Unicode",
     "Noto Sans",
+    "DejaVu Sans",
+    "Liberation Sans",
     "-apple-system",
     "BlinkMacSystemFont",
 ];
@@ -140,9 +122,9 @@ pub fn font_faces(page: &str) -> String {
         if !lower.contains(&name) || defined.contains(&name) {
             continue;
         }
-        for (file, weight, style, _) in INTER {
+        for (file, weight, _) in INTER {
             css.push_str(&format!(
-                "@font-face{{font-family:\"{family}\";font-style:{style};font-weight:{weight};font-display:block;src:url(/{FONT_DIR}/{file}) format(\"woff2\")}}\n"
+                "@font-face{{font-family:\"{family}\";src:url(/{FONT_DIR}/{file}) format(\"woff2\");font-style:normal;font-weight:{weight};font-display:block;unicode-range:{LATIN_UNICODE_RANGE}}}\n"
             ));
         }
     }
@@ -153,7 +135,7 @@ pub fn font_faces(page: &str) -> String {
 pub fn install_fonts(work_dir: &Path) -> std::io::Result<()> {
     let dir = work_dir.join(FONT_DIR);
     std::fs::create_dir_all(&dir)?;
-    for (file, _, _, bytes) in INTER {
+    for (file, _, bytes) in INTER {
         std::fs::write(dir.join(file), bytes)?;
     }
     Ok(())
@@ -194,5 +176,8 @@ mod tests {
             font_faces("@font-face{font-family:'Arial';src:url(a.woff2)} body{font-family:Arial}");
         assert!(!own.contains("\"Arial\""), "{own}");
         assert_eq!(font_faces("body{font-family:Georgia}"), "");
+        // Three upright faces per family, as HyperFrames bundles.
+        assert_eq!(css.matches("font-family:\"Arial\"").count(), 3, "{css}");
+        assert!(!css.contains("italic") && !css.contains("800"), "{css}");
     }
 }

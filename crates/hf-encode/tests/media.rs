@@ -653,3 +653,59 @@ fn audio_comparison_finds_shifts_and_missing_audio() {
         None
     );
 }
+
+#[test]
+fn prores_4444_alpha_is_kept_in_extracted_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let mov = dir.path().join("alpha.mov");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:s=64x48:r=25:d=1,format=rgba,geq=r=255:g=0:b=0:a='if(lt(X,W/2),0,255)'",
+        "-c:v",
+        "prores_ks",
+        "-profile:v",
+        "4444",
+        "-pix_fmt",
+        "yuva444p10le",
+        mov.to_str().unwrap(),
+    ]);
+    let info = probe_media(&mov).unwrap();
+    let video = info.video.unwrap();
+    assert_eq!(video.codec, "prores");
+    assert!(video.alpha, "ProRes 4444 with an alpha plane");
+    let out = dir.path().join("frames");
+    let result = extract_stage(&ExtractInput {
+        source: mov,
+        media_start: 0.0,
+        fps: Fps::whole(30),
+        frames: vec![3],
+        output_dir: out.clone(),
+        alpha: true,
+        shrink_to: None,
+    })
+    .unwrap();
+    assert_eq!(result.extension, "png");
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(out.join(extracted_frame_name(3, true)))
+        .args(["-f", "rawvideo", "-pix_fmt", "rgba", "-"])
+        .output()
+        .unwrap();
+    let pixel = |x: usize, y: usize| {
+        let i = (y * 64 + x) * 4;
+        [
+            output.stdout[i],
+            output.stdout[i + 1],
+            output.stdout[i + 2],
+            output.stdout[i + 3],
+        ]
+    };
+    assert_eq!(pixel(10, 24)[3], 0, "transparent half {:?}", pixel(10, 24));
+    let opaque = pixel(50, 24);
+    assert!(
+        opaque[3] == 255 && opaque[0] > 240 && opaque[1] < 16,
+        "opaque red {opaque:?}"
+    );
+}

@@ -337,8 +337,12 @@ fn nested_media_start_at_host_start_plus_local_start() {
     .unwrap();
     let out = tempfile::tempdir().unwrap();
     let output = out.path().join("nested.mp4");
-    let result = hf_engine::render(RenderJob::new(project.path()).output(&output), |_| {})
-        .expect("render nested media");
+    // A relative cache dir (as `HF_CACHE_DIR=target/cache` gives) still links frames correctly.
+    let relative_cache = std::path::PathBuf::from("../target/hf-test-relative-frame-cache");
+    assert!(relative_cache.is_relative());
+    let mut job = RenderJob::new(project.path()).output(&output);
+    job.asset_cache = Some(relative_cache);
+    let result = hf_engine::render(job, |_| {}).expect("render nested media");
     assert_eq!(result.media.audio_tracks, 1);
     // Absolute start 1.5 s: white before, then the source from 0 (red), 1 s later green.
     let f = decode_rgb_frames(&output, &[40, 48, 78]).unwrap();

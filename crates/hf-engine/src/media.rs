@@ -110,8 +110,8 @@ fn shrink_size(source: &MediaSource, box_width: f64, box_height: f64) -> Option<
     Some((even(width * factor), even(height * factor)))
 }
 
-/// Directory (relative to the compiled page) of a video's extracted frames.
-fn frames_dir(render_id: &str) -> String {
+/// Directory (relative to the compiled page) of the extracted frames of the `index`th video.
+fn frames_dir(index: usize, render_id: &str) -> String {
     let safe: String = render_id
         .chars()
         .map(|c| {
@@ -122,7 +122,8 @@ fn frames_dir(render_id: &str) -> String {
             }
         })
         .collect();
-    format!("__hf_frames/{safe}/")
+    // The index keeps ids that differ only in characters replaced here apart.
+    format!("__hf_frames/{index}-{safe}/")
 }
 
 /// Bump when extracted images change for the same inputs, so older cached frames are not used.
@@ -283,6 +284,12 @@ pub(crate) fn extract_videos(
     if plan.videos.is_empty() {
         return Ok((VideoFrames::default(), 0, 0));
     }
+    // The links beside the page must resolve from there: no relative cache paths.
+    let cache_root = &std::path::absolute(cache_root).map_err(|source| RenderError::Io {
+        action: "resolve",
+        path: cache_root.to_path_buf(),
+        source,
+    })?;
     let mut entries: Vec<CacheEntry> = Vec::new();
     let mut entry_of = Vec::new();
     for video in &plan.videos {
@@ -329,7 +336,7 @@ pub(crate) fn extract_videos(
     let mut videos = Vec::new();
     for (video, &index) in plan.videos.iter().zip(&entry_of) {
         let entry = &entries[index];
-        let prefix = frames_dir(&video.source.render_id);
+        let prefix = frames_dir(videos.len(), &video.source.render_id);
         let link = compiled_dir.join(prefix.trim_end_matches('/'));
         let io = |action: &'static str, path: &Path| {
             let path = path.to_path_buf();
@@ -342,6 +349,8 @@ pub(crate) fn extract_videos(
         if let Some(parent) = link.parent() {
             std::fs::create_dir_all(parent).map_err(io("create", parent))?;
         }
+        // A resumed work dir may hold the link from the interrupted run.
+        let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(&entry.dir, &link).map_err(io("link", &link))?;
         videos.push(VideoFrameSource {
             render_id: video.source.render_id.clone(),

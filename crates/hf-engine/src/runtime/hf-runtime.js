@@ -637,17 +637,23 @@
   var VIDEO_STYLE = ["transform", "transform-origin", "filter", "clip-path", "-webkit-clip-path",
     "mask", "-webkit-mask", "border-radius", "object-fit", "object-position", "z-index", "opacity",
     "mix-blend-mode", "box-shadow", "backface-visibility"];
+  // A frame image that does not load fails the seek: never capture a broken image.
+  function frameDecoded(img, url) {
+    return img.decode().catch(function (error) {
+      throw new Error("video frame " + url + " did not load (" + (error && error.message || error) + ")");
+    });
+  }
   function showVideoFrames(frames) {
     var pending = [];
     if (!frames) return pending;
     Object.keys(frames).forEach(function (id) {
-      var video = document.querySelector('[data-hf-render-id="' + id + '"]');
+      var video = document.querySelector('[data-hf-render-id="' + CSS.escape(id) + '"]');
       if (!video || !video.parentNode) return;
       if (video.tagName === "IMG") {
         // An animated GIF shows the frame itself.
         if (frames[id] && video.getAttribute("src") !== frames[id]) {
           video.setAttribute("src", frames[id]);
-          pending.push(video.decode().catch(function () {}));
+          pending.push(frameDecoded(video, frames[id]));
         }
         return;
       }
@@ -686,7 +692,7 @@
       box.pointerEvents = "none";
       if (img.getAttribute("src") !== url) {
         img.setAttribute("src", url);
-        pending.push(img.decode().catch(function () {}));
+        pending.push(frameDecoded(img, url));
       }
     });
     return pending;

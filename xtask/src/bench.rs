@@ -222,8 +222,12 @@ pub fn bench(args: &[String]) -> Result<()> {
     );
     for case in cases {
         for workers in &options.workers {
-            let hf_output = out_dir.join("bench.mp4");
-            let upstream_output = out_dir.join("bench-hyperframes.mp4");
+            // Kept per case, for a look at what differs.
+            let stem = Path::new(case.dir)
+                .file_name()
+                .map_or_else(|| "bench".into(), |n| n.to_string_lossy().into_owned());
+            let hf_output = out_dir.join(format!("{stem}-hf.mp4"));
+            let upstream_output = out_dir.join(format!("{stem}-hyperframes.mp4"));
             let mut samples: HashMap<&'static str, Vec<Sample>> = HashMap::new();
             // Alternate A B A B so both see the same machine state.
             for _ in 0..options.runs {

@@ -492,6 +492,12 @@ pub fn extracted_frame_name(k: u64, alpha: bool) -> String {
     format!("{k:06}.{}", if alpha { "png" } else { "jpg" })
 }
 
+/// The matrix a browser assumes for video without a colour-space tag, which HyperFrames
+/// follows: BT.709 from 720 lines up, except VP9 and AV1 (and everything smaller), BT.601.
+fn untagged_is_bt709(codec: codec::Id, height: u32) -> bool {
+    height >= 720 && !matches!(codec, codec::Id::VP9 | codec::Id::AV1)
+}
+
 /// Turns decoded source frames into JPEG (or RGBA PNG) files.
 struct ImageWriter {
     alpha: bool,
@@ -509,6 +515,8 @@ struct ImageWriter {
     pts: i64,
     /// Target size for shrinking 4:2:0 frames, and the scaler doing it.
     shrink_to: Option<(u32, u32)>,
+    /// The matrix of frames that carry no colour-space tag (see [`untagged_matrix`]).
+    untagged_bt709: bool,
     shrinker: Option<(Pixel, u32, u32, scaling::Context)>,
 }
 
@@ -526,6 +534,16 @@ impl ImageWriter {
             pts: 0,
             shrink_to: None,
             shrinker: None,
+            untagged_bt709: false,
+        }
+    }
+
+    /// Whether `frame` is BT.709 (by its tag, else by the guess for untagged frames).
+    fn is_bt709(&self, frame: &frame::Video) -> bool {
+        match frame.color_space() {
+            color::Space::BT709 => true,
+            color::Space::Unspecified => self.untagged_bt709,
+            _ => false,
         }
     }
 
@@ -643,8 +661,7 @@ impl ImageWriter {
             let mut context =
                 scaling::Context::get(format, w, h, rgb_format, w, h, scaling::Flags::BILINEAR)
                     .map_err(EncodeError::libav("create the source colour converter"))?;
-            // Untagged sources are BT.601, as libav assumes when it writes them.
-            let matrix = if source.color_space() == color::Space::BT709 {
+            let matrix = if self.is_bt709(source) {
                 Matrix::Bt709
             } else {
                 Matrix::Bt601
@@ -698,11 +715,11 @@ impl ImageWriter {
             return None;
         }
         let full = source.color_range() == color::Range::JPEG || source.format() == Pixel::YUVJ420P;
-        let from = match (source.color_space(), full) {
-            (color::Space::BT709, false) => Colorimetry::BT709_LIMITED,
-            (color::Space::BT709, true) => return None,
-            (_, false) => Colorimetry::BT601_LIMITED,
-            (_, true) => Colorimetry::BT601_FULL,
+        let from = match (self.is_bt709(source), full) {
+            (true, false) => Colorimetry::BT709_LIMITED,
+            (true, true) => return None,
+            (false, false) => Colorimetry::BT601_LIMITED,
+            (false, true) => Colorimetry::BT601_FULL,
         };
         YcbcrMap::new(from, Colorimetry::BT601_FULL).convert(source)
     }
@@ -873,6 +890,7 @@ pub fn extract_stage(input: &ExtractInput) -> Result<ExtractOutput, EncodeError>
         input,
         writer: ImageWriter {
             shrink_to: input.shrink_to.map(|(w, h)| (w.max(2) & !1, h.max(2) & !1)),
+            untagged_bt709: untagged_is_bt709(decoder.id(), decoder.height()),
             ..ImageWriter::new(input.alpha, rotation)
         },
         next: 0,
@@ -932,6 +950,15 @@ mod tests {
         assert_eq!(t.frame_at(5.0), None);
         assert_eq!(t.frames, 285);
         assert!((t.source_time(30) - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn untagged_video_follows_the_browser_guess() {
+        assert!(untagged_is_bt709(codec::Id::H264, 1080));
+        assert!(untagged_is_bt709(codec::Id::HEVC, 720));
+        assert!(!untagged_is_bt709(codec::Id::H264, 576));
+        assert!(!untagged_is_bt709(codec::Id::VP9, 1080));
+        assert!(!untagged_is_bt709(codec::Id::AV1, 2160));
     }
 
     #[test]

@@ -709,3 +709,47 @@ fn prores_4444_alpha_is_kept_in_extracted_frames() {
         "opaque red {opaque:?}"
     );
 }
+
+#[test]
+fn untagged_hd_video_is_read_as_bt709_like_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    // 720p without a colour-space tag (libav wrote it with the BT.601 matrix).
+    let hd = dir.path().join("hd.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x00ff00:s=1280x720:d=1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        hd.to_str().unwrap(),
+    ]);
+    // What a browser shows for it: the BT.709 matrix, HD untagged.
+    let browser = ffmpeg_pixel(
+        &hd,
+        "setparams=colorspace=bt709,scale=flags=neighbor+accurate_rnd,format=gbrp,format=rgb24",
+    );
+    let out = dir.path().join("frames");
+    extract_stage(&ExtractInput {
+        source: hd,
+        media_start: 0.0,
+        fps: Fps::whole(30),
+        frames: vec![0],
+        output_dir: out.clone(),
+        alpha: false,
+        shrink_to: None,
+    })
+    .unwrap();
+    let path = out.join(extracted_frame_name(0, false));
+    let got = ffmpeg_pixel(&path, "format=rgb24");
+    assert!(
+        is_colour(got, browser),
+        "extracted {got:?}, browser {browser:?}"
+    );
+    assert!(
+        !is_colour(got, [0, 255, 0]),
+        "{got:?} is the BT.601 reading"
+    );
+}

@@ -127,7 +127,7 @@ fn frames_dir(index: usize, render_id: &str) -> String {
 }
 
 /// Bump when extracted images change for the same inputs, so older cached frames are not used.
-const FRAME_CACHE_VERSION: u32 = 1;
+const FRAME_CACHE_VERSION: u32 = 2;
 /// Default bound of the frame cache on disk; `HF_FRAME_CACHE_MB` overrides it.
 const DEFAULT_FRAME_CACHE_MB: u64 = 2048;
 /// Cache entries used this recently are never pruned (another render may be reading them).

@@ -548,17 +548,8 @@ impl CaptureSession {
 
     /// The page's `<video>`/`<audio>` slots as its runtime resolves them.
     pub async fn media_slots(&mut self) -> Result<Vec<crate::MediaSlot>, CaptureError> {
-        let value = self
-            .evaluate("window.__hf.media()")
-            .await?
-            .map_err(|message| CaptureError::PageScript {
-                url: self.url.clone(),
-                message,
-            })?;
-        serde_json::from_value(value).map_err(|e| CaptureError::PageScript {
-            url: self.url.clone(),
-            message: format!("__hf.media() returned an unexpected value: {e}"),
-        })
+        self.evaluate_json("window.__hf.media()", "__hf.media()")
+            .await
     }
 
     /// The volume of every media element a GSAP tween animates, sampled at each of the first
@@ -567,16 +558,27 @@ impl CaptureSession {
         &mut self,
         frames: u64,
     ) -> Result<std::collections::HashMap<String, Vec<f64>>, CaptureError> {
-        let value = self
-            .evaluate(&format!("window.__hf.volumeEnvelopes({frames})"))
-            .await?
-            .map_err(|message| CaptureError::PageScript {
-                url: self.url.clone(),
-                message,
-            })?;
+        let expression = format!("window.__hf.volumeEnvelopes({frames})");
+        self.evaluate_json(&expression, "__hf.volumeEnvelopes()")
+            .await
+    }
+
+    /// Evaluate `expression` and read its value as `T`; `what` names it in errors.
+    async fn evaluate_json<T: serde::de::DeserializeOwned>(
+        &self,
+        expression: &str,
+        what: &str,
+    ) -> Result<T, CaptureError> {
+        let value =
+            self.evaluate(expression)
+                .await?
+                .map_err(|message| CaptureError::PageScript {
+                    url: self.url.clone(),
+                    message,
+                })?;
         serde_json::from_value(value).map_err(|e| CaptureError::PageScript {
             url: self.url.clone(),
-            message: format!("__hf.volumeEnvelopes() returned an unexpected value: {e}"),
+            message: format!("{what} returned an unexpected value: {e}"),
         })
     }
 

@@ -26,7 +26,7 @@ pub struct AudioTrack {
     pub duration_seconds: f64,
     /// Source time heard at the start (`data-media-start`), in seconds.
     pub media_start: f64,
-    /// Playback rate (pitch preserved), clamped to 0.1..5.
+    /// Playback rate (pitch preserved), clamped as [`crate::media::playback_rate`] does.
     pub rate: f64,
     /// Linear gain (`data-volume`), clamped to 0..[`MAX_VOLUME`].
     pub volume: f64,
@@ -203,20 +203,13 @@ pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> 
                 path: track.source.clone(),
             })?;
     let (index, time_base) = (stream.index(), stream.time_base());
-    let start = match stream.start_time() {
-        ffmpeg_next::ffi::AV_NOPTS_VALUE => 0,
-        start => start,
-    };
+    let start = crate::media::stream_start(&stream);
     let mut decoder = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
         .map_err(fail("read audio parameters"))?
         .decoder()
         .audio()
         .map_err(fail("open the audio decoder"))?;
-    let rate = if track.rate.is_finite() {
-        track.rate.clamp(0.1, 5.0)
-    } else {
-        1.0
-    };
+    let rate = crate::media::playback_rate(track.rate);
     let slot_samples = (track.duration_seconds.max(0.0) * f64::from(AUDIO_RATE)).round() as usize;
     // Source seconds the slot consumes (all of it when looping: the loop is tiled below).
     let source_span = if track.looped {
@@ -286,10 +279,7 @@ pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> 
             );
         }
     };
-    if track.media_start > 0.0 {
-        let target = (track.media_start * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
-        let _ = input.seek(target, ..target + 1);
-    }
+    crate::media::seek_before(&mut input, track.media_start);
     for (packet_stream, packet) in input.packets() {
         if packet_stream.index() != index {
             continue;

@@ -229,33 +229,33 @@ pub fn compare_audio(
     candidate: &Path,
     max_lag_windows: u32,
 ) -> Result<Option<AudioComparison>, EncodeError> {
-    let has_audio = |path: &Path| -> Result<bool, EncodeError> {
+    // Each file's audio is measured once (reading every packet) and decoded once.
+    let audio_seconds = |path: &Path| -> Result<Option<f64>, EncodeError> {
         match crate::inspect::audio_duration(path) {
-            Ok(_) => Ok(true),
-            Err(EncodeError::NoAudioStream { .. }) => Ok(false),
+            Ok(seconds) => Ok(Some(seconds)),
+            Err(EncodeError::NoAudioStream { .. }) => Ok(None),
             Err(error) => Err(error),
         }
     };
-    match (has_audio(reference)?, has_audio(candidate)?) {
-        (false, false) => return Ok(None),
-        (true, false) => {
-            return Err(EncodeError::Incomparable(format!(
-                "{} has no audio but the reference {} has",
-                candidate.display(),
-                reference.display()
-            )))
-        }
-        (false, true) => {
-            return Err(EncodeError::Incomparable(format!(
-                "{} has audio but the reference {} has none",
-                candidate.display(),
-                reference.display()
-            )))
-        }
-        (true, true) => {}
-    }
-    let reference_seconds = crate::inspect::audio_duration(reference)?;
-    let candidate_seconds = crate::inspect::audio_duration(candidate)?;
+    let (reference_seconds, candidate_seconds) =
+        match (audio_seconds(reference)?, audio_seconds(candidate)?) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => {
+                return Err(EncodeError::Incomparable(format!(
+                    "{} has no audio but the reference {} has",
+                    candidate.display(),
+                    reference.display()
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(EncodeError::Incomparable(format!(
+                    "{} has audio but the reference {} has none",
+                    candidate.display(),
+                    reference.display()
+                )))
+            }
+            (Some(r), Some(c)) => (r, c),
+        };
     let reference_samples = crate::inspect::decode_audio(reference, reference_seconds)?;
     let candidate_samples = crate::inspect::decode_audio(candidate, candidate_seconds)?;
     let (correlation, lag_windows) = envelope_correlation(

@@ -236,12 +236,22 @@ fn seconds(ts: i64, start: i64, time_base: ffmpeg_next::Rational) -> f64 {
     (ts - start) as f64 * f64::from(time_base)
 }
 
-fn stream_start(stream: &ffmpeg_next::format::stream::Stream) -> i64 {
+/// A stream's first timestamp (0 when it has none): the origin of its media time.
+pub(crate) fn stream_start(stream: &ffmpeg_next::format::stream::Stream) -> i64 {
     let start = stream.start_time();
     if start == ffmpeg_next::ffi::AV_NOPTS_VALUE {
         0
     } else {
         start
+    }
+}
+
+/// Seek `input` to at or before `seconds` when that is past the start. A failed seek only costs
+/// decoding from the start, so it is not an error.
+pub(crate) fn seek_before(input: &mut ffmpeg_next::format::context::Input, seconds: f64) {
+    if seconds > 0.0 {
+        let target = (seconds * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
+        let _ = input.seek(target, ..target + 1);
     }
 }
 
@@ -406,6 +416,15 @@ pub struct VideoTiming {
 /// Smallest and largest playback rate (as HyperFrames clamps `data-playback-rate`).
 pub const PLAYBACK_RATE_RANGE: (f64, f64) = (0.1, 5.0);
 
+/// `rate` clamped to [`PLAYBACK_RATE_RANGE`]; 1 when it is not a number.
+pub fn playback_rate(rate: f64) -> f64 {
+    if rate.is_finite() {
+        rate.clamp(PLAYBACK_RATE_RANGE.0, PLAYBACK_RATE_RANGE.1)
+    } else {
+        1.0
+    }
+}
+
 impl VideoTiming {
     /// The timing of a video slot `[start, end)` whose source lasts `source_seconds`.
     pub fn new(
@@ -417,11 +436,7 @@ impl VideoTiming {
         source_seconds: f64,
         fps: Fps,
     ) -> Self {
-        let rate = if rate.is_finite() {
-            rate.clamp(PLAYBACK_RATE_RANGE.0, PLAYBACK_RATE_RANGE.1)
-        } else {
-            1.0
-        };
+        let rate = playback_rate(rate);
         let media_start = media_start.max(0.0);
         let playable = (source_seconds - media_start).max(0.0);
         let frames = ((playable * fps.as_f64()) - 1e-6).ceil().max(1.0) as u64;
@@ -860,9 +875,11 @@ pub fn extract_stage(input: &ExtractInput) -> Result<ExtractOutput, EncodeError>
         path: input.output_dir.clone(),
         source,
     })?;
-    let mut written = 0u64;
     if input.frames.is_empty() {
-        return Ok(ExtractOutput { written, extension });
+        return Ok(ExtractOutput {
+            written: 0,
+            extension,
+        });
     }
     let bad = |reason: String| EncodeError::Libav {
         action: format!("read {}: {reason}", input.source.display()),
@@ -881,11 +898,7 @@ pub fn extract_stage(input: &ExtractInput) -> Result<ExtractOutput, EncodeError>
     let (index, time_base, start) = (stream.index(), stream.time_base(), stream_start(&stream));
     let (mut decoder, _) = video_decoder_for(&stream).map_err(|e| bad(e.to_string()))?;
     let rotation = stream_rotation(&stream);
-    if input.media_start > 0.0 {
-        let target = (input.media_start * f64::from(ffmpeg_next::ffi::AV_TIME_BASE)) as i64;
-        // A failed seek only costs decoding from the start.
-        let _ = source.seek(target, ..target + 1);
-    }
+    seek_before(&mut source, input.media_start);
     let mut picker = FramePicker {
         input,
         writer: ImageWriter {
@@ -929,8 +942,10 @@ pub fn extract_stage(input: &ExtractInput) -> Result<ExtractOutput, EncodeError>
     picker
         .finish()
         .map_err(|e| e.unwrap_or_else(|| bad("no video frame decodes".into())))?;
-    written = input.frames.len() as u64;
-    Ok(ExtractOutput { written, extension })
+    Ok(ExtractOutput {
+        written: input.frames.len() as u64,
+        extension,
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! here, so a missing or broken file fails the render before anything is captured.
 
 use crate::RenderError;
+use hf_encode::media::playback_rate;
 use hf_encode::{probe_media, MediaError, MediaInfo};
 use lol_html::{element, rewrite_str, RewriteStrSettings};
 use serde::{Deserialize, Serialize};
@@ -312,8 +313,7 @@ impl Pass<'_> {
             .or_else(|| number(el.get_attribute("data-media-start")))
             .unwrap_or(0.0)
             .max(0.0);
-        let rate =
-            number(el.get_attribute("data-playback-rate")).map_or(1.0, |r| r.clamp(0.1, 5.0));
+        let rate = number(el.get_attribute("data-playback-rate")).map_or(1.0, playback_rate);
         let playable = (info.duration_seconds - media_start).max(0.0) / rate;
         let looped = el.has_attribute("loop");
         match number(el.get_attribute("data-duration")) {

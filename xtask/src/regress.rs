@@ -1,6 +1,7 @@
 //! `cargo xtask regress [NAME...] [--update] [--workers N] [--release]`: render every
-//! `fixtures/<name>/` that has a `meta.json` and compare it with `baseline/output.mp4` by PSNR
-//! at 100 evenly spaced checkpoints.
+//! `fixtures/<name>/` that has a `meta.json` and compare it with `baseline/output.<ext>`
+//! (`baseline/output/` for png-sequence) by PSNR at 100 evenly spaced checkpoints; alpha
+//! formats are compared on premultiplied colour and alpha.
 
 use anyhow::{bail, Context, Result};
 use hf_encode::compare::{compare_audio, compare_videos};
@@ -54,7 +55,7 @@ pub struct RenderConfig {
     /// Integer or rational such as "30000/1001".
     #[serde(default)]
     pub fps: Option<serde_json::Value>,
-    /// Output format (mp4 only today).
+    /// Output format: mp4 (default), webm, mov, gif or png-sequence.
     #[serde(default)]
     pub format: Option<String>,
     /// Worker count.
@@ -110,9 +111,9 @@ pub fn load_meta(dir: &Path) -> Result<Meta> {
             .map_err(|e| anyhow::anyhow!("{}: renderConfig.fps \"{text}\": {e}", path.display()))?;
     }
     match meta.render_config.format.as_deref() {
-        None | Some("mp4") => {}
+        None | Some("mp4" | "webm" | "mov" | "gif" | "png-sequence") => {}
         Some(other) => bail!(
-            "{}: renderConfig.format \"{other}\" is not supported yet (mp4)",
+            "{}: renderConfig.format \"{other}\" must be mp4, webm, mov, gif or png-sequence",
             path.display()
         ),
     }
@@ -249,12 +250,37 @@ fn seeded_asset_cache(hf: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// `output.<ext>` for the fixture's format; `output` (a directory) for png-sequence.
+fn output_name(meta: &Meta) -> String {
+    match meta.render_config.format.as_deref().unwrap_or("mp4") {
+        "png-sequence" => "output".to_string(),
+        extension => format!("output.{extension}"),
+    }
+}
+
+/// Copy a file, or a directory's files, replacing what is at `to`.
+fn copy_output(from: &Path, to: &Path) -> Result<()> {
+    if to.is_dir() {
+        std::fs::remove_dir_all(to)?;
+    }
+    if from.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    } else {
+        std::fs::copy(from, to)?;
+    }
+    Ok(())
+}
+
 fn run_fixture(hf: &Path, dir: &Path, options: &Options) -> Result<String> {
     let meta = load_meta(dir)?;
     let out_dir =
         std::env::temp_dir().join(format!("hf-regress-{}-{}", meta.name, std::process::id()));
     std::fs::create_dir_all(&out_dir)?;
-    let output = out_dir.join("output.mp4");
+    let output = out_dir.join(output_name(&meta));
     let result = render_and_compare(hf, dir, &meta, &output, options);
     let _ = std::fs::remove_dir_all(&out_dir);
     result
@@ -276,6 +302,9 @@ fn render_and_compare(
         .arg(output)
         .arg("--quiet");
     command.args(["-q", config.quality.as_deref().unwrap_or("high")]);
+    if let Some(format) = &config.format {
+        command.args(["--format", format]);
+    }
     if let Some(text) = config.fps.as_ref().and_then(fps_argument) {
         command.args(["--fps", &text]);
     }
@@ -297,13 +326,13 @@ fn render_and_compare(
             String::from_utf8_lossy(&rendered.stderr).trim()
         );
     }
-    let baseline = dir.join("baseline").join("output.mp4");
+    let baseline = dir.join("baseline").join(output_name(meta));
     if options.update {
         std::fs::create_dir_all(baseline.parent().expect("has parent"))?;
-        std::fs::copy(output, &baseline)?;
+        copy_output(output, &baseline)?;
         return Ok("baseline updated".into());
     }
-    if !baseline.is_file() {
+    if !baseline.exists() {
         bail!(
             "{} is missing; create it with cargo xtask regress {} --update",
             baseline.display(),

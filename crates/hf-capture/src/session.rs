@@ -3,7 +3,10 @@
 use crate::browser::{ChromeProcess, LaunchOptions};
 use crate::CaptureError;
 use base64::Engine as _;
-use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
+use chromiumoxide::cdp::browser_protocol::dom::Rgba;
+use chromiumoxide::cdp::browser_protocol::emulation::{
+    SetDefaultBackgroundColorOverrideParams, SetDeviceMetricsOverrideParams,
+};
 use chromiumoxide::cdp::browser_protocol::headless_experimental::{
     BeginFrameParams, ScreenshotParams, ScreenshotParamsFormat,
 };
@@ -73,6 +76,12 @@ pub struct SessionOptions {
     pub timeline_timeout: Duration,
     /// Frames per second the runtime quantizes seek times to.
     pub fps: f64,
+    /// Device pixel ratio: frames are `width * scale` x `height * scale` pixels (supersampling
+    /// for `--resolution`); 1 otherwise.
+    pub device_scale_factor: f64,
+    /// Capture with a transparent default background and transparent `html` and `body`
+    /// backgrounds (alpha output formats; PNG capture).
+    pub transparent: bool,
 }
 
 /// What the page reported once ready.
@@ -196,7 +205,7 @@ impl CaptureSession {
         page.execute(SetDeviceMetricsOverrideParams::new(
             i64::from(options.width),
             i64::from(options.height),
-            1.0,
+            options.device_scale_factor,
             false,
         ))
         .await
@@ -262,7 +271,45 @@ impl CaptureSession {
                 url: options.url.clone(),
                 message,
             })?;
+        if options.transparent {
+            // After navigation and readiness, as HyperFrames does: navigation resets the override.
+            session.make_background_transparent().await?;
+        }
         Ok(session)
+    }
+
+    /// Clear the default background and the page's and body's backgrounds, so the captured
+    /// PNGs keep the page's transparency (as HyperFrames 0.8 does: a composition root's own
+    /// background is kept).
+    async fn make_background_transparent(&mut self) -> Result<(), CaptureError> {
+        self.page
+            .execute(SetDefaultBackgroundColorOverrideParams {
+                color: Some(Rgba {
+                    r: 0,
+                    g: 0,
+                    b: 0,
+                    a: Some(0.0),
+                }),
+            })
+            .await
+            .map_err(CaptureError::cdp(
+                "Emulation.setDefaultBackgroundColorOverride",
+            ))?;
+        let style = r#"(() => {
+            const style = document.createElement("style");
+            style.id = "__hf_transparent_bg__";
+            style.textContent = "html,body{background:transparent!important;" +
+                "background-color:transparent!important;background-image:none!important}";
+            document.head.appendChild(style);
+            return true;
+        })()"#;
+        self.evaluate(style)
+            .await?
+            .map_err(|message| CaptureError::PageScript {
+                url: self.url.clone(),
+                message,
+            })?;
+        Ok(())
     }
 
     /// The capture path in use.

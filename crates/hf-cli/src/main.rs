@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use hf_engine::{
     CaptureMode, CapturePlan, Fps, OutputFormat, ProgressEvent, Quality, RenderError, RenderJob,
+    Resolution, VideoCodec,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -54,7 +55,7 @@ struct RenderArgs {
     /// Project directory holding index.html.
     #[arg(default_value = ".")]
     dir: PathBuf,
-    /// Output file [default: renders/<dir>_<timestamp>.mp4].
+    /// Output file, or directory for png-sequence [default: renders/<dir>_<timestamp>.<ext>].
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Frame rate: an integer or a rational such as 30000/1001 [default: root data-fps, else 30].
@@ -63,9 +64,12 @@ struct RenderArgs {
     /// Quality preset: draft, standard or high.
     #[arg(short, long, default_value = "standard")]
     quality: Quality,
-    /// Constant rate factor (overrides the preset's).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=51))]
+    /// Constant rate factor (overrides the preset's): 0-51 for h264/h265, 0-63 for vp9.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=63), conflicts_with = "video_bitrate")]
     crf: Option<u32>,
+    /// Target video bit rate instead of a CRF, e.g. 5M or 800k.
+    #[arg(long, value_parser = hf_engine::output::parse_bitrate)]
+    video_bitrate: Option<u64>,
     /// Browser workers: a number, or auto (cores, memory and segment count decide).
     #[arg(short, long, default_value = "auto", value_parser = parse_workers)]
     workers: u32,
@@ -81,9 +85,24 @@ struct RenderArgs {
     /// Longest wait after load for compositions to register timelines, in seconds.
     #[arg(long, default_value_t = 2.0)]
     timeline_timeout: f64,
-    /// Output format.
+    /// Output format: mp4, mov (ProRes 4444 with alpha), webm (VP9 with alpha), gif or
+    /// png-sequence (a directory of RGBA PNGs).
     #[arg(long, default_value = "mp4")]
     format: OutputFormat,
+    /// Video codec: h264 or h265 for mp4 [default: h264], vp9 for webm, prores for mov.
+    #[arg(long)]
+    codec: Option<VideoCodec>,
+    /// GIF loop count: 0 loops forever, N plays N+1 times.
+    #[arg(long, default_value_t = 0)]
+    gif_loop: u16,
+    /// Keep the page's transparency (warns when the format cannot: mp4 is always opaque).
+    #[arg(long)]
+    alpha: bool,
+    /// Output size reached by supersampling: landscape (1080p), portrait, square,
+    /// landscape-4k (4k), portrait-4k, square-4k, 720p, 1440p or WIDTHxHEIGHT, with the
+    /// composition's aspect ratio.
+    #[arg(long)]
+    resolution: Option<Resolution>,
     /// Variable overrides as a JSON object, e.g. '{"title":"Hi"}'.
     #[arg(long, conflicts_with = "variables_file")]
     variables: Option<String>,
@@ -258,6 +277,11 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     job.load_timeout_seconds = args.load_timeout;
     job.timeline_timeout_seconds = args.timeline_timeout;
     job.format = args.format;
+    job.codec = args.codec;
+    job.video_bitrate = args.video_bitrate;
+    job.gif_loop = args.gif_loop;
+    job.alpha = args.alpha;
+    job.resolution = args.resolution;
     job.variables = variables;
     job.strict_variables = args.strict_variables;
     job.allow_missing_assets = args.allow_missing_assets;

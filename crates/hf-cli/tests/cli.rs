@@ -204,6 +204,35 @@ fn a_script_error_while_loading_is_quoted() {
 #[test]
 fn unknown_format_and_bad_variables_are_rejected_before_rendering() {
     let tmp = tempfile::tempdir().unwrap();
+    let output = tmp.path().join("out.avi");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            ".",
+            "--format",
+            "avi",
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("unknown format `avi`: use mp4, mov, webm, gif or png-sequence"));
+
+    let out = hf(tmp.path(), &["render", ".", "--codec", "av1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("unknown codec `av1`: use h264 or h265 (mp4), vp9 (webm) or prores (mov)"));
+
+    let out = hf(
+        tmp.path(),
+        &["render", ".", "--crf", "20", "--video-bitrate", "5M"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+
+    // A codec the container cannot hold: refused before the project is even read.
     let output = tmp.path().join("out.webm");
     let out = hf(
         tmp.path(),
@@ -212,12 +241,19 @@ fn unknown_format_and_bad_variables_are_rejected_before_rendering() {
             ".",
             "--format",
             "webm",
+            "--codec",
+            "h264",
             "-o",
             output.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `webm`"));
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "INVALID_OUTPUT_OPTIONS",
+        "codec h264 is not valid for webm: webm takes vp9; use --format mp4 for h264",
+    );
 
     let output = tmp.path().join("out.mp4");
     let out = hf(

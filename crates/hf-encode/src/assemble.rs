@@ -1,7 +1,9 @@
-//! The assemble stage: join closed-GOP segments by stream copy into the final mp4.
+//! The assemble stage: join closed-GOP segments by stream copy into the final file (mp4, mov
+//! or webm), with the mixed audio encoded once on the way.
 
 use crate::audio::AUDIO_RATE;
-use crate::{EncodeError, Fps};
+use crate::codec::LIBAV_PACKAGE;
+use crate::{AudioCodec, Container, EncodeError, Fps};
 use ffmpeg_next::format::{sample::Type as SampleType, Sample};
 use ffmpeg_next::{codec, format, frame, media, ChannelLayout, Dictionary, Packet, Rational};
 use serde::{Deserialize, Serialize};
@@ -18,9 +20,13 @@ pub struct AssembleInput {
     pub fps: Fps,
     /// Frames the output must contain; any other count is an error.
     pub expected_frames: u64,
-    /// Move the `moov` atom to the front (`+faststart`).
+    /// Move the `moov` atom to the front (`+faststart`; mp4 and mov).
     pub faststart: bool,
-    /// The mixed audio from [`crate::audio_stage`], encoded here once as AAC-LC 192 kb/s.
+    /// The output container; segments must hold a codec it takes.
+    #[serde(default)]
+    pub container: Container,
+    /// The mixed audio from [`crate::audio_stage`], encoded here once: AAC-LC 192 kb/s in
+    /// mp4/mov, Opus 128 kb/s in webm.
     #[serde(default)]
     pub audio: Option<PathBuf>,
     /// Sounding elements the plan found; with any, `audio` must be given.
@@ -80,7 +86,7 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
         });
     }
     let mut audio = match &input.audio {
-        Some(path) => Some(AacTrack::load(path)?),
+        Some(path) => Some(EncodedAudio::load(path, input.container.audio_codec())?),
         None => None,
     };
     let frames = concat_segments(&input, &temp.path, audio.as_mut())?;
@@ -109,7 +115,7 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
         None => None,
         Some(_) => {
             let seconds = crate::inspect::audio_duration(&temp.path)?;
-            // One AAC frame of slack: the encoder works in 1024-sample frames.
+            // One audio frame of slack: AAC works in 1024-sample frames, Opus in 960.
             if (seconds - written.duration_seconds).abs() > 1024.0 / f64::from(AUDIO_RATE) {
                 return Err(EncodeError::AudioVideoMismatch {
                     path: input.output.clone(),
@@ -142,8 +148,9 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
     })
 }
 
-/// The mix being encoded to AAC and interleaved with the video as segments are copied.
-struct AacTrack {
+/// The mix being encoded (AAC or Opus) and interleaved with the video as segments are copied.
+pub(crate) struct EncodedAudio {
+    codec: AudioCodec,
     /// Interleaved stereo samples.
     samples: Vec<f32>,
     /// Samples per channel already sent to the encoder.
@@ -153,9 +160,10 @@ struct AacTrack {
     stream_time_base: Rational,
 }
 
-impl AacTrack {
-    fn load(path: &Path) -> Result<Self, EncodeError> {
-        Ok(AacTrack {
+impl EncodedAudio {
+    pub(crate) fn load(path: &Path, codec: AudioCodec) -> Result<Self, EncodeError> {
+        Ok(EncodedAudio {
+            codec,
             samples: crate::audio::read_mix(path)?,
             sent: 0,
             encoder: None,
@@ -164,26 +172,30 @@ impl AacTrack {
         })
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.samples.len() / 2
     }
 
-    /// Add the AAC stream to `output` (before its header is written).
-    fn add_stream(&mut self, output: &mut format::context::Output) -> Result<(), EncodeError> {
+    /// Add the audio stream to `output` (before its header is written).
+    pub(crate) fn add_stream(
+        &mut self,
+        output: &mut format::context::Output,
+    ) -> Result<(), EncodeError> {
+        let name = self.codec.encoder_name();
         let codec =
-            ffmpeg_next::encoder::find(codec::Id::AAC).ok_or(EncodeError::MissingEncoder {
-                encoder: "aac",
-                package: "libavcodec59",
+            ffmpeg_next::encoder::find_by_name(name).ok_or(EncodeError::MissingEncoder {
+                encoder: name,
+                package: LIBAV_PACKAGE,
             })?;
         let mut enc = codec::context::Context::new_with_codec(codec)
             .encoder()
             .audio()
-            .map_err(EncodeError::libav("create the AAC encoder"))?;
+            .map_err(EncodeError::libav(format!("create the {name} encoder")))?;
         enc.set_rate(AUDIO_RATE as i32);
         enc.set_channel_layout(ChannelLayout::STEREO);
         enc.set_channels(2);
-        enc.set_format(Sample::F32(SampleType::Planar));
-        enc.set_bit_rate(192_000);
+        enc.set_format(self.sample_format());
+        enc.set_bit_rate(self.codec.bit_rate());
         enc.set_time_base((1, AUDIO_RATE as i32));
         if output
             .format()
@@ -207,9 +219,17 @@ impl AacTrack {
         Ok(())
     }
 
+    /// Planar float for AAC; libopus takes interleaved float.
+    fn sample_format(&self) -> Sample {
+        match self.codec {
+            AudioCodec::Aac => Sample::F32(SampleType::Planar),
+            AudioCodec::Opus => Sample::F32(SampleType::Packed),
+        }
+    }
+
     /// Encode every whole frame of samples before `until` (samples per channel); with
     /// `finish`, also the last partial frame, then flush the encoder.
-    fn write_until(
+    pub(crate) fn write_until(
         &mut self,
         until: usize,
         finish: bool,
@@ -220,19 +240,30 @@ impl AacTrack {
             .expect("audio stream was added")
             .time_base();
         let until = until.min(self.len());
+        let sample_format = self.sample_format();
         let encoder = self.encoder.as_mut().expect("stream was added");
         let frame_size = encoder.frame_size().max(1) as usize;
         while self.sent < until && (self.sent + frame_size <= until || finish) {
             let n = frame_size.min(until - self.sent);
-            let mut frame =
-                frame::Audio::new(Sample::F32(SampleType::Planar), n, ChannelLayout::STEREO);
+            let mut frame = frame::Audio::new(sample_format, n, ChannelLayout::STEREO);
             frame.set_rate(AUDIO_RATE);
             let chunk = &self.samples[self.sent * 2..(self.sent + n) * 2];
-            for (channel, plane) in [0usize, 1].into_iter().map(|c| (c, c)) {
-                let data = frame.plane_mut::<f32>(plane);
-                for (i, out) in data.iter_mut().take(n).enumerate() {
-                    *out = chunk[i * 2 + channel];
+            if sample_format.is_planar() {
+                for channel in 0..2 {
+                    let data = frame.plane_mut::<f32>(channel);
+                    for (i, out) in data.iter_mut().take(n).enumerate() {
+                        *out = chunk[i * 2 + channel];
+                    }
                 }
+            } else {
+                // SAFETY: a packed stereo f32 frame of `n` samples holds 2n floats in plane 0.
+                let data = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        frame.data_mut(0).as_mut_ptr().cast::<f32>(),
+                        n * 2,
+                    )
+                };
+                data.copy_from_slice(chunk);
             }
             frame.set_pts(Some(self.sent as i64));
             encoder
@@ -244,7 +275,7 @@ impl AacTrack {
         if finish {
             encoder
                 .send_eof()
-                .map_err(EncodeError::libav("flush the AAC encoder"))?;
+                .map_err(EncodeError::libav("flush the audio encoder"))?;
             Self::drain(encoder, self.stream_index, self.stream_time_base, output)?;
         }
         Ok(())
@@ -271,11 +302,14 @@ impl AacTrack {
 fn concat_segments(
     input: &AssembleInput,
     temp: &Path,
-    mut audio: Option<&mut AacTrack>,
+    mut audio: Option<&mut EncodedAudio>,
 ) -> Result<u64, EncodeError> {
     let frame_tb = input.fps.time_base();
-    let mut output = format::output_as(temp, "mp4")
+    let mut output = format::output_as(temp, input.container.muxer())
         .map_err(EncodeError::libav(format!("create {}", temp.display())))?;
+    if input.container == Container::Webm {
+        crate::codec::make_reproducible(&mut output);
+    }
     let mut out_time_base = Rational::new(0, 1);
     let mut offset_frames: i64 = 0;
     for (k, segment) in input.segments.iter().enumerate() {
@@ -296,16 +330,20 @@ fn concat_segments(
             out_stream.set_parameters(stream.parameters());
             out_stream.set_time_base(frame_tb);
             out_stream.set_avg_frame_rate(input.fps.rational());
-            // SAFETY: the codec parameters belong to the stream just added; a zero tag lets the
-            // mp4 muxer pick its own (avc1) instead of copying the source container's tag.
-            unsafe {
-                (*out_stream.parameters().as_mut_ptr()).codec_tag = 0;
-            }
+            // The stream's metadata carries webm's `alpha_mode`.
+            out_stream.set_metadata(stream.metadata().to_owned());
+            let codec = match stream.parameters().id() {
+                codec::Id::HEVC => crate::VideoCodec::H265,
+                _ => crate::VideoCodec::H264,
+            };
+            // hvc1 for H.265; otherwise a zero tag lets the muxer pick its own instead of
+            // copying the segment container's.
+            crate::video::set_codec_tag(&mut out_stream, codec);
             if let Some(audio) = audio.as_deref_mut() {
                 audio.add_stream(&mut output)?;
             }
             let mut options = Dictionary::new();
-            if input.faststart {
+            if input.faststart && input.container.supports_faststart() {
                 options.set("movflags", "+faststart");
             }
             output

@@ -1,7 +1,7 @@
 //! Compare a render with a reference render: PSNR at evenly spaced checkpoint frames, as the
 //! regression harness (`cargo xtask regress`) and HyperFrames' harness do.
 
-use crate::inspect::{decode_rgb_frames, probe_video, RgbImage};
+use crate::inspect::{decode_rgba_frames, probe_video, RgbImage, RgbaImage};
 use crate::EncodeError;
 use std::path::Path;
 
@@ -58,6 +58,15 @@ impl Comparison {
     }
 }
 
+/// The file holding `path`'s audio: itself, or `audio.m4a` inside a PNG sequence directory.
+fn audio_file_of(path: &Path) -> std::path::PathBuf {
+    if path.is_dir() {
+        path.join("audio.m4a")
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// Checkpoint frames: `round(i / count * frames)` for `i` in `0..count`, de-duplicated.
 pub fn checkpoint_frames(frames: u64, count: usize) -> Vec<u64> {
     if frames == 0 {
@@ -95,6 +104,21 @@ pub fn psnr(a: &RgbImage, b: &RgbImage) -> f64 {
     }
 }
 
+/// PSNR of two RGBA images: over R, G and B when both are opaque, else over premultiplied
+/// colour and alpha (a transparent pixel matches whatever colour lies under it).
+pub fn psnr_rgba(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    if a.has_transparency() || b.has_transparency() {
+        let flat = |image: &RgbaImage| RgbImage {
+            width: image.width,
+            height: image.height,
+            data: image.premultiplied(),
+        };
+        psnr(&flat(a), &flat(b))
+    } else {
+        psnr(&a.to_rgb(), &b.to_rgb())
+    }
+}
+
 /// Compare `candidate` with `reference` at `count` checkpoints of the reference's frames.
 /// A size mismatch is an error; a frame-count mismatch is reported in the result (the
 /// checkpoints past the candidate's end compare with its last frame).
@@ -121,14 +145,14 @@ pub fn compare_videos(
     let frames = checkpoint_frames(reference_info.frames, count);
     let last = candidate_info.frames.saturating_sub(1);
     let candidate_frames: Vec<u64> = frames.iter().map(|&f| f.min(last)).collect();
-    let reference_images = decode_rgb_frames(reference, &frames)?;
-    let candidate_images = decode_rgb_frames(candidate, &candidate_frames)?;
+    let reference_images = decode_rgba_frames(reference, &frames)?;
+    let candidate_images = decode_rgba_frames(candidate, &candidate_frames)?;
     let checkpoints = frames
         .iter()
         .zip(reference_images.iter().zip(&candidate_images))
         .map(|(&frame, (a, b))| Checkpoint {
             frame,
-            psnr: psnr(a, b),
+            psnr: psnr_rgba(a, b),
         })
         .collect();
     Ok(Comparison {
@@ -229,8 +253,13 @@ pub fn compare_audio(
     candidate: &Path,
     max_lag_windows: u32,
 ) -> Result<Option<AudioComparison>, EncodeError> {
+    // A PNG sequence directory carries its audio in an `audio.m4a` beside the frames.
+    let (reference, candidate) = (&audio_file_of(reference), &audio_file_of(candidate));
     // Each file's audio is measured once (reading every packet) and decoded once.
     let audio_seconds = |path: &Path| -> Result<Option<f64>, EncodeError> {
+        if !path.exists() {
+            return Ok(None);
+        }
         match crate::inspect::audio_duration(path) {
             Ok(seconds) => Ok(Some(seconds)),
             Err(EncodeError::NoAudioStream { .. }) => Ok(None),

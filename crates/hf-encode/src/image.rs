@@ -1,7 +1,7 @@
 //! Captured frames: decode the browser's JPEG/PNG and convert to the encoder's pixel format.
 
 use crate::matrix::{Colorimetry, YcbcrMap};
-use crate::EncodeError;
+use crate::{EncodeError, VideoCodec};
 use ffmpeg_next::{codec, decoder, format::Pixel, frame, software::scaling, Packet};
 
 /// The image format a frame was captured in.
@@ -60,44 +60,59 @@ pub(crate) fn set_colorspace(
     }
 }
 
+/// A packet holding one whole image. Marked as a keyframe: libav's PNG decoder treats a
+/// packet without the flag as a delta on the previous picture (the MPNG convention) and adds
+/// the two together.
+pub(crate) fn image_packet(bytes: &[u8]) -> Packet {
+    let mut packet = Packet::copy(bytes);
+    packet.set_flags(ffmpeg_next::packet::Flags::KEY);
+    packet
+}
+
 /// A swscale context cached by its input shape.
 struct CachedScaler {
     key: (Pixel, u32, u32),
     context: scaling::Context,
 }
 
-/// Decodes captured frames and converts them to limited-range BT.709 `yuv420p`.
+/// Decodes captured frames and converts them to the encoder's pixel format: limited-range
+/// BT.709 `yuv420p` for H.264/H.265, limited-range BT.601 `yuva420p` for VP9 and BT.709
+/// `yuva444p10le` for ProRes 4444, keeping the image's alpha. Odd sizes of 4:2:0 formats are
+/// padded by one transparent black column/row on the right/bottom.
 ///
-/// Conversion goes through full-range RGB: JPEG's YCbCr uses the BT.601 matrix, so a plain
+/// JPEG goes through full-range RGB: JPEG's YCbCr uses the BT.601 matrix, so a plain
 /// YUV-to-YUV range change would shift colours when the output is tagged BT.709.
 pub(crate) struct FrameConverter {
+    /// Picture size (before padding).
     width: u32,
     height: u32,
+    codec: VideoCodec,
     jpeg: Option<decoder::Video>,
     png: Option<decoder::Video>,
     to_rgb: Option<CachedScaler>,
-    to_yuv: Option<scaling::Context>,
+    to_target: Option<scaling::Context>,
     decoded: frame::Video,
     rgb: frame::Video,
     direct: YcbcrMap,
 }
 
 impl FrameConverter {
-    pub(crate) fn new(width: u32, height: u32) -> Self {
+    pub(crate) fn new(width: u32, height: u32, codec: VideoCodec) -> Self {
         FrameConverter {
             width,
             height,
+            codec,
             jpeg: None,
             png: None,
             to_rgb: None,
-            to_yuv: None,
+            to_target: None,
             decoded: frame::Video::empty(),
             rgb: frame::Video::empty(),
             direct: YcbcrMap::new(Colorimetry::BT601_FULL, Colorimetry::BT709_LIMITED),
         }
     }
 
-    /// Decode `bytes` and return a new limited-range BT.709 yuv420p frame of the output size.
+    /// Decode `bytes` and return a new frame in the encoder's format and size.
     pub(crate) fn convert(
         &mut self,
         index: u64,
@@ -125,7 +140,7 @@ impl FrameConverter {
         }
         let decoder = slot.as_mut().expect("decoder was just created");
         decoder
-            .send_packet(&Packet::copy(bytes))
+            .send_packet(&image_packet(bytes))
             .map_err(|e| bad(e.to_string()))?;
         decoder
             .receive_frame(&mut self.decoded)
@@ -133,7 +148,12 @@ impl FrameConverter {
 
         // JPEG at the output size: one direct pass (see `matrix`).
         let is_jpeg_420 = self.decoded.format() == Pixel::YUVJ420P;
-        if is_jpeg_420 && (self.decoded.width(), self.decoded.height()) == (self.width, self.height)
+        let target = self.codec.pixel_format();
+        if is_jpeg_420
+            && target == Pixel::YUV420P
+            && (self.decoded.width(), self.decoded.height()) == (self.width, self.height)
+            && self.width.is_multiple_of(2)
+            && self.height.is_multiple_of(2)
         {
             if let Some(yuv) = self.direct.convert(&self.decoded) {
                 return Ok(yuv);
@@ -142,8 +162,8 @@ impl FrameConverter {
         self.convert_decoded_via_rgb()
     }
 
-    /// The general route for the frame in `self.decoded`: swscale to full-range RGB, then to
-    /// limited-range BT.709 yuv420p (also rescales to the output size).
+    /// The general route for the frame in `self.decoded`: swscale to full-range RGBA at the
+    /// picture size, then to the target format (padded when the size is odd).
     fn convert_decoded_via_rgb(&mut self) -> Result<frame::Video, EncodeError> {
         let (src_format, full_range) = match self.decoded.format() {
             Pixel::YUVJ420P => (Pixel::YUV420P, true),
@@ -157,7 +177,7 @@ impl FrameConverter {
                 src_format,
                 key.1,
                 key.2,
-                Pixel::RGB24,
+                Pixel::RGBA,
                 self.width,
                 self.height,
                 scaling::Flags::BILINEAR,
@@ -178,28 +198,67 @@ impl FrameConverter {
             .run(&self.decoded, &mut self.rgb)
             .map_err(EncodeError::libav("convert frame to RGB"))?;
 
-        if self.to_yuv.is_none() {
+        let target = self.codec.pixel_format();
+        if self.to_target.is_none() {
             let mut context = scaling::Context::get(
-                Pixel::RGB24,
+                Pixel::RGBA,
                 self.width,
                 self.height,
-                Pixel::YUV420P,
+                target,
                 self.width,
                 self.height,
-                scaling::Flags::BILINEAR,
+                scaling::Flags::BICUBIC,
             )
             .map_err(EncodeError::libav("create YUV converter"))?;
-            set_colorspace(&mut context, Matrix::Bt709, true, Matrix::Bt709, false);
-            self.to_yuv = Some(context);
+            let matrix = if self.codec.uses_bt709() {
+                Matrix::Bt709
+            } else {
+                Matrix::Bt601
+            };
+            set_colorspace(&mut context, matrix, true, matrix, false);
+            self.to_target = Some(context);
         }
-        let mut yuv = frame::Video::empty();
-        self.to_yuv
+        let mut converted = frame::Video::empty();
+        self.to_target
             .as_mut()
             .expect("converter was just created")
-            .run(&self.rgb, &mut yuv)
-            .map_err(EncodeError::libav("convert frame to yuv420p"))?;
-        Ok(yuv)
+            .run(&self.rgb, &mut converted)
+            .map_err(EncodeError::libav("convert frame to the encoder's format"))?;
+        let (width, height) = self.codec.encoded_size(self.width, self.height);
+        if (width, height) == (self.width, self.height) {
+            Ok(converted)
+        } else {
+            Ok(pad_8bit(&converted, width, height))
+        }
     }
+}
+
+/// Copy an 8-bit planar YUV(A) 4:2:0 frame into a larger one whose extra right column and
+/// bottom row are black and transparent (what ffmpeg's `pad` filter gives HyperFrames).
+fn pad_8bit(source: &frame::Video, width: u32, height: u32) -> frame::Video {
+    let format = source.format();
+    let mut padded = frame::Video::new(format, width, height);
+    let planes = padded.planes();
+    for plane in 0..planes {
+        // Luma and alpha are full size; chroma is already (w+1)/2 x (h+1)/2 on both sides.
+        let fill = match (plane, format) {
+            (1 | 2, _) => 128u8,
+            (3, _) => 0,
+            _ => 16,
+        };
+        let (src_w, src_h) = (source.plane_width(plane), source.plane_height(plane));
+        let dst_stride = padded.stride(plane);
+        let src_stride = source.stride(plane);
+        let dst_h = padded.plane_height(plane) as usize;
+        let data = padded.data_mut(plane);
+        data[..dst_stride * dst_h].fill(fill);
+        for row in 0..src_h as usize {
+            let from = &source.data(plane)[row * src_stride..][..src_w as usize];
+            data[row * dst_stride..][..src_w as usize].copy_from_slice(from);
+        }
+    }
+    padded.set_color_range(source.color_range());
+    padded
 }
 
 #[cfg(test)]
@@ -235,7 +294,7 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
 
-        let mut converter = FrameConverter::new(320, 180);
+        let mut converter = FrameConverter::new(320, 180, VideoCodec::H264);
         let direct = converter.convert(0, ImageFormat::Jpeg, &bytes).unwrap();
         let via_rgb = converter.convert_decoded_via_rgb().unwrap();
         // Luma against the RGB round trip (it differs only next to chroma edges).

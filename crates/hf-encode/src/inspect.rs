@@ -62,8 +62,19 @@ fn open_video(path: &Path) -> Result<OpenVideo, EncodeError> {
             })?;
     let (stream_index, time_base, frame_rate) =
         (stream.index(), stream.time_base(), stream.avg_frame_rate());
-    let decoder = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(EncodeError::libav("read codec parameters"))?
+    // libav's own VP9 decoder drops webm's alpha; libvpx keeps it.
+    let libvpx = (stream.parameters().id() == ffmpeg_next::codec::Id::VP9
+        && stream.metadata().get("alpha_mode") == Some("1"))
+    .then(|| ffmpeg_next::decoder::find_by_name("libvpx-vp9"))
+    .flatten();
+    let mut context = match libvpx {
+        Some(codec) => ffmpeg_next::codec::context::Context::new_with_codec(codec),
+        None => ffmpeg_next::codec::context::Context::new(),
+    };
+    context
+        .set_parameters(stream.parameters())
+        .map_err(EncodeError::libav("read codec parameters"))?;
+    let decoder = context
         .decoder()
         .video()
         .map_err(EncodeError::libav("open video decoder"))?;
@@ -76,8 +87,48 @@ fn open_video(path: &Path) -> Result<OpenVideo, EncodeError> {
     })
 }
 
-/// Probe the first video stream of `path`, counting its packets.
+/// The frame files of a PNG sequence directory (`frame_000001.png`...), in order.
+pub fn sequence_frames(dir: &Path) -> Result<Vec<std::path::PathBuf>, EncodeError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| EncodeError::Io {
+        action: "list",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut frames: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("frame_") && n.ends_with(".png"))
+        })
+        .collect();
+    frames.sort();
+    Ok(frames)
+}
+
+/// Probe the first video stream of `path`, counting its packets. A directory is read as a PNG
+/// sequence (no frame rate: its duration is reported as 0).
 pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
+    if path.is_dir() {
+        let frames = sequence_frames(path)?;
+        let first = frames.first().ok_or_else(|| EncodeError::NoVideoStream {
+            path: path.to_path_buf(),
+        })?;
+        let image = crate::sequence::decode_image(first, 0)?;
+        return Ok(VideoInfo {
+            codec: "png".into(),
+            width: image.width(),
+            height: image.height(),
+            pix_fmt: pixel_name(image.format()),
+            frame_rate: (0, 1),
+            frames: frames.len() as u64,
+            keyframes: (0..frames.len() as u64).collect(),
+            duration_seconds: 0.0,
+            color_space: "gbr".into(),
+            color_range: "pc".into(),
+        });
+    }
     let OpenVideo {
         mut input,
         stream_index: index,
@@ -110,7 +161,14 @@ pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
             .unwrap_or_default(),
         width: decoder.width(),
         height: decoder.height(),
-        pix_fmt: pixel_name(decoder.format()),
+        // webm keeps VP9's alpha beside the picture; libvpx decodes it as yuva420p.
+        pix_fmt: if decoder.codec().is_some_and(|c| c.name() == "libvpx-vp9")
+            && decoder.format() == Pixel::YUV420P
+        {
+            "yuva420p".to_string()
+        } else {
+            pixel_name(decoder.format())
+        },
         frame_rate: (rate.numerator(), rate.denominator()),
         frames: 0,
         keyframes: Vec::new(),
@@ -154,9 +212,138 @@ impl RgbImage {
     }
 }
 
+/// An 8-bit RGBA image (straight, not premultiplied, alpha; 255 for opaque sources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RgbaImage {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Row-major RGBA bytes, `width * 4` per row.
+    pub data: Vec<u8>,
+}
+
+impl RgbaImage {
+    /// The colour and alpha at `(x, y)`.
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
+        let i = ((y * self.width + x) * 4) as usize;
+        [
+            self.data[i],
+            self.data[i + 1],
+            self.data[i + 2],
+            self.data[i + 3],
+        ]
+    }
+
+    /// Whether any pixel is less than fully opaque.
+    pub fn has_transparency(&self) -> bool {
+        self.data.chunks_exact(4).any(|p| p[3] < 255)
+    }
+
+    /// The colour channels alone.
+    pub fn to_rgb(&self) -> RgbImage {
+        RgbImage {
+            width: self.width,
+            height: self.height,
+            data: self
+                .data
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect(),
+        }
+    }
+
+    /// Colour premultiplied by alpha, then alpha: what a transparent pixel looks like
+    /// whatever colour the encoder kept under it.
+    pub fn premultiplied(&self) -> Vec<u8> {
+        self.data
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let a = u16::from(p[3]);
+                let m = |c: u8| ((u16::from(c) * a + 127) / 255) as u8;
+                [m(p[0]), m(p[1]), m(p[2]), p[3]]
+            })
+            .collect()
+    }
+}
+
 /// Decode the frames at `indices` (display order, 0-based) of `path` to full-range RGB using the
-/// stream's BT.709 matrix. Indices may be in any order; the result follows `indices`.
+/// stream's matrix. Indices may be in any order; the result follows `indices`.
 pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, EncodeError> {
+    Ok(decode_rgba_frames(path, indices)?
+        .iter()
+        .map(RgbaImage::to_rgb)
+        .collect())
+}
+
+/// The swscale matrix for a decoded frame: its tag, or for untagged video the guess browsers
+/// make (BT.709 from 720 lines up).
+fn matrix_of(frame: &frame::Video) -> Matrix {
+    use ffmpeg_next::color::Space;
+    match frame.color_space() {
+        Space::BT709 => Matrix::Bt709,
+        Space::Unspecified if frame.height() >= 720 => Matrix::Bt709,
+        _ => Matrix::Bt601,
+    }
+}
+
+/// Decode the frames at `indices` of `path` (a video file, or a PNG sequence directory) to
+/// RGBA, keeping the alpha of VP9 (libvpx), ProRes 4444, GIF and PNG.
+pub fn decode_rgba_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbaImage>, EncodeError> {
+    let mut scaler: Option<(Pixel, scaling::Context)> = None;
+    let mut convert = |frame: &frame::Video| -> Result<RgbaImage, EncodeError> {
+        let full_range = frame.color_range() == ffmpeg_next::color::Range::JPEG;
+        if scaler.as_ref().map(|(f, _)| *f) != Some(frame.format()) {
+            let mut context = scaling::Context::get(
+                frame.format(),
+                frame.width(),
+                frame.height(),
+                Pixel::RGBA,
+                frame.width(),
+                frame.height(),
+                scaling::Flags::BILINEAR,
+            )
+            .map_err(EncodeError::libav("create RGB converter"))?;
+            let matrix = matrix_of(frame);
+            set_colorspace(&mut context, matrix, full_range, matrix, true);
+            scaler = Some((frame.format(), context));
+        }
+        let mut rgb = frame::Video::empty();
+        scaler
+            .as_mut()
+            .expect("scaler was just created")
+            .1
+            .run(frame, &mut rgb)
+            .map_err(EncodeError::libav("convert to RGB"))?;
+        let (width, height) = (rgb.width(), rgb.height());
+        let stride = rgb.stride(0);
+        let mut data = Vec::with_capacity((width * height * 4) as usize);
+        for row in 0..height as usize {
+            data.extend_from_slice(&rgb.data(0)[row * stride..row * stride + width as usize * 4]);
+        }
+        Ok(RgbaImage {
+            width,
+            height,
+            data,
+        })
+    };
+    if path.is_dir() {
+        let frames = sequence_frames(path)?;
+        return indices
+            .iter()
+            .map(|&wanted| {
+                let file =
+                    frames
+                        .get(wanted as usize)
+                        .ok_or_else(|| EncodeError::FrameOutOfRange {
+                            path: path.to_path_buf(),
+                            frames: frames.len() as u64,
+                            index: wanted,
+                        })?;
+                convert(&crate::sequence::decode_image(file, wanted)?)
+            })
+            .collect();
+    }
     let OpenVideo {
         mut input,
         stream_index: index,
@@ -164,45 +351,14 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
         ..
     } = open_video(path)?;
     let wanted_max = indices.iter().copied().max().unwrap_or(0);
-    let mut found: Vec<Option<RgbImage>> = vec![None; indices.len()];
-    let mut scaler: Option<scaling::Context> = None;
+    let mut found: Vec<Option<RgbaImage>> = vec![None; indices.len()];
     let mut decoded = frame::Video::empty();
     let mut shown: u64 = 0;
-    let mut convert = |frame: &frame::Video, shown: u64| -> Result<(), EncodeError> {
+    let mut keep = |frame: &frame::Video, shown: u64| -> Result<(), EncodeError> {
         if !indices.contains(&shown) {
             return Ok(());
         }
-        if scaler.is_none() {
-            let mut context = scaling::Context::get(
-                frame.format(),
-                frame.width(),
-                frame.height(),
-                Pixel::RGB24,
-                frame.width(),
-                frame.height(),
-                scaling::Flags::BILINEAR,
-            )
-            .map_err(EncodeError::libav("create RGB converter"))?;
-            set_colorspace(&mut context, Matrix::Bt709, false, Matrix::Bt709, true);
-            scaler = Some(context);
-        }
-        let mut rgb = frame::Video::empty();
-        scaler
-            .as_mut()
-            .expect("scaler was just created")
-            .run(frame, &mut rgb)
-            .map_err(EncodeError::libav("convert to RGB"))?;
-        let (width, height) = (rgb.width(), rgb.height());
-        let stride = rgb.stride(0);
-        let mut data = Vec::with_capacity((width * height * 3) as usize);
-        for row in 0..height as usize {
-            data.extend_from_slice(&rgb.data(0)[row * stride..row * stride + width as usize * 3]);
-        }
-        let image = RgbImage {
-            width,
-            height,
-            data,
-        };
+        let image = convert(frame)?;
         for (slot, wanted) in found.iter_mut().zip(indices) {
             if *wanted == shown {
                 *slot = Some(image.clone());
@@ -218,7 +374,7 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
             .send_packet(&packet)
             .map_err(EncodeError::libav("decode packet"))?;
         while decoder.receive_frame(&mut decoded).is_ok() {
-            convert(&decoded, shown)?;
+            keep(&decoded, shown)?;
             shown += 1;
         }
         if shown > wanted_max {
@@ -229,7 +385,7 @@ pub fn decode_rgb_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbImage>, 
         .send_eof()
         .map_err(EncodeError::libav("flush decoder"))?;
     while decoder.receive_frame(&mut decoded).is_ok() {
-        convert(&decoded, shown)?;
+        keep(&decoded, shown)?;
         shown += 1;
     }
     found

@@ -3,14 +3,19 @@
 //!
 //! The crate exposes three stages, each a function with one typed input and one typed result:
 //!
-//! - [`encode_stage`]: captured frames (JPEG/PNG bytes) in, one closed-GOP H.264 segment out.
-//!   It runs on its own thread, fed by a bounded `crossbeam-channel`.
-//! - [`assemble_stage`]: segments in, the final faststart mp4 out (stream copy, atomic rename).
+//! - [`encode_stage`]: captured frames (JPEG/PNG bytes) in, one closed-GOP segment out (H.264,
+//!   H.265, VP9 with alpha or ProRes 4444). It runs on its own thread, fed by a bounded
+//!   `crossbeam-channel`.
+//! - [`assemble_stage`]: segments in, the final mp4/mov/webm out (stream copy, audio encoded
+//!   once, atomic rename).
+//! - [`gif_stage`] and [`png_sequence_stage`]: a whole frame sequence in, a GIF or a PNG
+//!   directory out.
 //! - [`inspect`]: read back what was written (stream facts, decoded pixels) for tests and checks.
 #![deny(missing_docs)]
 
 mod assemble;
 mod audio;
+mod codec;
 pub mod compare;
 mod error;
 mod fps;
@@ -18,19 +23,27 @@ mod image;
 pub mod inspect;
 mod matrix;
 pub mod media;
+mod sequence;
 mod video;
 
 pub use assemble::{assemble_stage, AssembleInput, AssembleOutput};
 pub use audio::{
     audio_stage, read_mix, AudioMixInput, AudioMixOutput, AudioTrack, VolumeEnvelope, AUDIO_RATE,
 };
+pub use codec::{AudioCodec, Container, VideoCodec};
 pub use error::EncodeError;
 pub use fps::Fps;
 pub use image::{FrameImage, ImageFormat};
 pub use media::{
     extract_stage, probe_media, ExtractInput, ExtractOutput, MediaError, MediaInfo, VideoTiming,
 };
-pub use video::{encode_stage, EncodeInput, EncodeOutput, GopSettings, VideoEncodeSettings};
+pub use sequence::{
+    gif_stage, png_sequence_stage, sequence_frame_name, write_audio_file, GifInput, GifOutput,
+    PngSequenceInput, PngSequenceOutput,
+};
+pub use video::{
+    check_encoder, encode_stage, EncodeInput, EncodeOutput, GopSettings, VideoEncodeSettings,
+};
 
 use std::sync::Once;
 

@@ -1,7 +1,9 @@
-//! The encode stage: captured frames in, one closed-GOP H.264 segment out.
+//! The encode stage: captured frames in, one closed-GOP segment out (H.264, H.265, VP9 with
+//! alpha or ProRes 4444).
 
+use crate::codec::LIBAV_PACKAGE;
 use crate::image::FrameConverter;
-use crate::{EncodeError, Fps, FrameImage};
+use crate::{EncodeError, Fps, FrameImage, VideoCodec};
 use ffmpeg_next::{codec, color, encoder, format, frame, Dictionary, Packet};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -17,22 +19,30 @@ pub struct GopSettings {
     pub bframes: u32,
 }
 
-/// What the H.264 encoder is asked to produce.
+/// What the video encoder is asked to produce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VideoEncodeSettings {
-    /// Output width in pixels (even).
+    /// Codec (which also fixes the pixel format and the segment container).
+    #[serde(default)]
+    pub codec: VideoCodec,
+    /// Picture width in pixels (odd widths are padded for 4:2:0 codecs, see
+    /// [`VideoCodec::encoded_size`]).
     pub width: u32,
-    /// Output height in pixels (even).
+    /// Picture height in pixels (padded like the width).
     pub height: u32,
     /// Frame rate; also the stream time base.
     pub fps: Fps,
-    /// x264 preset (`ultrafast` ... `veryslow`).
+    /// x264/x265 preset (`ultrafast` ... `veryslow`; VP9 maps it to a deadline).
     pub preset: String,
-    /// Constant rate factor (0-51, lower is better).
+    /// Constant rate factor (0-51 for x264/x265, 0-63 for VP9; lower is better). ProRes has no
+    /// rate control and ignores it.
     pub crf: u32,
+    /// Target bit rate in bits/s instead of the CRF (`--video-bitrate`).
+    #[serde(default)]
+    pub bitrate: Option<u64>,
     /// GOP structure.
     pub gop: GopSettings,
-    /// libx264 threads. Part of the settings (never derived from the worker count) because
+    /// Encoder threads. Part of the settings (never derived from the worker count) because
     /// x264's output depends on it; a fixed value keeps renders byte-identical.
     pub threads: u32,
 }
@@ -42,7 +52,8 @@ pub struct VideoEncodeSettings {
 pub struct EncodeInput {
     /// Encoder settings.
     pub settings: VideoEncodeSettings,
-    /// Where the segment file is written (an `.mp4`).
+    /// Where the segment file is written (in the codec's container, see
+    /// [`VideoCodec::container`]).
     pub output: PathBuf,
     /// Render index of the segment's first frame (for error messages).
     pub first_frame: u64,
@@ -75,6 +86,13 @@ fn find_encoder(
     })
 }
 
+/// Fail with [`EncodeError::MissingEncoder`] (naming the Debian package) when this libav build
+/// has no encoder for `codec`.
+pub fn check_encoder(codec: VideoCodec) -> Result<(), EncodeError> {
+    crate::init();
+    find_encoder(codec.encoder_name(), LIBAV_PACKAGE).map(|_| ())
+}
+
 /// A segment being written: encoder plus muxer.
 struct SegmentWriter {
     output: format::context::Output,
@@ -82,13 +100,19 @@ struct SegmentWriter {
     encoder_time_base: ffmpeg_next::Rational,
     stream_time_base: ffmpeg_next::Rational,
     frames: i64,
+    /// Colour description stamped on every frame (ProRes writes it into each frame header).
+    bt709: bool,
 }
 
 impl SegmentWriter {
     fn open(settings: &VideoEncodeSettings, path: &Path) -> Result<Self, EncodeError> {
-        let codec = find_encoder("libx264", "libavcodec59")?;
-        let mut output = format::output_as(path, "mp4")
+        let codec = find_encoder(settings.codec.encoder_name(), LIBAV_PACKAGE)?;
+        let container = settings.codec.container();
+        let mut output = format::output_as(path, container.muxer())
             .map_err(EncodeError::libav(format!("create {}", path.display())))?;
+        if container == crate::Container::Webm {
+            crate::codec::make_reproducible(&mut output);
+        }
         let global_header = output
             .format()
             .flags()
@@ -96,41 +120,44 @@ impl SegmentWriter {
         let mut enc = codec::context::Context::new_with_codec(codec)
             .encoder()
             .video()
-            .map_err(EncodeError::libav("create H.264 encoder"))?;
-        enc.set_width(settings.width);
-        enc.set_height(settings.height);
-        enc.set_format(format::Pixel::YUV420P);
+            .map_err(EncodeError::libav(format!(
+                "create the {} encoder",
+                settings.codec.encoder_name()
+            )))?;
+        let (width, height) = settings.codec.encoded_size(settings.width, settings.height);
+        enc.set_width(width);
+        enc.set_height(height);
+        enc.set_format(settings.codec.pixel_format());
         enc.set_time_base(settings.fps.time_base());
         enc.set_frame_rate(Some(settings.fps.rational()));
         enc.set_gop(settings.gop.keyint);
         enc.set_max_b_frames(settings.gop.bframes as usize);
-        enc.set_colorspace(color::Space::BT709);
         enc.set_color_range(color::Range::MPEG);
-        enc.set_color_primaries(color::Primaries::BT709);
-        enc.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
+        let bt709 = settings.codec.uses_bt709();
+        if bt709 {
+            enc.set_colorspace(color::Space::BT709);
+            enc.set_color_primaries(color::Primaries::BT709);
+            enc.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
+        } else {
+            enc.set_colorspace(color::Space::SMPTE170M);
+        }
         let mut flags = codec::Flags::CLOSED_GOP;
         if global_header {
             flags |= codec::Flags::GLOBAL_HEADER;
         }
         enc.set_flags(flags);
-
-        let mut options = Dictionary::new();
-        options.set("preset", &settings.preset);
-        options.set("crf", &settings.crf.to_string());
-        options.set("threads", &settings.threads.max(1).to_string());
-        let keyint = settings.gop.keyint;
-        options.set(
-            "x264-params",
-            &format!(
-                "keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0:bframes={}",
-                settings.gop.bframes
-            ),
-        );
+        if let Some(bitrate) = settings.bitrate {
+            enc.set_bit_rate(bitrate as usize);
+        }
+        let options = encoder_options(settings);
         let encoder = {
             let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
             enc.open_with(options)
         }
-        .map_err(EncodeError::libav("open libx264"))?;
+        .map_err(EncodeError::libav(format!(
+            "open {}",
+            settings.codec.encoder_name()
+        )))?;
         {
             let mut stream = output
                 .add_stream(codec)
@@ -138,6 +165,14 @@ impl SegmentWriter {
             stream.set_parameters(&encoder);
             stream.set_time_base(settings.fps.time_base());
             stream.set_avg_frame_rate(settings.fps.rational());
+            set_codec_tag(&mut stream, settings.codec);
+            if settings.codec == VideoCodec::Vp9 {
+                // Matroska's AlphaMode: tells players (and libav's demuxer) the BlockAdditional
+                // side data is an alpha plane.
+                let mut metadata = Dictionary::new();
+                metadata.set("alpha_mode", "1");
+                stream.set_metadata(metadata);
+            }
         }
         output.write_header().map_err(EncodeError::libav(format!(
             "write header of {}",
@@ -150,11 +185,20 @@ impl SegmentWriter {
             encoder_time_base: settings.fps.time_base(),
             stream_time_base,
             frames: 0,
+            bt709,
         })
     }
 
     fn push(&mut self, frame: &mut frame::Video) -> Result<(), EncodeError> {
         frame.set_pts(Some(self.frames));
+        frame.set_color_range(color::Range::MPEG);
+        if self.bt709 {
+            frame.set_color_space(color::Space::BT709);
+            frame.set_color_primaries(color::Primaries::BT709);
+            frame.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
+        } else {
+            frame.set_color_space(color::Space::SMPTE170M);
+        }
         self.frames += 1;
         self.encoder
             .send_frame(frame)
@@ -188,6 +232,78 @@ impl SegmentWriter {
     }
 }
 
+/// The encoder's private options for `settings` (HyperFrames' settings, with the GOP locked so
+/// segments join by stream copy).
+fn encoder_options(settings: &VideoEncodeSettings) -> Dictionary<'static> {
+    let mut options = Dictionary::new();
+    let keyint = settings.gop.keyint;
+    let threads = settings.threads.max(1);
+    let crf = settings.crf.to_string();
+    match settings.codec {
+        VideoCodec::H264 | VideoCodec::H265 => {
+            options.set("preset", &settings.preset);
+            if settings.bitrate.is_none() {
+                options.set("crf", &crf);
+            }
+            // HyperFrames' tuning (adaptive quantisation, a softer deblock), then the locked GOP.
+            let tuning = if settings.preset == "ultrafast" {
+                "aq-mode=3"
+            } else {
+                "aq-mode=3:aq-strength=0.8:deblock=1,1"
+            };
+            let gop = format!(
+                "keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0:bframes={}",
+                settings.gop.bframes
+            );
+            if settings.codec == VideoCodec::H264 {
+                options.set("threads", &threads.to_string());
+                options.set("x264-params", &format!("{tuning}:{gop}"));
+            } else {
+                // One frame thread and a fixed pool: x265's bytes then depend on nothing but
+                // the settings and the frames.
+                options.set(
+                    "x265-params",
+                    &format!(
+                        "{tuning}:{gop}:repeat-headers=0:frame-threads=1:pools={threads}:\
+                         log-level=error"
+                    ),
+                );
+            }
+        }
+        VideoCodec::Vp9 => {
+            if settings.bitrate.is_none() {
+                // Constant quality: CRF with no bit-rate ceiling (`-b:v 0 -crf N`).
+                options.set("crf", &crf);
+                options.set("b", "0");
+            }
+            options.set("deadline", "good");
+            options.set("cpu-used", "4");
+            options.set("row-mt", "1");
+            options.set("auto-alt-ref", "0");
+            options.set("threads", &threads.to_string());
+            options.set("keyint_min", &keyint.to_string());
+        }
+        VideoCodec::ProRes4444 => {
+            options.set("profile", "4444");
+            options.set("vendor", "apl0");
+            options.set("threads", &threads.to_string());
+        }
+    }
+    options
+}
+
+/// The sample entry tag: `hvc1` for H.265 (what Apple players require), else the muxer's own.
+pub(crate) fn set_codec_tag(stream: &mut format::stream::StreamMut, codec: VideoCodec) {
+    let tag = match codec {
+        VideoCodec::H265 => u32::from_le_bytes(*b"hvc1"),
+        _ => 0,
+    };
+    // SAFETY: the codec parameters belong to the stream; the tag is a plain integer field.
+    unsafe {
+        (*stream.parameters().as_mut_ptr()).codec_tag = tag;
+    }
+}
+
 /// Encode `input.frame_count` frames received from `frames` into one closed-GOP segment.
 ///
 /// Runs until every frame has arrived; if the sender hangs up early the partial segment is
@@ -211,7 +327,7 @@ fn encode_segment(
 ) -> Result<EncodeOutput, EncodeError> {
     let settings = &input.settings;
     let mut writer = SegmentWriter::open(settings, &input.output)?;
-    let mut converter = FrameConverter::new(settings.width, settings.height);
+    let mut converter = FrameConverter::new(settings.width, settings.height, settings.codec);
     let mut previous: Option<frame::Video> = None;
     let (mut convert_time, mut encode_time) = (Duration::ZERO, Duration::ZERO);
 
@@ -258,4 +374,24 @@ fn encode_segment(
         convert_time,
         encode_time,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_encoder_names_the_debian_package() {
+        crate::init();
+        let Err(error) = find_encoder("libnosuchcodec", LIBAV_PACKAGE) else {
+            panic!("an encoder that does not exist was found");
+        };
+        assert_eq!(
+            error.to_string(),
+            "the libav build has no `libnosuchcodec` encoder; install Debian's `libavcodec59` package"
+        );
+        for codec in VideoCodec::ALL {
+            check_encoder(codec).unwrap();
+        }
+    }
 }

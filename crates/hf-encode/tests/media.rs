@@ -359,6 +359,8 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
         let (tx, rx) = crossbeam_channel::bounded(4);
         let input = EncodeInput {
             settings: VideoEncodeSettings {
+                codec: hf_encode::VideoCodec::H264,
+                bitrate: None,
                 width: 64,
                 height: 48,
                 fps,
@@ -395,6 +397,7 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
     let output = dir.path().join("out.mp4");
     let assemble = |audio: Option<PathBuf>, output: PathBuf| {
         assemble_stage(AssembleInput {
+            container: hf_encode::Container::Mp4,
             segments: segments.clone(),
             output,
             fps,

@@ -25,6 +25,8 @@ fn encode(dir: &Path, name: &str, first: u64, frames: Vec<FrameImage>) -> std::p
     let (tx, rx) = crossbeam_channel::bounded(4);
     let input = EncodeInput {
         settings: VideoEncodeSettings {
+            codec: hf_encode::VideoCodec::H264,
+            bitrate: None,
             width: 64,
             height: 48,
             fps: Fps::whole(30),
@@ -65,6 +67,7 @@ fn two_segments_join_by_stream_copy_with_exact_frames_and_colours() {
 
     let output = dir.path().join("out.mp4");
     let result = assemble_stage(AssembleInput {
+        container: hf_encode::Container::Mp4,
         segments: vec![a, b],
         output: output.clone(),
         fps: Fps::whole(30),
@@ -133,6 +136,7 @@ fn wrong_frame_count_fails_and_leaves_nothing_at_the_output() {
     );
     let output = dir.path().join("out.mp4");
     let err = assemble_stage(AssembleInput {
+        container: hf_encode::Container::Mp4,
         segments: vec![a],
         output: output.clone(),
         fps: Fps::whole(30),
@@ -163,6 +167,8 @@ fn a_producer_that_stops_early_is_an_error_and_removes_the_segment() {
     let err = encode_stage(
         EncodeInput {
             settings: VideoEncodeSettings {
+                codec: hf_encode::VideoCodec::H264,
+                bitrate: None,
                 width: 64,
                 height: 48,
                 fps: Fps::whole(30),
@@ -244,6 +250,7 @@ mod joining {
         });
         let output = dir.join(format!("{name}.mp4"));
         let result = assemble_stage(AssembleInput {
+            container: hf_encode::Container::Mp4,
             segments: paths,
             output: output.clone(),
             fps: Fps::whole(30),
@@ -293,6 +300,8 @@ fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
     let segment = dir.path().join("24fps.mp4");
     let input = EncodeInput {
         settings: VideoEncodeSettings {
+            codec: hf_encode::VideoCodec::H264,
+            bitrate: None,
             width: 64,
             height: 48,
             fps: Fps::whole(24),
@@ -320,6 +329,7 @@ fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
     // Twelve packets, but spaced for 24 fps: they last 0.5 s, not the 0.4 s of 12 frames at 30.
     let output = dir.path().join("out.mp4");
     let err = assemble_stage(AssembleInput {
+        container: hf_encode::Container::Mp4,
         segments: vec![segment],
         output: output.clone(),
         fps: Fps::whole(30),

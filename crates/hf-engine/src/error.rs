@@ -128,6 +128,12 @@ pub enum RenderError {
         /// What is wrong with it.
         reason: Box<hf_encode::MediaError>,
     },
+    /// The output options contradict each other or the format.
+    #[error("{reason}")]
+    InvalidOutput {
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// The job asks for something this build cannot do.
     #[error("{0}")]
     Unsupported(String),
@@ -210,6 +216,8 @@ impl RenderError {
             }
             RenderError::BadMedia { .. } => "MEDIA_INVALID",
             RenderError::Unsupported(_) => "UNSUPPORTED",
+            RenderError::InvalidOutput { .. } => "INVALID_OUTPUT_OPTIONS",
+            RenderError::Encode(hf_encode::EncodeError::MissingEncoder { .. }) => "ENCODER_MISSING",
             RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
             RenderError::Io { .. } => "IO_ERROR",
             RenderError::Cancelled | RenderError::Capture(C::Cancelled) => "CANCELLED",

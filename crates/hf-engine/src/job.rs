@@ -45,21 +45,57 @@ impl FromStr for Quality {
     }
 }
 
-/// Output container/codec family.
+/// Output format (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OutputFormat {
-    /// H.264 in mp4 with faststart.
+    /// H.264 (or H.265 with `--codec h265`) in mp4 with faststart.
     #[default]
     Mp4,
+    /// ProRes 4444 with alpha in mov.
+    Mov,
+    /// VP9 with alpha in webm, audio in Opus.
+    Webm,
+    /// Animated GIF (two-pass palette, 1-bit transparency).
+    Gif,
+    /// A directory of RGBA `frame_000001.png`... plus `audio.m4a` when there is audio.
+    PngSequence,
 }
 
 impl OutputFormat {
-    /// File extension of the output.
+    /// File extension of the output (none for a PNG sequence directory).
     pub fn extension(self) -> &'static str {
         match self {
             OutputFormat::Mp4 => "mp4",
+            OutputFormat::Mov => "mov",
+            OutputFormat::Webm => "webm",
+            OutputFormat::Gif => "gif",
+            OutputFormat::PngSequence => "",
         }
+    }
+
+    /// Whether the format keeps the page's transparency (and so captures PNG over a
+    /// transparent background).
+    pub fn keeps_alpha(self) -> bool {
+        self != OutputFormat::Mp4
+    }
+
+    /// The format whose container is `container`.
+    pub fn for_container(container: hf_encode::Container) -> Self {
+        match container {
+            hf_encode::Container::Mp4 => OutputFormat::Mp4,
+            hf_encode::Container::Mov => OutputFormat::Mov,
+            hf_encode::Container::Webm => OutputFormat::Webm,
+        }
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OutputFormat::PngSequence => "png-sequence",
+            other => other.extension(),
+        })
     }
 }
 
@@ -68,7 +104,13 @@ impl FromStr for OutputFormat {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "mp4" => Ok(OutputFormat::Mp4),
-            other => Err(format!("unknown format `{other}`: this build renders mp4")),
+            "mov" => Ok(OutputFormat::Mov),
+            "webm" => Ok(OutputFormat::Webm),
+            "gif" => Ok(OutputFormat::Gif),
+            "png-sequence" | "png" => Ok(OutputFormat::PngSequence),
+            other => Err(format!(
+                "unknown format `{other}`: use mp4, mov, webm, gif or png-sequence"
+            )),
         }
     }
 }
@@ -120,6 +162,21 @@ pub struct RenderJob {
     pub frame_timeout_seconds: f64,
     /// Output format.
     pub format: OutputFormat,
+    /// Video codec; default: the format's (h264 for mp4, vp9 for webm, prores for mov).
+    #[serde(default)]
+    pub codec: Option<hf_encode::VideoCodec>,
+    /// Target video bit rate in bits/s instead of the CRF (exclusive with `crf`).
+    #[serde(default)]
+    pub video_bitrate: Option<u64>,
+    /// GIF loop count: 0 loops forever, N plays N+1 times.
+    #[serde(default)]
+    pub gif_loop: u16,
+    /// The user asked for alpha: a warning when the format cannot keep it.
+    #[serde(default)]
+    pub alpha: bool,
+    /// Output size reached by supersampling (device pixel ratio); same aspect ratio only.
+    #[serde(default)]
+    pub resolution: Option<crate::output::Resolution>,
     /// Variable overrides (a JSON object), exposed to the page as `window.__hfVariables`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     /// Reject variable overrides that no `data-composition-variables` declares.
@@ -157,6 +214,11 @@ impl RenderJob {
             work_dir_parent: None,
             frame_timeout_seconds: 30.0,
             format: OutputFormat::Mp4,
+            codec: None,
+            video_bitrate: None,
+            gif_loop: 0,
+            alpha: false,
+            resolution: None,
             variables: None,
             strict_variables: false,
             allow_missing_assets: false,
@@ -197,6 +259,12 @@ impl RenderJob {
     /// Set the segment length in frames.
     pub fn segment_frames(mut self, frames: u64) -> Self {
         self.segment_frames = Some(frames);
+        self
+    }
+
+    /// Set the output format.
+    pub fn format(mut self, format: OutputFormat) -> Self {
+        self.format = format;
         self
     }
 
@@ -308,8 +376,14 @@ pub struct StageTimings {
 /// What a finished render produced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RenderResult {
-    /// The output file.
+    /// The output file (a directory for a PNG sequence).
     pub output: PathBuf,
+    /// Output format.
+    #[serde(default)]
+    pub format: OutputFormat,
+    /// Video codec, for the video formats.
+    #[serde(default)]
+    pub codec: Option<hf_encode::VideoCodec>,
     /// Frames in the output.
     pub frames: u64,
     /// Frame rate.

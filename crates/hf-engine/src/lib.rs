@@ -17,6 +17,7 @@ pub mod compile;
 mod error;
 mod job;
 mod media;
+pub mod output;
 pub mod plan;
 mod render;
 
@@ -24,9 +25,10 @@ pub use assets::AssetCache;
 pub use compile::{compile_stage, CompileInput, CompiledComposition};
 pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};
-pub use hf_encode::Fps;
+pub use hf_encode::{Fps, VideoCodec};
 pub use job::{
     CapturePlan, MediaSummary, OutputFormat, ProgressEvent, ProgressSink, Quality, RenderJob,
     RenderResult, Stage, StageTimings,
 };
+pub use output::{OutputKind, OutputPlan, Resolution};
 pub use render::{render, render_async, render_with_cancel};

@@ -6,6 +6,7 @@ use crate::job::{
     StageTimings,
 };
 use crate::media::{extract_videos, plan_media};
+use crate::output::{resolve_output, OutputKind};
 use crate::plan::{
     auto_workers, available_memory, default_segment_frames, segment_grid, SegmentSpec,
 };
@@ -18,8 +19,8 @@ use hf_capture::{
     capture_streaming, CaptureError, CaptureSession, SessionOptions, StreamingCaptureInput,
 };
 use hf_encode::{
-    assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, GopSettings, ImageFormat,
-    VideoEncodeSettings,
+    assemble_stage, encode_stage, gif_stage, png_sequence_stage, AssembleInput, EncodeInput, Fps,
+    GifInput, GopSettings, PngSequenceInput, VideoEncodeSettings,
 };
 use hf_encode::{audio_stage, AudioMixInput, EncodeOutput, FrameImage, AUDIO_RATE};
 use std::collections::VecDeque;
@@ -58,7 +59,8 @@ pub fn render_with_cancel(
     runtime.block_on(render_async(job, &mut progress, cancel))
 }
 
-/// The default output path: `renders/<dir name>_<YYYY-MM-DD_HH-MM-SS>.<ext>`.
+/// The default output path: `renders/<dir name>_<YYYY-MM-DD_HH-MM-SS>.<ext>` (no extension for
+/// a PNG sequence directory).
 fn default_output(job: &RenderJob) -> PathBuf {
     let name = job
         .project_dir
@@ -67,17 +69,34 @@ fn default_output(job: &RenderJob) -> PathBuf {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "render".to_string());
     let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
-    PathBuf::from("renders").join(format!("{name}_{stamp}.{}", job.format.extension()))
+    let file = match job.format.extension() {
+        "" => format!("{name}_{stamp}"),
+        extension => format!("{name}_{stamp}.{extension}"),
+    };
+    PathBuf::from("renders").join(file)
 }
 
-/// Make sure the output's directory exists and accepts files, before any work is done.
-fn check_output_writable(output: &Path) -> Result<(), RenderError> {
+/// Make sure the output's directory exists and accepts files, before any work is done. A PNG
+/// sequence is a directory: an empty one may already be there.
+fn check_output_writable(output: &Path, directory: bool) -> Result<(), RenderError> {
     let not_writable = |reason: String| RenderError::OutputNotWritable {
         path: output.to_path_buf(),
         reason,
     };
     if output.is_dir() {
-        return Err(not_writable("it is a directory".into()));
+        let empty = std::fs::read_dir(output).is_ok_and(|mut d| d.next().is_none());
+        if !directory {
+            return Err(not_writable("it is a directory".into()));
+        }
+        if !empty {
+            return Err(not_writable(
+                "the directory exists and is not empty (a png-sequence output must be new)".into(),
+            ));
+        }
+    } else if directory && output.exists() {
+        return Err(not_writable(
+            "a file is in the way (a png-sequence output is a directory)".into(),
+        ));
     }
     let parent = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -95,7 +114,8 @@ fn check_output_writable(output: &Path) -> Result<(), RenderError> {
 /// Everything a worker needs, shared by all workers.
 struct WorkerContext {
     options: SessionOptions,
-    settings: VideoEncodeSettings,
+    /// Encoder settings; `None` when the output is made from frame files (gif, png-sequence).
+    settings: Option<VideoEncodeSettings>,
     fps: Fps,
     frame_timeout: Duration,
     work_dir: PathBuf,
@@ -126,23 +146,53 @@ impl WorkerContext {
 /// What one segment cost, and where it went.
 struct SegmentResult {
     index: usize,
-    encoded: EncodeOutput,
+    /// The encoded segment (none when frames only go to disk).
+    encoded: Option<EncodeOutput>,
     captured: StreamingCaptureOutput,
     /// Frames that were already on disk (capture-disk resume).
     resumed: u64,
 }
 
-/// Capture and encode one segment with a fresh encoder on its own thread.
+/// Capture and encode one segment with a fresh encoder on its own thread (or, for outputs
+/// made from frame files, only capture it to disk).
 async fn render_segment(
     session: &mut CaptureSession,
     ctx: &WorkerContext,
     segment: SegmentSpec,
 ) -> Result<SegmentResult, RenderError> {
+    let mut on_frame = |index: u64| {
+        let _ = ctx
+            .progress
+            .send((segment.index, index + 1 - segment.first_frame));
+    };
+    let disk_input = ctx.frames_dir.as_ref().map(|frames_dir| DiskCaptureInput {
+        first_frame: segment.first_frame,
+        frame_count: segment.frame_count,
+        fps: ctx.fps,
+        frame_timeout: ctx.frame_timeout,
+        frames_dir: frames_dir.clone(),
+        image_format: ctx.options.image_format,
+    });
+    let Some(settings) = &ctx.settings else {
+        let input = disk_input.expect("frame-file outputs capture to disk");
+        let disk = capture_disk(session, &input, &ctx.stop, &mut on_frame).await?;
+        return Ok(SegmentResult {
+            index: segment.index,
+            encoded: None,
+            captured: StreamingCaptureOutput {
+                frames: segment.frame_count,
+                ..Default::default()
+            },
+            resumed: disk.skipped,
+        });
+    };
     let input = EncodeInput {
-        settings: ctx.settings.clone(),
-        output: ctx
-            .work_dir
-            .join(format!("segment-{:05}.mp4", segment.index)),
+        settings: settings.clone(),
+        output: ctx.work_dir.join(format!(
+            "segment-{:05}.{}",
+            segment.index,
+            settings.codec.container().extension()
+        )),
         first_frame: segment.first_frame,
         frame_count: segment.frame_count,
     };
@@ -155,13 +205,8 @@ async fn render_segment(
             path: "an encoder thread".into(),
             source,
         })?;
-    let mut on_frame = |index: u64| {
-        let _ = ctx
-            .progress
-            .send((segment.index, index + 1 - segment.first_frame));
-    };
     let mut resumed = 0;
-    let captured = match &ctx.frames_dir {
+    let captured = match disk_input {
         None => {
             let input = StreamingCaptureInput {
                 first_frame: segment.first_frame,
@@ -171,26 +216,16 @@ async fn render_segment(
             };
             capture_streaming(session, input, &sender, &ctx.stop, &mut on_frame).await
         }
-        Some(frames_dir) => {
-            let input = DiskCaptureInput {
-                first_frame: segment.first_frame,
-                frame_count: segment.frame_count,
-                fps: ctx.fps,
-                frame_timeout: ctx.frame_timeout,
-                frames_dir: frames_dir.clone(),
-                image_format: ctx.options.image_format,
-            };
-            match capture_disk(session, &input, &ctx.stop, &mut on_frame).await {
-                Ok(disk) => {
-                    resumed = disk.skipped;
-                    send_frames_from_disk(&input, &sender).map(|()| StreamingCaptureOutput {
-                        frames: segment.frame_count,
-                        ..Default::default()
-                    })
-                }
-                Err(error) => Err(error),
+        Some(input) => match capture_disk(session, &input, &ctx.stop, &mut on_frame).await {
+            Ok(disk) => {
+                resumed = disk.skipped;
+                send_frames_from_disk(&input, &sender).map(|()| StreamingCaptureOutput {
+                    frames: segment.frame_count,
+                    ..Default::default()
+                })
             }
-        }
+            Err(error) => Err(error),
+        },
     };
     drop(sender);
     let encoded =
@@ -200,7 +235,7 @@ async fn render_segment(
     match (captured, encoded) {
         (Ok(captured), Ok(encoded)) => Ok(SegmentResult {
             index: segment.index,
-            encoded,
+            encoded: Some(encoded),
             captured,
             resumed,
         }),
@@ -233,6 +268,90 @@ fn send_frames_from_disk(
         }
         Ok(())
     })
+}
+
+/// What the assemble step wrote, whatever the format.
+struct Assembled {
+    path: PathBuf,
+    frames: u64,
+    bytes: u64,
+    duration_seconds: f64,
+    audio_seconds: Option<f64>,
+}
+
+/// Join segments (video formats), or build the GIF / PNG sequence from the frame files.
+fn assemble_output(
+    kind: &OutputKind,
+    results: &[SegmentResult],
+    ctx: &WorkerContext,
+    output: &Path,
+    frames: u64,
+    audio: Option<PathBuf>,
+    audio_tracks: usize,
+) -> Result<Assembled, RenderError> {
+    let frame_files = || -> Vec<PathBuf> {
+        let dir = ctx
+            .frames_dir
+            .as_ref()
+            .expect("frame-file outputs capture to disk");
+        (0..frames)
+            .map(|index| frame_path(dir, index, ctx.options.image_format))
+            .collect()
+    };
+    let duration_seconds = frames as f64 * ctx.fps.frame_duration();
+    match *kind {
+        OutputKind::Video { container, .. } => {
+            let assembled = assemble_stage(AssembleInput {
+                segments: results
+                    .iter()
+                    .filter_map(|r| r.encoded.as_ref().map(|e| e.path.clone()))
+                    .collect(),
+                output: output.to_path_buf(),
+                fps: ctx.fps,
+                expected_frames: frames,
+                faststart: true,
+                container,
+                audio,
+                audio_tracks,
+            })?;
+            Ok(Assembled {
+                path: assembled.path,
+                frames: assembled.frames,
+                bytes: assembled.bytes,
+                duration_seconds: assembled.duration_seconds,
+                audio_seconds: assembled.audio_seconds,
+            })
+        }
+        OutputKind::Gif { loop_count } => {
+            let gif = gif_stage(&GifInput {
+                frames: frame_files(),
+                fps: ctx.fps,
+                output: output.to_path_buf(),
+                loop_count,
+            })?;
+            Ok(Assembled {
+                path: gif.path,
+                frames: gif.frames,
+                bytes: gif.bytes,
+                duration_seconds,
+                audio_seconds: None,
+            })
+        }
+        OutputKind::PngSequence => {
+            let sequence = png_sequence_stage(&PngSequenceInput {
+                frames: frame_files(),
+                output: output.to_path_buf(),
+                audio,
+            })?;
+            Ok(Assembled {
+                path: sequence.path,
+                frames: sequence.frames,
+                bytes: sequence.bytes,
+                duration_seconds,
+                audio_seconds: sequence.audio_seconds,
+            })
+        }
+    }
 }
 
 /// Retries of a segment whose browser died.
@@ -421,11 +540,9 @@ async fn render_in(
     let started = Instant::now();
     let mut timings = StageTimings::default();
     let output = job.output.clone().unwrap_or_else(|| default_output(job));
-    let capture_plan = if job.resume.is_some() {
-        CapturePlan::Disk
-    } else {
-        job.capture
-    };
+
+    // The output options are checked before any work (again below with the final frame rate).
+    resolve_output(job, job.fps.unwrap_or(Fps::whole(30)))?;
 
     // compile
     progress.event(ProgressEvent::StageStarted {
@@ -445,8 +562,23 @@ async fn render_in(
             message: warning.clone(),
         });
     }
-    check_output_writable(&output)?;
-    let fps = job.fps.or(compiled.fps_hint).unwrap_or(Fps::whole(30));
+    let output_plan = resolve_output(job, job.fps.or(compiled.fps_hint).unwrap_or(Fps::whole(30)))?;
+    for warning in &output_plan.warnings {
+        progress.event(ProgressEvent::Warning {
+            message: warning.clone(),
+        });
+    }
+    let fps = output_plan.fps;
+    let device_scale_factor = match job.resolution {
+        Some(resolution) => resolution.scale_for(compiled.width, compiled.height)?,
+        None => 1.0,
+    };
+    // The size of the captured frames (and of the output, before odd-size padding).
+    let (frame_width, frame_height) = (
+        (f64::from(compiled.width) * device_scale_factor).round() as u32,
+        (f64::from(compiled.height) * device_scale_factor).round() as u32,
+    );
+    check_output_writable(&output, output_plan.kind == OutputKind::PngSequence)?;
     timings.compile = stage_started.elapsed();
 
     // probe: launch the first browser, load the page, learn the duration
@@ -471,12 +603,14 @@ async fn render_in(
         width: compiled.width,
         height: compiled.height,
         mode: job.capture_mode,
-        image_format: ImageFormat::Jpeg,
+        image_format: output_plan.image_format,
         jpeg_quality,
         frame_interval_ms: 1000.0 * fps.frame_duration(),
         load_timeout: Duration::from_secs_f64(job.load_timeout_seconds),
         timeline_timeout: Duration::from_secs_f64(job.timeline_timeout_seconds),
         fps: fps.as_f64(),
+        device_scale_factor,
+        transparent: output_plan.transparent,
     };
     let mut probe_session = CaptureSession::open(&options).await?;
     let missing = &probe_session.facts().missing_timelines;
@@ -510,11 +644,16 @@ async fn render_in(
     }
 
     // media: the frames videos show are extracted now; audio is mixed alongside capture
-    let slots = if compiled.media.is_empty() {
+    let mut slots = if compiled.media.is_empty() {
         Vec::new()
     } else {
         probe_session.media_slots().await?
     };
+    // Boxes in device pixels, so supersampled renders extract videos sharp enough.
+    for slot in &mut slots {
+        slot.width *= device_scale_factor;
+        slot.height *= device_scale_factor;
+    }
     let envelopes = if compiled.media.iter().any(|m| m.sounds) {
         probe_session.volume_envelopes(frames).await?
     } else {
@@ -539,7 +678,15 @@ async fn render_in(
             (extracted, extract_started.elapsed())
         })
     };
-    let audio_tracks = media_plan.audio.len();
+    let mut audio_tracks = media_plan.audio.len();
+    if audio_tracks > 0 && matches!(output_plan.kind, OutputKind::Gif { .. }) {
+        progress.event(ProgressEvent::Warning {
+            message: format!(
+                "gif has no audio track; the sound of {audio_tracks} element(s) is left out                  (render webm, mov, mp4 or png-sequence to keep it)"
+            ),
+        });
+        audio_tracks = 0;
+    }
     let audio_mix = (audio_tracks > 0).then(|| {
         let input = AudioMixInput {
             tracks: media_plan.audio.clone(),
@@ -583,6 +730,12 @@ async fn render_in(
         }
         n => n.min(segments.len() as u32),
     };
+    // Outputs made from frame files (gif, png-sequence) always capture to disk.
+    let capture_plan = if job.resume.is_some() || output_plan.needs_frame_files() {
+        CapturePlan::Disk
+    } else {
+        job.capture
+    };
     let frames_dir = match capture_plan {
         CapturePlan::Streaming => None,
         CapturePlan::Disk => {
@@ -593,8 +746,8 @@ async fn render_in(
                     .unwrap_or(compiled.project_dir.clone())
                     .display()
                     .to_string(),
-                width: compiled.width,
-                height: compiled.height,
+                width: frame_width,
+                height: frame_height,
                 fps: fps.to_string(),
                 frames,
                 jpeg_quality,
@@ -622,18 +775,23 @@ async fn render_in(
     let (progress_tx, mut progress_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Arc::new(WorkerContext {
         options,
-        settings: VideoEncodeSettings {
-            width: compiled.width,
-            height: compiled.height,
-            fps,
-            preset: preset.to_string(),
-            crf: job.crf.unwrap_or(crf),
-            // Every segment is its own closed GOP.
-            gop: GopSettings {
-                keyint: segment_frames as u32,
-                bframes: 0,
-            },
-            threads: ENCODER_THREADS,
+        settings: match output_plan.kind {
+            OutputKind::Video { codec, .. } => Some(VideoEncodeSettings {
+                codec,
+                width: frame_width,
+                height: frame_height,
+                fps,
+                preset: preset.to_string(),
+                crf: job.crf.unwrap_or(crf),
+                bitrate: output_plan.bitrate,
+                // Every segment is its own closed GOP.
+                gop: GopSettings {
+                    keyint: segment_frames as u32,
+                    bframes: 0,
+                },
+                threads: ENCODER_THREADS,
+            }),
+            OutputKind::Gif { .. } | OutputKind::PngSequence => None,
         },
         fps,
         frame_timeout: Duration::from_secs_f64(job.frame_timeout_seconds),
@@ -669,8 +827,8 @@ async fn render_in(
         frames,
         fps,
         duration_seconds: duration,
-        width: compiled.width,
-        height: compiled.height,
+        width: frame_width,
+        height: frame_height,
         capture_mode,
         workers,
         segments: segments.len(),
@@ -745,8 +903,10 @@ async fn render_in(
     timings.capture = stage_started.elapsed();
     for result in &results {
         timings.encoder_wait += result.captured.encoder_wait;
-        timings.convert += result.encoded.convert_time;
-        timings.encode += result.encoded.encode_time;
+        if let Some(encoded) = &result.encoded {
+            timings.convert += encoded.convert_time;
+            timings.encode += encoded.encode_time;
+        }
     }
     let unchanged_frames = results.iter().map(|r| r.captured.unchanged_frames).sum();
     let resumed_frames = results.iter().map(|r| r.resumed).sum();
@@ -766,25 +926,27 @@ async fn render_in(
         }
     };
     let assembled = tokio::task::block_in_place(|| {
-        assemble_stage(AssembleInput {
-            segments: results.iter().map(|r| r.encoded.path.clone()).collect(),
-            output: output.clone(),
-            fps,
-            expected_frames: frames,
-            faststart: true,
+        assemble_output(
+            &output_plan.kind,
+            &results,
+            &ctx,
+            &output,
+            frames,
             audio,
             audio_tracks,
-        })
+        )
     })?;
     timings.assemble = stage_started.elapsed();
 
     let result = RenderResult {
         output: assembled.path,
+        format: job.format,
+        codec: ctx.settings.as_ref().map(|s| s.codec),
         frames: assembled.frames,
         fps,
         duration_seconds: assembled.duration_seconds,
-        width: compiled.width,
-        height: compiled.height,
+        width: frame_width,
+        height: frame_height,
         bytes: assembled.bytes,
         elapsed_seconds: started.elapsed().as_secs_f64(),
         capture_mode,

@@ -257,24 +257,23 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
             path: index.clone(),
         })?;
 
-    let dimension = |value: &Option<String>,
-                     name: &str,
-                     default: u32|
-     -> Result<u32, RenderError> {
-        match value.as_deref().map(str::trim) {
-            None | Some("") => Ok(default),
-            Some(text) => match text.parse::<f64>() {
-                Ok(v) if (2.0..=16384.0).contains(&v) && v % 2.0 == 0.0 => Ok(v as u32),
-                _ => Err(RenderError::InvalidAttribute {
-                    path: index.clone(),
-                    element: root.id.clone(),
-                    attribute: name.to_string(),
-                    value: text.to_string(),
-                    expected: "an even whole number of pixels between 2 and 16384 (4:2:0 video needs even sizes)",
-                }),
-            },
-        }
-    };
+    let dimension =
+        |value: &Option<String>, name: &str, default: u32| -> Result<u32, RenderError> {
+            match value.as_deref().map(str::trim) {
+                None | Some("") => Ok(default),
+                Some(text) => match text.parse::<f64>() {
+                    // Odd sizes are fine: 4:2:0 codecs pad the output by one pixel.
+                    Ok(v) if (1.0..=16384.0).contains(&v) && v.fract() == 0.0 => Ok(v as u32),
+                    _ => Err(RenderError::InvalidAttribute {
+                        path: index.clone(),
+                        element: root.id.clone(),
+                        attribute: name.to_string(),
+                        value: text.to_string(),
+                        expected: "a whole number of pixels between 1 and 16384",
+                    }),
+                },
+            }
+        };
     let width = dimension(&root.width, "data-width", DEFAULT_SIZE.0)?;
     let height = dimension(&root.height, "data-height", DEFAULT_SIZE.1)?;
     let static_duration = root

@@ -317,6 +317,45 @@ fn gsap_volume_tweens_become_the_gain_envelope() {
 }
 
 #[test]
+fn a_global_media_start_basis_keeps_a_nested_start_on_the_root_timeline() {
+    let project = tempfile::tempdir().unwrap();
+    make_media(project.path());
+    // The legacy picture-in-picture form: the video's data-start (1.5) is a root time although
+    // it sits in a scene hosted at 1 s; without the basis it would start at 2.5 s.
+    std::fs::write(
+        project.path().join("index.html"),
+        r#"<!DOCTYPE html><html><head><style>
+  body { margin: 0; background: #fff; }
+  #scene { position: absolute; inset: 0; }
+  video { position: absolute; left: 0; top: 0; width: 320px; height: 180px; object-fit: fill; }
+</style></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="3" data-no-timeline>
+  <div id="scene" data-composition-id="scene" data-start="1" data-duration="2" data-no-timeline>
+    <video id="pip" src="rgb.mp4" data-start="1.5" data-hf-media-start-basis="global"></video>
+  </div>
+</div>
+</body></html>"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("global.mp4");
+    let mut job = RenderJob::new(project.path()).output(&output);
+    job.asset_cache = Some(hf_tests::test_asset_cache());
+    hf_engine::render(job, |_| {}).expect("render global-basis media");
+    let f = decode_rgb_frames(&output, &[40, 48, 78]).unwrap();
+    assert_pixel(&f[0], 160, 90, WHITE, TOLERANCE, "1.33 s: before 1.5 s");
+    assert_pixel(&f[1], 160, 90, RED, TOLERANCE, "1.6 s: source 0.1 s");
+    assert_pixel(&f[2], 160, 90, GREEN, TOLERANCE, "2.6 s: source 1.1 s");
+    let samples = decode_audio(&output, 3.0).unwrap();
+    assert!(rms(&samples, 0, 0.2, 1.4) < 0.003, "silent before 1.5 s");
+    let heard = rms(&samples, 0, 1.6, 2.4);
+    assert!(
+        (heard - SINE_RMS).abs() < 0.01,
+        "its sound from 1.5 s, not 2.5 s: {heard}"
+    );
+}
+
+#[test]
 fn nested_media_start_at_host_start_plus_local_start() {
     let project = tempfile::tempdir().unwrap();
     make_media(project.path());

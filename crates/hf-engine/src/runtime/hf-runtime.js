@@ -124,9 +124,22 @@
     return absoluteStart(host) - playbackStartOf(host) / playbackRateOf(host);
   }
 
+  // A nested <video>/<audio> whose literal data-start is a root-global time (the legacy
+  // picture-in-picture case, marked data-hf-media-start-basis="global").
+  function globalMediaStart(el, host) {
+    if (!host || (el.tagName !== "VIDEO" && el.tagName !== "AUDIO")) return NaN;
+    if (el.hasAttribute("data-hf-auto-start")) return NaN;
+    var basis = (el.getAttribute("data-hf-media-start-basis") || "").trim().toLowerCase();
+    var literal = (el.getAttribute("data-start") || "").trim();
+    if (basis !== "global" || !/^[-+]?(\d+\.?\d*|\.\d+)$/.test(literal)) return NaN;
+    return hostOffset(host) !== 0 ? Number(literal) : NaN;
+  }
+
   // Start of `el` on the root timeline: clips inside a sub-composition are timed locally.
   function absoluteStart(el) {
     var host = timingHost(el);
+    var global = globalMediaStart(el, host);
+    if (isFinite(global)) return global;
     var local = el.hasAttribute("data-start") ? resolveStart(el) : 0;
     return host ? hostOffset(host) + local / playbackRateOf(host) : local;
   }
@@ -148,6 +161,11 @@
       var host = timingHost(el);
       var local = localTime(host, t);
       var start = resolveStart(el);
+      var global = globalMediaStart(el, host);
+      if (isFinite(global)) {
+        local = t;
+        start = global;
+      }
       var duration = resolveDuration(el);
       var active = local >= start && (!(duration > 0) || local < start + duration);
       var ancestor = el.parentElement && el.parentElement.closest("[data-start]");

@@ -198,3 +198,23 @@ fn auto_mode_falls_back_to_screenshots_when_begin_frame_is_unavailable() {
     );
     assert!(!output.exists());
 }
+
+#[test]
+fn capture_only_captures_every_frame_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let (dir, result) = hf_tests::render_fixture_with("clip-windows", |job| {
+        job.capture_only = true;
+        job.workers = 2;
+        job.work_dir_parent = Some(work.path().to_path_buf());
+    });
+    assert!(result.capture_only);
+    assert_eq!(result.frames, 60);
+    assert_eq!(result.bytes, 0);
+    assert!(!result.output.exists(), "no output file");
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    assert!(
+        std::fs::read_dir(work.path()).unwrap().next().is_none(),
+        "the work dir is removed"
+    );
+    assert_eq!(result.timings.encode, std::time::Duration::ZERO);
+}

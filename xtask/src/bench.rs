@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: render the benchmark compositions with a release `hf` and report
 //! median frames/s, realtime factor, CPU seconds per frame and peak RSS (hf plus its Chrome);
 //! with `--vs-hyperframes`, also upstream HyperFrames (from npm) on the same compositions,
-//! alternating runs, with the ratio of median throughputs and the PSNR between the outputs.
+//! alternating runs, with the ratio of median throughputs and the PSNR between the outputs;
+//! with `--capture-only`, also hf capturing the same frames without encoding them, to show
+//! what encoding adds.
 
 use crate::{build_hf, run};
 use anyhow::{bail, Context, Result};
@@ -93,6 +95,8 @@ struct Sample {
 #[derive(Clone, Copy, PartialEq)]
 enum Renderer {
     Hf,
+    /// hf capturing every frame and discarding it (`hf render --capture-only`).
+    HfCaptureOnly,
     HyperFrames,
 }
 
@@ -100,6 +104,7 @@ impl Renderer {
     fn name(self) -> &'static str {
         match self {
             Renderer::Hf => "hf",
+            Renderer::HfCaptureOnly => "hf-capture",
             Renderer::HyperFrames => "hyperframes",
         }
     }
@@ -161,9 +166,10 @@ struct Options {
     workers: Vec<String>,
     only: Vec<String>,
     vs_hyperframes: bool,
+    capture_only: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes]";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only]";
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
@@ -171,11 +177,16 @@ fn parse(args: &[String]) -> Result<Options> {
         workers: vec!["auto".to_string()],
         only: Vec::new(),
         vs_hyperframes: false,
+        capture_only: false,
     };
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
         if flag == "--vs-hyperframes" {
             options.vs_hyperframes = true;
+            continue;
+        }
+        if flag == "--capture-only" {
+            options.capture_only = true;
             continue;
         }
         let value = rest.next().context(USAGE)?;
@@ -216,6 +227,7 @@ pub fn bench(args: &[String]) -> Result<()> {
     let mut report = Vec::new();
     let mut comparisons = Vec::new();
     let mut hf_fps: HashMap<(String, String), f64> = HashMap::new();
+    let mut capture_fps: HashMap<(String, String), f64> = HashMap::new();
     println!(
         "{:<26} {:<11} {:>7} {:>7} {:>8} {:>9} {:>9} {:>11} {:>9}  where the time goes (s, median run)",
         "composition", "renderer", "workers", "frames", "wall s", "frames/s", "realtime", "cpu s/frame", "peak RSS"
@@ -236,7 +248,17 @@ pub fn bench(args: &[String]) -> Result<()> {
                     Path::new(case.dir),
                     &hf_output,
                     workers,
+                    false,
                 )?);
+                if options.capture_only {
+                    samples.entry("hf-capture").or_default().push(render_hf(
+                        &hf,
+                        Path::new(case.dir),
+                        &out_dir.join("capture-only.mp4"),
+                        workers,
+                        true,
+                    )?);
+                }
                 if let Some(upstream) = &upstream {
                     samples
                         .entry("hyperframes")
@@ -250,7 +272,7 @@ pub fn bench(args: &[String]) -> Result<()> {
                 }
             }
             let mut summaries = Vec::new();
-            for renderer in [Renderer::Hf, Renderer::HyperFrames] {
+            for renderer in [Renderer::Hf, Renderer::HfCaptureOnly, Renderer::HyperFrames] {
                 let Some(runs) = samples.remove(renderer.name()) else {
                     continue;
                 };
@@ -288,8 +310,22 @@ pub fn bench(args: &[String]) -> Result<()> {
                     "wall_seconds": summary.walls,
                     "timings_of_median_run": summary.median_timings,
                 }));
-                if renderer == Renderer::Hf {
-                    hf_fps.insert((case.dir.to_string(), workers.clone()), summary.fps);
+                let key = (case.dir.to_string(), workers.clone());
+                match renderer {
+                    Renderer::Hf => {
+                        hf_fps.insert(key, summary.fps);
+                    }
+                    Renderer::HfCaptureOnly => {
+                        let full = hf_fps.get(&key).copied().unwrap_or(0.0);
+                        println!(
+                            "{:<26} the full render reaches {:.0}% of the capture-only frames/s (goal: within 10%)",
+                            case.name,
+                            100.0 * full / summary.fps
+                        );
+                        capture_fps.insert(key, summary.fps);
+                        continue;
+                    }
+                    Renderer::HyperFrames => {}
                 }
                 summaries.push(summary);
             }
@@ -331,6 +367,15 @@ pub fn bench(args: &[String]) -> Result<()> {
         ) {
             println!(
                 "three videos reach {:.0}% of the frames/s of three images (workers {workers}; goal: at least 60%)",
+                100.0 * videos / images
+            );
+        }
+        if let (Some(videos), Some(images)) = (
+            capture_fps.get(&key("bench/three-videos")),
+            capture_fps.get(&key("bench/three-images")),
+        ) {
+            println!(
+                "capture only (no encode), three videos reach {:.0}% of the frames/s of three images (workers {workers})",
                 100.0 * videos / images
             );
         }
@@ -416,7 +461,13 @@ fn measure(mut command: Command) -> Result<Measured> {
     })
 }
 
-fn render_hf(hf: &Path, dir: &Path, output: &Path, workers: &str) -> Result<Sample> {
+fn render_hf(
+    hf: &Path,
+    dir: &Path,
+    output: &Path,
+    workers: &str,
+    capture_only: bool,
+) -> Result<Sample> {
     // Every run starts cold: video frames are extracted, not found in a cache.
     let cache = Path::new("target/bench/cache");
     if cache.exists() {
@@ -431,6 +482,9 @@ fn render_hf(hf: &Path, dir: &Path, output: &Path, workers: &str) -> Result<Samp
         .arg(output)
         .arg("--json")
         .args(["--workers", workers]);
+    if capture_only {
+        command.arg("--capture-only");
+    }
     let run = measure(command)?;
     if !run.success {
         bail!("hf render {} failed: {}", dir.display(), run.stderr.trim());

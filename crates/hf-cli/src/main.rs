@@ -31,7 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Render a composition directory to a video file.
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
     /// Manage the remote asset cache (scripts, stylesheets and fonts named by URL).
     #[command(subcommand)]
     Cache(CacheCommand),
@@ -128,6 +128,9 @@ struct RenderArgs {
     /// Browser binary [default: $HF_BROWSER_PATH, then Debian's chromium-headless-shell].
     #[arg(long)]
     browser: Option<PathBuf>,
+    /// Benchmarking: capture every frame and discard it (no encode, no output file).
+    #[arg(long, hide = true)]
+    capture_only: bool,
     /// Print nothing but errors.
     #[arg(long, conflicts_with = "json")]
     quiet: bool,
@@ -190,7 +193,7 @@ fn main() -> ExitCode {
         signal_hook::flag::register(signal, Arc::clone(flag)).expect("signal handler installs");
     }
     let outcome = match cli.command {
-        Command::Render(args) => render(args, cancel),
+        Command::Render(args) => render(*args, cancel),
         Command::Cache(command) => cache(command),
     };
     match outcome {
@@ -282,6 +285,7 @@ fn render(args: RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     job.gif_loop = args.gif_loop;
     job.alpha = args.alpha;
     job.resolution = args.resolution;
+    job.capture_only = args.capture_only;
     job.variables = variables;
     job.strict_variables = args.strict_variables;
     job.allow_missing_assets = args.allow_missing_assets;

@@ -177,6 +177,10 @@ pub struct RenderJob {
     /// Output size reached by supersampling (device pixel ratio); same aspect ratio only.
     #[serde(default)]
     pub resolution: Option<crate::output::Resolution>,
+    /// Benchmarking: capture every frame as usual but discard it (no decode, encode, audio or
+    /// output file), to measure what encoding costs on top of capture.
+    #[serde(default)]
+    pub capture_only: bool,
     /// Variable overrides (a JSON object), exposed to the page as `window.__hfVariables`.
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
     /// Reject variable overrides that no `data-composition-variables` declares.
@@ -219,6 +223,7 @@ impl RenderJob {
             gif_loop: 0,
             alpha: false,
             resolution: None,
+            capture_only: false,
             variables: None,
             strict_variables: false,
             allow_missing_assets: false,
@@ -408,6 +413,9 @@ pub struct RenderResult {
     pub capture_plan: CapturePlan,
     /// Frames found on disk from an earlier run and not captured again.
     pub resumed_frames: u64,
+    /// The frames were captured and discarded (`RenderJob::capture_only`): nothing was written.
+    #[serde(default)]
+    pub capture_only: bool,
     /// Frames the page reported unchanged (reused without decoding).
     pub unchanged_frames: u64,
     /// What the media stages did.

@@ -8,7 +8,8 @@ use crate::job::{
 use crate::media::{extract_videos, plan_media};
 use crate::output::{resolve_output, OutputKind};
 use crate::plan::{
-    auto_workers, available_memory, default_segment_frames, segment_grid, SegmentSpec,
+    auto_workers, available_memory, calibrated_workers, default_segment_frames, segment_grid,
+    SegmentSpec,
 };
 use crate::RenderError;
 use hf_capture::browser::resolve_browser;
@@ -116,6 +117,8 @@ struct WorkerContext {
     options: SessionOptions,
     /// Encoder settings; `None` when the output is made from frame files (gif, png-sequence).
     settings: Option<VideoEncodeSettings>,
+    /// Discard captured frames instead of encoding them (benchmarking).
+    capture_only: bool,
     fps: Fps,
     frame_timeout: Duration,
     work_dir: PathBuf,
@@ -186,6 +189,9 @@ async fn render_segment(
             resumed: disk.skipped,
         });
     };
+    if ctx.capture_only {
+        return discard_segment(session, ctx, segment, &mut on_frame).await;
+    }
     let input = EncodeInput {
         settings: settings.clone(),
         output: ctx.work_dir.join(format!(
@@ -243,6 +249,42 @@ async fn render_segment(
         (Err(capture_error), _) => Err(capture_error.into()),
         (Ok(_), Err(encode_error)) => Err(encode_error.into()),
     }
+}
+
+/// Capture a segment and drop its frames as they arrive (the capture-only benchmark).
+async fn discard_segment(
+    session: &mut CaptureSession,
+    ctx: &WorkerContext,
+    segment: SegmentSpec,
+    on_frame: &mut (dyn FnMut(u64) + Send),
+) -> Result<SegmentResult, RenderError> {
+    let (sender, receiver) = crossbeam_channel::bounded(8);
+    let drain = std::thread::spawn(move || receiver.iter().count());
+    let input = StreamingCaptureInput {
+        first_frame: segment.first_frame,
+        frame_count: segment.frame_count,
+        fps: ctx.fps,
+        frame_timeout: ctx.frame_timeout,
+    };
+    let captured = capture_streaming(session, input, &sender, &ctx.stop, on_frame).await;
+    drop(sender);
+    let received =
+        tokio::task::block_in_place(|| drain.join()).expect("the drain thread does not panic");
+    let captured = captured?;
+    if received as u64 != segment.frame_count {
+        return Err(hf_encode::EncodeError::FrameCountMismatch {
+            what: format!("capture-only segment {}", segment.index),
+            expected: segment.frame_count,
+            actual: received as u64,
+        }
+        .into());
+    }
+    Ok(SegmentResult {
+        index: segment.index,
+        encoded: None,
+        captured,
+        resumed: 0,
+    })
 }
 
 /// Feed a segment's frame files, in order, to its encoder.
@@ -612,7 +654,9 @@ async fn render_in(
         device_scale_factor,
         transparent: output_plan.transparent,
     };
+    let browser_started = Instant::now();
     let mut probe_session = CaptureSession::open(&options).await?;
+    let browser_start = browser_started.elapsed();
     let missing = &probe_session.facts().missing_timelines;
     if !missing.is_empty() {
         progress.event(ProgressEvent::Warning {
@@ -687,7 +731,7 @@ async fn render_in(
         });
         audio_tracks = 0;
     }
-    let audio_mix = (audio_tracks > 0).then(|| {
+    let audio_mix = (audio_tracks > 0 && !job.capture_only).then(|| {
         let input = AudioMixInput {
             tracks: media_plan.audio.clone(),
             samples: (frames as f64 * fps.frame_duration() * f64::from(AUDIO_RATE)).round() as u64,
@@ -718,20 +762,41 @@ async fn render_in(
     let workers = match job.workers {
         0 => {
             let memory = available_memory();
-            let chosen = auto_workers(cores, memory, segments.len());
+            let by_resources = auto_workers(cores, memory, segments.len());
+            // Calibrate: time two frames (the first and the middle one) on the probe browser.
+            // Seeking is path-independent, so these captures change nothing that follows.
+            let per_frame = if by_resources > 1 {
+                let calibration_started = Instant::now();
+                let limit = Duration::from_secs_f64(job.frame_timeout_seconds);
+                for index in [0, frames / 2] {
+                    probe_session
+                        .capture_frame_within(index, fps.frame_time(index), limit)
+                        .await?;
+                }
+                probe_session.require_full_image();
+                calibration_started.elapsed() / 2
+            } else {
+                Duration::ZERO
+            };
+            let (chosen, reason) =
+                calibrated_workers(by_resources, frames, per_frame, browser_start);
             tracing::info!(
                 workers = chosen,
                 cores,
                 available_memory_mb = memory.map(|m| m / 1_000_000),
                 segments = segments.len(),
-                "auto workers: cores + 1, at most one per ~1.5 GB of available memory and one per segment"
+                calibrated_ms_per_frame = per_frame.as_secs_f64() * 1000.0,
+                browser_start_ms = browser_start.as_secs_f64() * 1000.0,
+                "auto workers: {reason}"
             );
             chosen
         }
         n => n.min(segments.len() as u32),
     };
     // Outputs made from frame files (gif, png-sequence) always capture to disk.
-    let capture_plan = if job.resume.is_some() || output_plan.needs_frame_files() {
+    let capture_plan = if job.capture_only {
+        CapturePlan::Streaming
+    } else if job.resume.is_some() || output_plan.needs_frame_files() {
         CapturePlan::Disk
     } else {
         job.capture
@@ -793,6 +858,7 @@ async fn render_in(
             }),
             OutputKind::Gif { .. } | OutputKind::PngSequence => None,
         },
+        capture_only: job.capture_only,
         fps,
         frame_timeout: Duration::from_secs_f64(job.frame_timeout_seconds),
         work_dir: work_dir.to_path_buf(),
@@ -911,6 +977,34 @@ async fn render_in(
     let unchanged_frames = results.iter().map(|r| r.captured.unchanged_frames).sum();
     let resumed_frames = results.iter().map(|r| r.resumed).sum();
 
+    if job.capture_only {
+        let result = RenderResult {
+            output,
+            format: job.format,
+            codec: None,
+            frames,
+            fps,
+            duration_seconds: frames as f64 * fps.frame_duration(),
+            width: frame_width,
+            height: frame_height,
+            bytes: 0,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            capture_mode,
+            workers,
+            segments: segments.len(),
+            capture_plan,
+            resumed_frames,
+            capture_only: true,
+            unchanged_frames,
+            media: MediaSummary::default(),
+            timings,
+        };
+        progress.event(ProgressEvent::Finished {
+            result: Box::new(result.clone()),
+        });
+        return Ok(result);
+    }
+
     // assemble
     progress.event(ProgressEvent::StageStarted {
         stage: Stage::Assemble,
@@ -954,6 +1048,7 @@ async fn render_in(
         segments: segments.len(),
         capture_plan,
         resumed_frames,
+        capture_only: false,
         unchanged_frames,
         media: MediaSummary {
             videos: media_plan.videos.len(),

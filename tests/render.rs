@@ -217,4 +217,13 @@ fn capture_only_captures_every_frame_and_writes_nothing() {
         "the work dir is removed"
     );
     assert_eq!(result.timings.encode, std::time::Duration::ZERO);
+
+    // Formats made from frame files capture (and drop) the same way.
+    let (dir, gif) = hf_tests::render_fixture_with("webm-alpha", |job| {
+        job.capture_only = true;
+        job.format = hf_engine::OutputFormat::Gif;
+    });
+    assert!(gif.capture_only);
+    assert_eq!(gif.frames, 15);
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }

@@ -32,7 +32,8 @@ pub struct VideoEncodeSettings {
     pub height: u32,
     /// Frame rate; also the stream time base.
     pub fps: Fps,
-    /// x264/x265 preset (`ultrafast` ... `veryslow`; VP9 maps it to a deadline).
+    /// x264/x265 preset (`ultrafast` ... `veryslow`); VP9 always uses the `good` deadline and
+    /// ProRes has no preset, as in HyperFrames.
     pub preset: String,
     /// Constant rate factor (0-51 for x264/x265, 0-63 for VP9; lower is better). ProRes has no
     /// rate control and ignores it.

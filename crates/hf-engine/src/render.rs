@@ -176,6 +176,9 @@ async fn render_segment(
         frames_dir: frames_dir.clone(),
         image_format: ctx.options.image_format,
     });
+    if ctx.capture_only {
+        return discard_segment(session, ctx, segment, &mut on_frame).await;
+    }
     let Some(settings) = &ctx.settings else {
         let input = disk_input.expect("frame-file outputs capture to disk");
         let disk = capture_disk(session, &input, &ctx.stop, &mut on_frame).await?;
@@ -189,9 +192,6 @@ async fn render_segment(
             resumed: disk.skipped,
         });
     };
-    if ctx.capture_only {
-        return discard_segment(session, ctx, segment, &mut on_frame).await;
-    }
     let input = EncodeInput {
         settings: settings.clone(),
         output: ctx.work_dir.join(format!(

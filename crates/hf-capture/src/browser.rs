@@ -161,9 +161,19 @@ impl ChromeProcess {
             ),
             stderr: String::new(),
         })?;
+        // Chrome's own temporary files (PulseAudio's `pulse-*` runtime dir among them) go
+        // inside its profile, which the render's work dir cleanup removes: a killed or
+        // interrupted render leaves nothing in the caller's TMPDIR.
+        let temp_dir = options.user_data_dir.join("tmp");
+        std::fs::create_dir_all(&temp_dir).map_err(|e| CaptureError::Launch {
+            path: options.executable.clone(),
+            reason: format!("cannot create temp dir {}: {e}", temp_dir.display()),
+            stderr: String::new(),
+        })?;
         let mut command = Command::new(&options.executable);
         command
             .args(chrome_args(options))
+            .env("TMPDIR", &temp_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

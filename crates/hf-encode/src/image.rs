@@ -94,6 +94,29 @@ pub(crate) struct FrameConverter {
     decoded: frame::Video,
     rgb: frame::Video,
     direct: YcbcrMap,
+    /// The last converted frame, reused for the next one once the encoder let go of it.
+    output: Option<frame::Video>,
+}
+
+/// A writable frame of `format` and size in `slot`: the frame already there when nothing else
+/// holds its buffers (an encoder may keep a reference), else a fresh one. Converting into the
+/// same buffers every frame spares a multi-megabyte allocation, its page faults and (with
+/// `M_PERTURB`, see [`crate::init`]) its fill.
+pub(crate) fn writable_frame(
+    slot: &mut Option<frame::Video>,
+    format: Pixel,
+    width: u32,
+    height: u32,
+) -> &mut frame::Video {
+    let reusable = slot.as_ref().is_some_and(|frame| {
+        (frame.format(), frame.width(), frame.height()) == (format, width, height)
+            // SAFETY: only reads the reference counts of the frame's own buffers.
+            && unsafe { ffmpeg_next::ffi::av_frame_is_writable(frame.as_ptr().cast_mut()) } > 0
+    });
+    if !reusable {
+        *slot = Some(frame::Video::new(format, width, height));
+    }
+    slot.as_mut().expect("the slot was just filled")
 }
 
 impl FrameConverter {
@@ -109,16 +132,23 @@ impl FrameConverter {
             decoded: frame::Video::empty(),
             rgb: frame::Video::empty(),
             direct: YcbcrMap::new(Colorimetry::BT601_FULL, Colorimetry::BT709_LIMITED),
+            output: None,
         }
     }
 
-    /// Decode `bytes` and return a new frame in the encoder's format and size.
+    /// The frame the last [`Self::convert`] produced (what a repeated frame shows again).
+    pub(crate) fn last(&mut self) -> Option<&mut frame::Video> {
+        self.output.as_mut()
+    }
+
+    /// Decode `bytes` and return the frame in the encoder's format and size. The frame is the
+    /// converter's own and is overwritten by the next call.
     pub(crate) fn convert(
         &mut self,
         index: u64,
         format: ImageFormat,
         bytes: &[u8],
-    ) -> Result<frame::Video, EncodeError> {
+    ) -> Result<&mut frame::Video, EncodeError> {
         let bad = |reason: String| EncodeError::BadFrame { index, reason };
         let slot = match format {
             ImageFormat::Jpeg => &mut self.jpeg,
@@ -150,21 +180,20 @@ impl FrameConverter {
         let is_jpeg_420 = self.decoded.format() == Pixel::YUVJ420P;
         let target = self.codec.pixel_format();
         if is_jpeg_420
-            && target == Pixel::YUV420P
+            && target == self.direct.output_format()
             && (self.decoded.width(), self.decoded.height()) == (self.width, self.height)
-            && self.width.is_multiple_of(2)
-            && self.height.is_multiple_of(2)
+            && YcbcrMap::accepts(&self.decoded)
         {
-            if let Some(yuv) = self.direct.convert(&self.decoded) {
-                return Ok(yuv);
-            }
+            let out = writable_frame(&mut self.output, target, self.width, self.height);
+            self.direct.convert_into(&self.decoded, out);
+            return Ok(out);
         }
         self.convert_decoded_via_rgb()
     }
 
     /// The general route for the frame in `self.decoded`: swscale to full-range RGBA at the
     /// picture size, then to the target format (padded when the size is odd).
-    fn convert_decoded_via_rgb(&mut self) -> Result<frame::Video, EncodeError> {
+    fn convert_decoded_via_rgb(&mut self) -> Result<&mut frame::Video, EncodeError> {
         let (src_format, full_range) = match self.decoded.format() {
             Pixel::YUVJ420P => (Pixel::YUV420P, true),
             Pixel::YUVJ422P => (Pixel::YUV422P, true),
@@ -218,18 +247,20 @@ impl FrameConverter {
             set_colorspace(&mut context, matrix, true, matrix, false);
             self.to_target = Some(context);
         }
+        let (width, height) = self.codec.encoded_size(self.width, self.height);
+        let scaler = self.to_target.as_mut().expect("converter was just created");
+        if (width, height) == (self.width, self.height) {
+            let out = writable_frame(&mut self.output, target, width, height);
+            scaler
+                .run(&self.rgb, out)
+                .map_err(EncodeError::libav("convert frame to the encoder's format"))?;
+            return Ok(out);
+        }
         let mut converted = frame::Video::empty();
-        self.to_target
-            .as_mut()
-            .expect("converter was just created")
+        scaler
             .run(&self.rgb, &mut converted)
             .map_err(EncodeError::libav("convert frame to the encoder's format"))?;
-        let (width, height) = self.codec.encoded_size(self.width, self.height);
-        if (width, height) == (self.width, self.height) {
-            Ok(converted)
-        } else {
-            Ok(pad_8bit(&converted, width, height))
-        }
+        Ok(self.output.insert(pad_8bit(&converted, width, height)))
     }
 }
 
@@ -295,8 +326,13 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
 
         let mut converter = FrameConverter::new(320, 180, VideoCodec::H264);
-        let direct = converter.convert(0, ImageFormat::Jpeg, &bytes).unwrap();
-        let via_rgb = converter.convert_decoded_via_rgb().unwrap();
+        let direct = converter
+            .convert(0, ImageFormat::Jpeg, &bytes)
+            .unwrap()
+            .clone();
+        // A fresh slot: the direct frame above must stay as it is.
+        converter.output = None;
+        let via_rgb = converter.convert_decoded_via_rgb().unwrap().clone();
         // Luma against the RGB round trip (it differs only next to chroma edges).
         let (w, h) = (320usize, 180usize);
         let (mut total, mut worst) = (0u64, 0u8);

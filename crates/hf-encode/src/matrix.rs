@@ -124,69 +124,90 @@ impl YcbcrMap {
         }
     }
 
-    /// Convert a decoded 8-bit 4:2:0 frame into a new frame of the same size in the target
-    /// encoding (`yuvj420p` when it is full range, else `yuv420p`). `None` for other layouts
-    /// (they take swscale's route).
-    pub(crate) fn convert(&self, source: &frame::Video) -> Option<frame::Video> {
-        if !matches!(source.format(), Pixel::YUVJ420P | Pixel::YUV420P) {
-            return None;
-        }
-        let (width, height) = (source.width() as usize, source.height() as usize);
-        if width % 2 != 0 || height % 2 != 0 {
-            return None;
-        }
-        let (chroma_width, chroma_height) = (width / 2, height / 2);
-        let format = if self.out_full_range {
+    /// The pixel format of this map's output: `yuvj420p` when it is full range, else `yuv420p`.
+    pub(crate) fn output_format(&self) -> Pixel {
+        if self.out_full_range {
             Pixel::YUVJ420P
         } else {
             Pixel::YUV420P
-        };
-        let mut out = frame::Video::new(format, width as u32, height as u32);
-        // Borrow each plane once: `frame::Video::data` is an FFI call.
-        let (in_strides, out_strides) = (
-            [source.stride(0), source.stride(1), source.stride(2)],
-            [out.stride(0), out.stride(1), out.stride(2)],
+        }
+    }
+
+    /// Whether `source` takes the direct route: an 8-bit 4:2:0 frame of even size (other layouts
+    /// take swscale's).
+    pub(crate) fn accepts(source: &frame::Video) -> bool {
+        matches!(source.format(), Pixel::YUVJ420P | Pixel::YUV420P)
+            && source.width().is_multiple_of(2)
+            && source.height().is_multiple_of(2)
+    }
+
+    /// Convert a decoded 8-bit 4:2:0 frame into a new frame of the same size in the target
+    /// encoding ([`Self::output_format`]). `None` for other layouts (they take swscale's route).
+    pub(crate) fn convert(&self, source: &frame::Video) -> Option<frame::Video> {
+        if !Self::accepts(source) {
+            return None;
+        }
+        let mut out = frame::Video::new(self.output_format(), source.width(), source.height());
+        self.convert_into(source, &mut out);
+        Some(out)
+    }
+
+    /// [`Self::convert`] into `out`, a writable frame of the source's size in
+    /// [`Self::output_format`] (reused from frame to frame: no allocation on the hot path).
+    pub(crate) fn convert_into(&self, source: &frame::Video, out: &mut frame::Video) {
+        debug_assert!(Self::accepts(source));
+        debug_assert_eq!(
+            (out.format(), out.width(), out.height()),
+            (self.output_format(), source.width(), source.height())
         );
+        let (width, height) = (source.width() as usize, source.height() as usize);
+        let chroma_width = width / 2;
+        // Borrow each input plane once: `frame::Video::data` is an FFI call.
+        let strides = [source.stride(0), source.stride(1), source.stride(2)];
         let (luma_in, cb_in, cr_in) = (source.data(0), source.data(1), source.data(2));
-        let mut luma_out = vec![0u8; width * height];
-        let mut cb_out = vec![0u8; chroma_width * chroma_height];
-        let mut cr_out = vec![0u8; chroma_width * chroma_height];
+        let chroma_rows = |cy: usize| {
+            (
+                &cb_in[cy * strides[1]..][..chroma_width],
+                &cr_in[cy * strides[2]..][..chroma_width],
+            )
+        };
         let round = 1 << (SHIFT - 1);
         let luma_offset = (self.out_offset << SHIFT) + round - self.y[0] * self.in_offset;
         let chroma_offset = (128 << SHIFT) + round;
         let clamp = |v: i32| (v >> SHIFT).clamp(0, 255) as u8;
-        for cy in 0..chroma_height {
-            let cb_row = &cb_in[cy * in_strides[1]..][..chroma_width];
-            let cr_row = &cr_in[cy * in_strides[2]..][..chroma_width];
-            let top_in = &luma_in[2 * cy * in_strides[0]..][..width];
-            let bottom_in = &luma_in[(2 * cy + 1) * in_strides[0]..][..width];
-            let (top_out, bottom_out) =
-                luma_out[2 * cy * width..(2 * cy + 2) * width].split_at_mut(width);
-            let cb_row_out = &mut cb_out[cy * chroma_width..][..chroma_width];
-            let cr_row_out = &mut cr_out[cy * chroma_width..][..chroma_width];
-            for cx in 0..chroma_width {
-                let cb = i32::from(cb_row[cx]) - 128;
-                let cr = i32::from(cr_row[cx]) - 128;
-                cb_row_out[cx] = clamp(chroma_offset + self.cb[0] * cb + self.cb[1] * cr);
-                cr_row_out[cx] = clamp(chroma_offset + self.cr[0] * cb + self.cr[1] * cr);
+
+        // Luma: each pair of samples shares the chroma sample below it.
+        let luma_stride = out.stride(0);
+        let luma_out = out.data_mut(0);
+        for row in 0..height {
+            let (cb_row, cr_row) = chroma_rows(row / 2);
+            let source_row = &luma_in[row * strides[0]..][..width];
+            let target_row = &mut luma_out[row * luma_stride..][..width];
+            for (((target, pair), &cb), &cr) in target_row
+                .chunks_exact_mut(2)
+                .zip(source_row.chunks_exact(2))
+                .zip(cb_row)
+                .zip(cr_row)
+            {
+                let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
                 let correction = luma_offset + self.y[1] * cb + self.y[2] * cr;
-                for x in [2 * cx, 2 * cx + 1] {
-                    top_out[x] = clamp(correction + self.y[0] * i32::from(top_in[x]));
-                    bottom_out[x] = clamp(correction + self.y[0] * i32::from(bottom_in[x]));
+                target[0] = clamp(correction + self.y[0] * i32::from(pair[0]));
+                target[1] = clamp(correction + self.y[0] * i32::from(pair[1]));
+            }
+        }
+        // Chroma: each output plane is an affine map of both input chroma planes.
+        for (plane, weights) in [(1, self.cb), (2, self.cr)] {
+            let stride = out.stride(plane);
+            let plane_out = out.data_mut(plane);
+            for cy in 0..height / 2 {
+                let (cb_row, cr_row) = chroma_rows(cy);
+                let target_row = &mut plane_out[cy * stride..][..chroma_width];
+                for ((target, &cb), &cr) in target_row.iter_mut().zip(cb_row).zip(cr_row) {
+                    let (cb, cr) = (i32::from(cb) - 128, i32::from(cr) - 128);
+                    *target = clamp(chroma_offset + weights[0] * cb + weights[1] * cr);
                 }
             }
         }
-        for (plane, data, row) in [
-            (0, &luma_out, width),
-            (1, &cb_out, chroma_width),
-            (2, &cr_out, chroma_width),
-        ] {
-            let target = out.data_mut(plane);
-            for (y, line) in data.chunks_exact(row).enumerate() {
-                target[y * out_strides[plane]..][..row].copy_from_slice(line);
-            }
-        }
-        Some(out)
     }
 }
 

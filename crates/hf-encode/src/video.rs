@@ -329,7 +329,6 @@ fn encode_segment(
     let settings = &input.settings;
     let mut writer = SegmentWriter::open(settings, &input.output)?;
     let mut converter = FrameConverter::new(settings.width, settings.height, settings.codec);
-    let mut previous: Option<frame::Video> = None;
     let (mut convert_time, mut encode_time) = (Duration::ZERO, Duration::ZERO);
 
     for offset in 0..input.frame_count {
@@ -339,17 +338,18 @@ fn encode_segment(
             expected: input.frame_count,
         })?;
         let started = Instant::now();
-        let mut yuv = match image {
+        // A repeated frame is the converter's last frame, sent again (the encoder copies what
+        // it is given, so nothing is duplicated here).
+        let yuv = match image {
             FrameImage::Encoded { format, bytes } => converter.convert(index, format, &bytes)?,
-            FrameImage::SameAsPrevious => previous
-                .clone()
+            FrameImage::SameAsPrevious => converter
+                .last()
                 .ok_or(EncodeError::NothingToRepeat { index })?,
         };
         convert_time += started.elapsed();
         let started = Instant::now();
-        writer.push(&mut yuv)?;
+        writer.push(yuv)?;
         encode_time += started.elapsed();
-        previous = Some(yuv);
     }
     let started = Instant::now();
     let written = writer.finish()? as u64;

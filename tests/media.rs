@@ -403,3 +403,57 @@ fn nested_media_start_at_host_start_plus_local_start() {
         "its sound from 1.5 s: {heard}"
     );
 }
+
+#[test]
+fn video_frames_are_extracted_at_the_largest_size_they_are_shown_at() {
+    let project = tempfile::tempdir().unwrap();
+    ffmpeg(
+        project.path(),
+        "-f lavfi -i testsrc2=s=640x360:r=30:d=2 -c:v libx264 -pix_fmt yuv420p src.mp4",
+    );
+    std::fs::copy(
+        hf_tests::fixture("gsap-move").join("gsap.min.js"),
+        project.path().join("gsap.min.js"),
+    )
+    .unwrap();
+    std::fs::write(
+        project.path().join("index.html"),
+        r##"<!DOCTYPE html><html><head><style>
+  body { margin: 0; background: #fff; }
+  video { position: absolute; top: 0; object-fit: fill; }
+  #still { left: 0; width: 160px; height: 90px; }
+  #grow { left: 160px; width: 80px; height: 45px; }
+</style><script src="gsap.min.js"></script></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="2">
+  <video id="still" src="src.mp4" muted data-start="0"></video>
+  <video id="grow" src="src.mp4?scaled" muted data-start="0"></video>
+</div>
+<script>
+  const tl = gsap.timeline({ paused: true });
+  tl.to("#grow", { scale: 2, duration: 1 }, 0.5);
+  window.__timelines = { main: tl };
+</script>
+</body></html>"##,
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut job = RenderJob::new(project.path()).output(out.path().join("sizes.mp4"));
+    job.asset_cache = Some(cache.path().to_path_buf());
+    let result = hf_engine::render(job, |_| {}).expect("render scaled videos");
+    assert_eq!(result.media.videos, 2);
+    // One cache entry per extraction size: the still video exactly at its 160x90 box (drawn
+    // one to one), the one a tween scales to 2x at its 2x size (160x90) plus 10% headroom,
+    // rounded up to even sides.
+    let mut sizes: Vec<(u32, u32)> = std::fs::read_dir(cache.path().join("frames"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| {
+            let info = probe_video(&entry.path().join("000000.jpg")).unwrap();
+            (info.width, info.height)
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(sizes, vec![(160, 90), (176, 100)]);
+}

@@ -264,13 +264,7 @@ impl CaptureSession {
             .map_err(CaptureError::cdp("Page.navigate"))?;
         session.facts = session.wait_until_ready(options).await?;
         let configure = format!("window.__hf.configure({{fps: {:?}}})", options.fps);
-        session
-            .evaluate(&configure)
-            .await?
-            .map_err(|message| CaptureError::PageScript {
-                url: options.url.clone(),
-                message,
-            })?;
+        session.run_script(&configure).await?;
         if options.transparent {
             // After navigation and readiness, as HyperFrames does: navigation resets the override.
             session.make_background_transparent().await?;
@@ -303,7 +297,44 @@ impl CaptureSession {
             document.head.appendChild(style);
             return true;
         })()"#;
-        self.evaluate(style)
+        self.run_script(style).await
+    }
+
+    /// Make Chrome repaint the whole view on the next frame. beginFrame returns no image when
+    /// nothing changed since the last drawn frame, which is fine while the previous image is
+    /// at hand, but a session's first capture of a page that has settled (the seek changed
+    /// nothing) has nothing to repeat. A full-view overlay, drawn in one uncaptured frame and
+    /// removed again, invalidates every pixel and leaves the page as it was.
+    async fn force_full_damage(&mut self) -> Result<(), CaptureError> {
+        const SHOW: &str = r#"(() => {
+            const cover = document.createElement("div");
+            cover.id = "__hf_repaint__";
+            cover.style.cssText = "position:fixed;left:0;top:0;width:100vw;height:100vh;" +
+                "background:#f0f;z-index:2147483647;pointer-events:none";
+            document.documentElement.appendChild(cover);
+            return true;
+        })()"#;
+        const HIDE: &str = r#"(() => {
+            const cover = document.getElementById("__hf_repaint__");
+            if (cover) cover.remove();
+            return true;
+        })()"#;
+        self.run_script(SHOW).await?;
+        let params = BeginFrameParams {
+            frame_time_ticks: Some(self.tick()),
+            interval: Some(self.interval_ms),
+            ..Default::default()
+        };
+        self.page
+            .execute(params)
+            .await
+            .map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?;
+        self.run_script(HIDE).await
+    }
+
+    /// Evaluate one of hf's own scripts; an exception is a [`CaptureError::PageScript`].
+    async fn run_script(&self, script: &str) -> Result<(), CaptureError> {
+        self.evaluate(script)
             .await?
             .map_err(|message| CaptureError::PageScript {
                 url: self.url.clone(),
@@ -491,8 +522,10 @@ impl CaptureSession {
                 message,
             });
         }
-        const ATTEMPTS: u32 = 5;
-        for _ in 0..ATTEMPTS {
+        // Right after a page reports ready, Chrome can hold back new frames for a moment
+        // (about 0.1 s seen): retry with a growing pause, about 1.5 s in all.
+        const ATTEMPTS: u32 = 20;
+        for attempt in 0..ATTEMPTS {
             let data = match self.mode {
                 ActiveCaptureMode::BeginFrame => {
                     let (format, quality) = match self.image_format {
@@ -519,6 +552,12 @@ impl CaptureSession {
                         .await
                         .map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?
                         .result;
+                    tracing::trace!(
+                        index,
+                        has_damage = result.has_damage,
+                        has_screenshot = result.screenshot_data.is_some(),
+                        "beginFrame"
+                    );
                     match result.screenshot_data {
                         Some(data) => Some(data),
                         None if !result.has_damage => {
@@ -533,6 +572,7 @@ impl CaptureSession {
                                     bytes: bytes.clone(),
                                 });
                             }
+                            self.force_full_damage().await?;
                             None
                         }
                         None => None,
@@ -580,6 +620,7 @@ impl CaptureSession {
                     });
                 }
             }
+            tokio::time::sleep(Duration::from_millis((5u64 << attempt).min(100))).await;
         }
         Err(CaptureError::NoImage {
             index,
@@ -593,10 +634,14 @@ impl CaptureSession {
         self.video_frames = frames;
     }
 
-    /// The page's `<video>`/`<audio>` slots as its runtime resolves them.
-    pub async fn media_slots(&mut self) -> Result<Vec<crate::MediaSlot>, CaptureError> {
-        self.evaluate_json("window.__hf.media()", "__hf.media()")
-            .await
+    /// The page's `<video>`/`<audio>` slots as its runtime resolves them, with the largest
+    /// size each video is shown at within the first `frames` frames.
+    pub async fn media_slots(
+        &mut self,
+        frames: u64,
+    ) -> Result<Vec<crate::MediaSlot>, CaptureError> {
+        let expression = format!("window.__hf.media({frames})");
+        self.evaluate_json(&expression, "__hf.media()").await
     }
 
     /// The volume of every media element a GSAP tween animates, sampled at each of the first

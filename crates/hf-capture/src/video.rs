@@ -77,6 +77,13 @@ pub struct MediaSlot {
     /// Height of the element's box on the page when loaded, in CSS pixels.
     #[serde(default)]
     pub height: f64,
+    /// The largest width a `<video>` is shown at during its slot (sampled frames, transforms
+    /// included), in CSS pixels; at least [`Self::width`].
+    #[serde(default)]
+    pub shown_width: f64,
+    /// The largest height a `<video>` is shown at during its slot; at least [`Self::height`].
+    #[serde(default)]
+    pub shown_height: f64,
 }
 
 #[cfg(test)]

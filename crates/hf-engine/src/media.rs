@@ -63,7 +63,7 @@ pub(crate) fn plan_media(
                 plan.videos.push(VideoPlan {
                     source: source.clone(),
                     timing,
-                    shrink_to: shrink_size(source, slot.width, slot.height),
+                    shrink_to: shrink_size(source, slot),
                     frames: shown.into_iter().collect(),
                 });
             }
@@ -90,24 +90,34 @@ pub(crate) fn plan_media(
     plan
 }
 
-/// Headroom over the box size kept when shrinking (transforms may scale the box up later).
-const SHRINK_HEADROOM: f64 = 1.25;
+/// Headroom over the largest size a video was seen at, for videos a transform scales up during
+/// their slot (the sampled frames may miss the peak).
+const SCALED_HEADROOM: f64 = 1.1;
 
-/// The size to extract a video shown in a `box_width` x `box_height` box at, when that is
-/// clearly smaller than its source: the source aspect ratio kept and both sides at least
-/// [`SHRINK_HEADROOM`] times the box. `None`: keep the source size.
-fn shrink_size(source: &MediaSource, box_width: f64, box_height: f64) -> Option<(u32, u32)> {
+/// The size a video's frames are extracted at when that is smaller than its source: the source
+/// aspect ratio kept and both sides at least the box it fills. The box is the element's layout
+/// box, so the page draws each frame one to one (no resampling, which Chrome pays for on every
+/// new frame), unless the video is shown larger at some point of its slot: then the largest
+/// size seen, with [`SCALED_HEADROOM`]. `None`: keep the source size.
+fn shrink_size(source: &MediaSource, slot: &MediaSlot) -> Option<(u32, u32)> {
     let video = source.info.video.as_ref()?;
-    if video.rotation % 180 != 0 || video.alpha || box_width < 1.0 || box_height < 1.0 {
+    if video.rotation % 180 != 0 || video.alpha || slot.width < 1.0 || slot.height < 1.0 {
         return None;
     }
+    let scaled_up = slot.shown_width > slot.width * 1.01 || slot.shown_height > slot.height * 1.01;
+    let (box_width, box_height) = if scaled_up {
+        (
+            slot.shown_width * SCALED_HEADROOM,
+            slot.shown_height * SCALED_HEADROOM,
+        )
+    } else {
+        (slot.width, slot.height)
+    };
     let (width, height) = (f64::from(video.width), f64::from(video.height));
-    let factor = (SHRINK_HEADROOM * box_width / width).max(SHRINK_HEADROOM * box_height / height);
-    if factor >= 0.8 {
-        return None;
-    }
+    let factor = (box_width / width).max(box_height / height);
     let even = |v: f64| ((v.ceil() as u32).max(2) + 1) & !1;
-    Some((even(width * factor), even(height * factor)))
+    let size = (even(width * factor), even(height * factor));
+    (factor < 1.0 && size.0 < video.width && size.1 < video.height).then_some(size)
 }
 
 /// Directory (relative to the compiled page) of the extracted frames of the `index`th video.
@@ -431,21 +441,57 @@ mod tests {
     }
 
     #[test]
-    fn videos_in_small_boxes_are_extracted_smaller_with_headroom() {
-        // A 1080p source in a quarter-frame box: 1.25 x 960 = 1200 wide, aspect kept.
+    fn videos_are_extracted_at_the_size_they_are_shown_at() {
+        let slot = |width: f64, height: f64, shown_width: f64, shown_height: f64| MediaSlot {
+            id: "v".into(),
+            start: 0.0,
+            end: None,
+            media_start: 0.0,
+            rate: 1.0,
+            looped: false,
+            volume: 1.0,
+            hidden: false,
+            width,
+            height,
+            shown_width,
+            shown_height,
+        };
+        let hd = source(1920, 1080, 0);
+        // A 1080p source in a quarter-frame box: exactly the box, drawn one to one.
         assert_eq!(
-            shrink_size(&source(1920, 1080, 0), 960.0, 540.0),
-            Some((1200, 676))
+            shrink_size(&hd, &slot(960.0, 540.0, 960.0, 540.0)),
+            Some((960, 540))
         );
-        // Letterboxed (contain) in a tall box: the taller side decides.
+        // Letterboxed (contain) in a tall box: the taller side decides, aspect kept.
         assert_eq!(
-            shrink_size(&source(1920, 1080, 0), 400.0, 600.0),
-            Some((1334, 750))
+            shrink_size(&hd, &slot(400.0, 600.0, 400.0, 600.0)),
+            Some((1068, 600))
         );
-        // Boxes near the source size, rotated sources and unknown boxes keep the source size.
-        assert_eq!(shrink_size(&source(1920, 1080, 0), 1600.0, 900.0), None);
-        assert_eq!(shrink_size(&source(1920, 1080, 90), 480.0, 270.0), None);
-        assert_eq!(shrink_size(&source(1920, 1080, 0), 0.0, 0.0), None);
+        // Scaled up to 1.5x by a tween at some point: the largest size seen, plus headroom.
+        assert_eq!(
+            shrink_size(&hd, &slot(640.0, 360.0, 960.0, 540.0)),
+            Some((1056, 594))
+        );
+        // Odd boxes round up to even sizes.
+        assert_eq!(
+            shrink_size(&hd, &slot(641.0, 361.0, 641.0, 361.0)),
+            Some((642, 362))
+        );
+        // Boxes as large as the source (or larger once scaled), rotated sources and unknown
+        // boxes keep the source size.
+        assert_eq!(
+            shrink_size(&hd, &slot(1920.0, 1080.0, 1920.0, 1080.0)),
+            None
+        );
+        assert_eq!(
+            shrink_size(&hd, &slot(1800.0, 1013.0, 2400.0, 1350.0)),
+            None
+        );
+        assert_eq!(
+            shrink_size(&source(1920, 1080, 90), &slot(480.0, 270.0, 480.0, 270.0)),
+            None
+        );
+        assert_eq!(shrink_size(&hd, &slot(0.0, 0.0, 0.0, 0.0)), None);
     }
 
     #[test]

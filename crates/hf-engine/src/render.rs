@@ -691,12 +691,14 @@ async fn render_in(
     let mut slots = if compiled.media.is_empty() {
         Vec::new()
     } else {
-        probe_session.media_slots().await?
+        probe_session.media_slots(frames).await?
     };
     // Boxes in device pixels, so supersampled renders extract videos sharp enough.
     for slot in &mut slots {
         slot.width *= device_scale_factor;
         slot.height *= device_scale_factor;
+        slot.shown_width *= device_scale_factor;
+        slot.shown_height *= device_scale_factor;
     }
     let envelopes = if compiled.media.iter().any(|m| m.sounds) {
         probe_session.volume_envelopes(frames).await?

@@ -613,6 +613,49 @@
     });
   }
 
+  // Frames sampled per video slot when measuring the size it is shown at.
+  var SIZE_SAMPLES = 16;
+
+  // `mediaSlots()`, each video slot with `shownWidth`/`shownHeight`: the largest box (CSS px,
+  // transforms included) it has at SIZE_SAMPLES frames spread over its slot within the first
+  // `frameCount` frames, which is what its frames are extracted for. Only timelines, clip
+  // visibility and CSS/WAAPI animations are seeked; the next real seek restores everything.
+  function mediaSlotsWithSizes(frameCount) {
+    var slots = mediaSlots();
+    var byFrame = {};
+    slots.forEach(function (slot) {
+      slot.shownWidth = slot.width;
+      slot.shownHeight = slot.height;
+      var el = document.querySelector('video[data-hf-render-id="' + CSS.escape(slot.id) + '"]');
+      if (!el || !(frameCount > 0)) return;
+      var first = Math.max(0, Math.ceil(slot.start * fps - 1e-9));
+      var last = frameCount - 1;
+      if (slot.end !== null) last = Math.min(last, Math.ceil(slot.end * fps - 1e-9) - 1);
+      if (last < first) return;
+      for (var k = 0; k < SIZE_SAMPLES; k++) {
+        var frame = Math.round(first + (last - first) * k / (SIZE_SAMPLES - 1));
+        (byFrame[frame] = byFrame[frame] || []).push({ slot: slot, el: el });
+      }
+    });
+    var frames = Object.keys(byFrame).map(Number).sort(function (a, b) { return a - b; });
+    if (!frames.length) return slots;
+    frames.forEach(function (frame) {
+      var t = frame / fps;
+      seekTimelines(t);
+      syncClipVisibility(t);
+      seekAnimations(t);
+      byFrame[frame].forEach(function (entry) {
+        var rect = entry.el.getBoundingClientRect();
+        entry.slot.shownWidth = Math.max(entry.slot.shownWidth, rect.width || 0);
+        entry.slot.shownHeight = Math.max(entry.slot.shownHeight, rect.height || 0);
+      });
+    });
+    seekTimelines(0);
+    syncClipVisibility(0);
+    seekAnimations(0);
+    return slots;
+  }
+
   // Media elements whose volume a GSAP tween animates.
   function volumeTargets() {
     var found = [];
@@ -661,8 +704,18 @@
       throw new Error("video frame " + url + " did not load (" + (error && error.message || error) + ")");
     });
   }
+  // Every compiled <video> is shown through its frame image, so the element itself never is:
+  // not even before the frames are known (the renderer's calibration frames), where a visible
+  // video still loading makes Chrome hold back frames until its own picture is ready.
+  function hideSourceVideos() {
+    var videos = document.querySelectorAll("video[data-hf-render-id]");
+    for (var i = 0; i < videos.length; i++) {
+      videos[i].style.setProperty("visibility", "hidden", "important");
+    }
+  }
   function showVideoFrames(frames) {
     var pending = [];
+    hideSourceVideos();
     if (!frames) return pending;
     Object.keys(frames).forEach(function (id) {
       var video = document.querySelector('[data-hf-render-id="' + CSS.escape(id) + '"]');
@@ -675,7 +728,6 @@
         }
         return;
       }
-      video.style.setProperty("visibility", "hidden", "important");
       var img = video.__hfFrame;
       if (!img) {
         img = document.createElement("img");
@@ -722,6 +774,7 @@
   function whenLoaded() {
     applyLayout();
     syncClipVisibility(0);
+    hideSourceVideos();
     var fonts = document.fonts && document.fonts.ready ? document.fonts.ready : Promise.resolve();
     fonts.then(function () { fontsReady = true; }, function () { fontsReady = true; });
     var images = Array.prototype.map.call(document.images, function (img) {
@@ -763,8 +816,11 @@
         duration: compositionDuration()
       };
     },
-    /** Media slots resolved on the render timeline, for the renderer's audio and video stages. */
-    media: mediaSlots,
+    /**
+     * Media slots resolved on the render timeline, for the renderer's audio and video stages;
+     * with a frame count, video slots also carry the largest size they are shown at.
+     */
+    media: function (frameCount) { return mediaSlotsWithSizes(frameCount); },
     /** GSAP-animated media volumes sampled at every frame: { renderId: [volume, ...] }. */
     volumeEnvelopes: volumeEnvelopes,
     /**

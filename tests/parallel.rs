@@ -91,6 +91,28 @@ fn gsap_call_side_effects_are_the_same_whichever_frame_a_worker_starts_at() {
     }
 }
 
+#[test]
+fn stateful_pages_render_the_same_whichever_frame_a_worker_starts_at() {
+    let dir = tempfile::tempdir().unwrap();
+    // A box stepped 4 px by every animation frame and a ring scaled by a CSS animation: one
+    // worker draws every frame in order; three workers start segments on fresh pages, and
+    // auto workers first time frames 0 and 1 on the probe browser.
+    let in_order = render("stateful-raf", dir.path(), "in-order.mp4", 1, 10);
+    for (workers, file) in [(3, "three.mp4"), (0, "auto.mp4")] {
+        let other = render("stateful-raf", dir.path(), file, workers, 10);
+        assert_eq!(other.segments, 6);
+        assert_same_bytes(&in_order, &other, &format!("in order vs {file}"));
+    }
+    // Frame k shows the box after k + 1 steps: at 4 * (k + 1) px, 20 px wide.
+    let frames = decode_rgb_frames(&in_order.output, &[0, 15, 45]).unwrap();
+    for (image, frame) in frames.iter().zip([0u32, 15, 45]) {
+        let left = 4 * (frame + 1);
+        let what = format!("frame {frame}: box from x = {left}");
+        assert_pixel(image, left + 10, 50, [255, 48, 64], 40, &what);
+        assert_pixel(image, left.saturating_sub(8), 50, [16, 32, 48], 40, &what);
+    }
+}
+
 /// The main browser processes (not helpers) whose command line mentions `dir`.
 fn browser_pids_under(dir: &Path) -> Vec<i32> {
     let needle = dir.to_string_lossy().into_owned();

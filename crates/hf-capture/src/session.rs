@@ -121,6 +121,13 @@ pub struct CaptureSession {
     need_full_image: bool,
     url: String,
     facts: PageFacts,
+    /// The frame after the last one this page was seeked to: a capture of any later frame
+    /// first lets the page catch up (see [`Self::catch_up`]).
+    next_index: u64,
+    /// The frame the page last drew.
+    last_drawn: Option<u64>,
+    /// Frames captured ahead of their segment (calibration), in order.
+    prefetched: std::collections::VecDeque<(u64, FrameImage)>,
     /// Extracted video frames shown in place of `<video>` elements.
     video_frames: Arc<crate::VideoFrames>,
 }
@@ -251,6 +258,9 @@ impl CaptureSession {
                 duration: 0.0,
                 missing_timelines: Vec::new(),
             },
+            next_index: 0,
+            last_drawn: None,
+            prefetched: std::collections::VecDeque::new(),
             video_frames: Arc::default(),
         };
         if begin_frame {
@@ -489,27 +499,81 @@ impl CaptureSession {
 
     /// [`CaptureSession::capture_frame`], failing with [`CaptureError::FrameTimeout`] when the
     /// frame takes longer than `limit` (a page stuck in a loop never answers).
+    ///
+    /// A frame that does not follow the last one this page drew (a worker's first segment, or
+    /// one after another worker's) is prepared first: the page runs the frames it skipped
+    /// ([`Self::catch_up`]), then draws the frame before this one without capturing it, so
+    /// page state and Chrome's own (a scaled layer's raster scale depends on the frame drawn
+    /// before) are those of a frame-by-frame render.
     pub async fn capture_frame_within(
         &mut self,
         index: u64,
         time: f64,
         limit: std::time::Duration,
     ) -> Result<FrameImage, CaptureError> {
-        tokio::time::timeout(limit, self.capture_frame(index, time))
-            .await
-            .map_err(|_| CaptureError::FrameTimeout {
-                index,
-                time,
-                seconds: limit.as_secs_f64(),
-            })?
+        match self.take_prefetched(index) {
+            Some(image) => Ok(image),
+            None => self.prepare_and_capture(index, time, limit).await,
+        }
     }
 
-    /// Seek the page to `time` seconds (frame `index`) and capture one frame.
-    pub async fn capture_frame(
+    /// [`Self::capture_frame_within`] without looking at prefetched frames.
+    async fn prepare_and_capture(
         &mut self,
         index: u64,
         time: f64,
+        limit: std::time::Duration,
     ) -> Result<FrameImage, CaptureError> {
+        let timed_out = |_| CaptureError::FrameTimeout {
+            index,
+            time,
+            seconds: limit.as_secs_f64(),
+        };
+        if index > 0 && self.last_drawn != Some(index - 1) {
+            let previous = index - 1;
+            let previous_time = time - self.interval_ms / 1000.0;
+            while previous > self.next_index {
+                tokio::time::timeout(limit, self.catch_up(previous, previous_time))
+                    .await
+                    .map_err(timed_out)??;
+            }
+            tokio::time::timeout(limit, self.draw_uncaptured(previous, previous_time))
+                .await
+                .map_err(timed_out)??;
+        }
+        tokio::time::timeout(limit, self.capture_frame(index, time))
+            .await
+            .map_err(timed_out)?
+    }
+
+    /// Capture frame `index` now and keep it for the next [`Self::capture_frame_within`] of
+    /// that frame (the auto-worker calibration times frames its segment then uses).
+    pub async fn prefetch_frame(
+        &mut self,
+        index: u64,
+        time: f64,
+        limit: std::time::Duration,
+    ) -> Result<(), CaptureError> {
+        let image = self.prepare_and_capture(index, time, limit).await?;
+        self.prefetched.push_back((index, image));
+        Ok(())
+    }
+
+    /// The prefetched image of frame `index`; prefetched frames that were not asked for in
+    /// order are dropped.
+    fn take_prefetched(&mut self, index: u64) -> Option<FrameImage> {
+        match self.prefetched.front() {
+            Some((first, _)) if *first == index => self.prefetched.pop_front().map(|(_, i)| i),
+            Some(_) => {
+                self.prefetched.clear();
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Seek the page to frame `index` at `time`, showing the video frames of that time.
+    async fn seek(&mut self, index: u64, time: f64) -> Result<(), CaptureError> {
         let expression = match self.video_frames.seek_argument(time) {
             Some(frames) => format!("window.__hf.seek({time:?}, {frames})"),
             None => format!("window.__hf.seek({time:?})"),
@@ -522,6 +586,57 @@ impl CaptureSession {
                 message,
             });
         }
+        self.next_index = index + 1;
+        self.last_drawn = Some(index);
+        Ok(())
+    }
+
+    /// Seek to frame `index` and draw it without capturing it.
+    async fn draw_uncaptured(&mut self, index: u64, time: f64) -> Result<(), CaptureError> {
+        self.seek(index, time).await?;
+        let params = BeginFrameParams {
+            frame_time_ticks: Some(self.tick()),
+            interval: Some(self.interval_ms),
+            ..Default::default()
+        };
+        self.page
+            .execute(params)
+            .await
+            .map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?;
+        Ok(())
+    }
+
+    /// Frames the page runs per evaluate while catching up (each one a seek, no paint).
+    const CATCH_UP_FRAMES: u64 = 120;
+
+    /// Bring the page from its last seek towards frame `index` (at `time`), not included: a
+    /// page whose own code uses animation frames runs the skipped frames (at most
+    /// [`Self::CATCH_UP_FRAMES`] per call), so callbacks that keep state from frame to frame
+    /// are where a frame-by-frame render has them. Other pages skip nothing: their seeks are
+    /// path-independent. Advances [`Self::next_index`].
+    async fn catch_up(&mut self, index: u64, time: f64) -> Result<(), CaptureError> {
+        let expression = format!("window.__hf.catchUp({index}, {})", Self::CATCH_UP_FRAMES);
+        let remaining = self
+            .evaluate_with(&expression, true)
+            .await?
+            .map_err(|message| CaptureError::Seek {
+                index,
+                time,
+                message,
+            })?
+            .as_u64()
+            .unwrap_or(0);
+        self.next_index = index - remaining;
+        Ok(())
+    }
+
+    /// Seek the page to `time` seconds (frame `index`) and capture one frame.
+    pub async fn capture_frame(
+        &mut self,
+        index: u64,
+        time: f64,
+    ) -> Result<FrameImage, CaptureError> {
+        self.seek(index, time).await?;
         // Right after a page reports ready, Chrome can hold back new frames for a moment
         // (about 0.1 s seen): retry with a growing pause, about 1.5 s in all.
         const ATTEMPTS: u32 = 20;

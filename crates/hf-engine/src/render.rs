@@ -399,16 +399,20 @@ fn assemble_output(
 /// Retries of a segment whose browser died.
 const BROWSER_RESTARTS: u32 = 2;
 
-/// Take segments from the queue until it is empty. A segment whose browser dies is re-rendered
-/// from its first frame on a fresh browser, so the output is the same as an undisturbed render.
+/// Render `first` (if given), then take segments from the queue until it is empty. A segment
+/// whose browser dies is re-rendered from its first frame on a fresh browser, so the output is
+/// the same as an undisturbed render.
 async fn run_worker(
     mut session: CaptureSession,
     ctx: Arc<WorkerContext>,
+    mut first: Option<SegmentSpec>,
 ) -> Result<Vec<SegmentResult>, RenderError> {
     let mut results = Vec::new();
     let mut restarts = 0;
     loop {
-        let next = ctx.queue.lock().expect("segment queue lock").pop_front();
+        let next = first
+            .take()
+            .or_else(|| ctx.queue.lock().expect("segment queue lock").pop_front());
         let Some(segment) = next else { break };
         loop {
             match render_segment(&mut session, &ctx, segment).await {
@@ -765,18 +769,19 @@ async fn render_in(
         0 => {
             let memory = available_memory();
             let by_resources = auto_workers(cores, memory, segments.len());
-            // Calibrate: time two frames (the first and the middle one) on the probe browser.
-            // Seeking is path-independent, so these captures change nothing that follows.
+            // Calibrate: time the first two frames on the probe browser. They are kept for
+            // segment 0, which the probe browser renders first, so the page only ever moves
+            // forward (jumping ahead and back would leave state a page cannot undo).
             let per_frame = if by_resources > 1 {
                 let calibration_started = Instant::now();
                 let limit = Duration::from_secs_f64(job.frame_timeout_seconds);
-                for index in [0, frames / 2] {
+                let timed = frames.min(2);
+                for index in 0..timed {
                     probe_session
-                        .capture_frame_within(index, fps.frame_time(index), limit)
+                        .prefetch_frame(index, fps.frame_time(index), limit)
                         .await?;
                 }
-                probe_session.require_full_image();
-                calibration_started.elapsed() / 2
+                calibration_started.elapsed() / timed as u32
             } else {
                 Duration::ZERO
             };
@@ -907,9 +912,11 @@ async fn render_in(
         stage: Stage::Capture,
     });
     let stage_started = Instant::now();
-    let handles: Vec<_> = std::iter::once(probe_session)
-        .chain(extra)
-        .map(|session| tokio::spawn(run_worker(session, Arc::clone(&ctx))))
+    // The probe browser renders segment 0, whose first frames calibration may have captured.
+    let first_segment = ctx.queue.lock().expect("segment queue lock").pop_front();
+    let handles: Vec<_> = std::iter::once((probe_session, first_segment))
+        .chain(extra.into_iter().map(|session| (session, None)))
+        .map(|(session, first)| tokio::spawn(run_worker(session, Arc::clone(&ctx), first)))
         .collect();
     let mut done_per_segment = vec![0u64; segments.len()];
     let mut reported = 0;

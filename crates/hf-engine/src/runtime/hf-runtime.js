@@ -45,7 +45,17 @@
 
   var rafQueue = [];
   var rafNextId = 1;
+  // Whether page code (not GSAP's ticker, which only moves GSAP's global clock) has asked for
+  // animation frames. Such callbacks may keep state from frame to frame (a start time, a
+  // position stepped per frame), so a page that skips frames replays them first (catchUp).
+  var pageUsesAnimationFrames = false;
+  function requestedByGsap() {
+    // [0] "Error", [1] this function, [2] requestAnimationFrame, [3] its caller.
+    var caller = String(new Error().stack || "").split("\n")[3] || "";
+    return /gsap[^/]*\.js/i.test(caller);
+  }
   window.requestAnimationFrame = function (callback) {
+    if (!pageUsesAnimationFrames && !requestedByGsap()) pageUsesAnimationFrames = true;
     var id = rafNextId++;
     rafQueue.push({ id: id, callback: callback });
     return id;
@@ -790,6 +800,24 @@
     return Math.floor(t * fps + 1e-9) / fps;
   }
 
+  // The last frame this page was seeked to (-1: none yet).
+  var lastSeekFrame = -1;
+
+  // Put the page in its state at (quantized) time t; returns what the capture must wait for.
+  function applyFrame(t, videoFrames) {
+    virtualNowMs = t * 1000;
+    seedRandom(Math.imul(Math.round(t * fps) + 1, 2654435761));
+    seekTimelines(t);
+    // Visibility first: a clip shown again with display restored gets its CSS animations
+    // back, and they must be seeked in this same frame.
+    syncClipVisibility(t);
+    seekAnimations(t);
+    seekLottie(t);
+    var pending = showVideoFrames(videoFrames).concat(dispatchSeekEvent(t));
+    flushAnimationFrames();
+    return pending.concat(seekFrames(t));
+  }
+
   window.__hf = {
     __installed: true,
     /** Frame rate used to quantize seek times (set by the renderer). */
@@ -829,19 +857,26 @@
      */
     seek: function (t, videoFrames) {
       t = quantize(t);
-      virtualNowMs = t * 1000;
-      seedRandom(Math.imul(Math.round(t * fps) + 1, 2654435761));
-      seekTimelines(t);
-      // Visibility first: a clip shown again with display restored gets its CSS animations
-      // back, and they must be seeked in this same frame.
-      syncClipVisibility(t);
-      seekAnimations(t);
-      seekLottie(t);
-      var pending = showVideoFrames(videoFrames).concat(dispatchSeekEvent(t));
-      flushAnimationFrames();
-      pending = pending.concat(seekFrames(t));
+      lastSeekFrame = Math.round(t * fps);
+      var pending = applyFrame(t, videoFrames);
       if (pending.length === 0) return t;
       return Promise.all(pending).then(function () { return t; });
+    },
+    /**
+     * Before a seek that skips frames: when page code uses animation frames, run the frames
+     * after the last one seeked up to (not including) `frame`, at most `limit` of them, so
+     * stateful callbacks are where a frame-by-frame render would have them. Returns how many
+     * frames are still to run (0: ready for `frame`).
+     */
+    catchUp: function (frame, limit) {
+      if (!pageUsesAnimationFrames || frame <= lastSeekFrame + 1) return 0;
+      var end = Math.min(frame, lastSeekFrame + 1 + limit);
+      var pending = [];
+      for (var k = lastSeekFrame + 1; k < end; k++) pending = pending.concat(applyFrame(k / fps, null));
+      lastSeekFrame = end - 1;
+      var remaining = frame - end;
+      if (pending.length === 0) return remaining;
+      return Promise.all(pending).then(function () { return remaining; });
     },
     get duration() { return compositionDuration(); }
   };

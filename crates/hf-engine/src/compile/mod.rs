@@ -385,10 +385,10 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         ));
     }
     let scoped_styles = inlined.styles.join("\n");
-    let faces = fonts::font_faces(&format!("{html}{scoped_styles}"));
+    let (faces, families) = fonts::font_faces(&format!("{html}{scoped_styles}"));
     if !faces.is_empty() {
         head_start.push_str(&format!("<style data-hf-fonts>{faces}</style>"));
-        fonts::install_fonts(&input.work_dir).map_err(|source| RenderError::Io {
+        fonts::install_fonts(&input.work_dir, &families).map_err(|source| RenderError::Io {
             action: "write fonts into",
             path: input.work_dir.clone(),
             source,

@@ -121,6 +121,14 @@ fn videos_show_source_frames_and_audio_is_mixed_to_the_video_length() {
         std::fs::read(&again).unwrap(),
         "same bytes whatever the worker count and cache state"
     );
+    // Auto workers decide before the frames are extracted: the first frames still show them.
+    let auto = out.path().join("auto.mp4");
+    render(&auto, 0);
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        std::fs::read(&auto).unwrap(),
+        "same bytes with auto workers"
+    );
 
     // Frames at t = 0.2, 0.6, 1.3, 1.7, 2.2, 2.8 s.
     let f = decode_rgb_frames(&output, &[6, 18, 39, 51, 66, 84]).unwrap();

@@ -746,6 +746,10 @@ impl CaptureSession {
     /// Show these extracted frames in place of the page's `<video>` elements from the next
     /// frame on.
     pub fn set_video_frames(&mut self, frames: Arc<crate::VideoFrames>) {
+        if frames != self.video_frames {
+            // Frames captured before showed other video frames.
+            self.prefetched.clear();
+        }
         self.video_frames = frames;
     }
 

@@ -771,8 +771,11 @@ async fn render_in(
             let by_resources = auto_workers(cores, memory, segments.len());
             // Calibrate: time the first two frames on the probe browser. They are kept for
             // segment 0, which the probe browser renders first, so the page only ever moves
-            // forward (jumping ahead and back would leave state a page cannot undo).
-            let per_frame = if by_resources > 1 {
+            // forward (jumping ahead and back would leave state a page cannot undo). Pages
+            // that show video frames are not calibrated: the frames are still being
+            // extracted, and a page without them neither costs nor looks the same.
+            let shows_frames = !media_plan.videos.is_empty();
+            let per_frame = if by_resources > 1 && !shows_frames {
                 let calibration_started = Instant::now();
                 let limit = Duration::from_secs_f64(job.frame_timeout_seconds);
                 let timed = frames.min(2);
@@ -785,8 +788,14 @@ async fn render_in(
             } else {
                 Duration::ZERO
             };
-            let (chosen, reason) =
-                calibrated_workers(by_resources, frames, per_frame, browser_start);
+            let (chosen, reason) = if shows_frames {
+                (
+                    by_resources,
+                    "cores + 1, at most one per ~1.5 GB of available memory and one per segment (not calibrated: the page shows video frames)",
+                )
+            } else {
+                calibrated_workers(by_resources, frames, per_frame, browser_start)
+            };
             tracing::info!(
                 workers = chosen,
                 cores,

@@ -110,7 +110,12 @@ fn gsap_positions_follow_the_timeline_and_its_length_sets_the_duration() {
 #[test]
 fn screenshot_and_begin_frame_capture_give_the_same_pictures() {
     let (_a, begin_frame) = render_fixture("gsap-move", CaptureMode::BeginFrame);
-    let (_b, screenshot) = render_fixture("gsap-move", CaptureMode::Screenshot);
+    // Three workers on 20-frame segments: workers start mid-timeline in screenshot mode too.
+    let (_b, screenshot) = hf_tests::render_fixture_with("gsap-move", |job| {
+        job.capture_mode = CaptureMode::Screenshot;
+        job.workers = 3;
+        job.segment_frames = Some(20);
+    });
     assert_eq!(begin_frame.capture_mode, ActiveCaptureMode::BeginFrame);
     assert_eq!(screenshot.capture_mode, ActiveCaptureMode::Screenshot);
     assert_eq!(begin_frame.frames, screenshot.frames);

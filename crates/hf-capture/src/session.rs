@@ -330,15 +330,7 @@ impl CaptureSession {
             return true;
         })()"#;
         self.run_script(SHOW).await?;
-        let params = BeginFrameParams {
-            frame_time_ticks: Some(self.tick()),
-            interval: Some(self.interval_ms),
-            ..Default::default()
-        };
-        self.page
-            .execute(params)
-            .await
-            .map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?;
+        self.begin_frame_uncaptured(true).await?;
         self.run_script(HIDE).await
     }
 
@@ -387,11 +379,18 @@ impl CaptureSession {
             .cloned()
     }
 
+    /// A frame that runs the page's lifecycle (layout, animations) but draws nothing.
     async fn warm_up_frame(&mut self) -> Result<(), CaptureError> {
+        self.begin_frame_uncaptured(false).await
+    }
+
+    /// One beginFrame without a screenshot; `draw` puts its updates on the display (what a
+    /// later frame's damage is measured against).
+    async fn begin_frame_uncaptured(&mut self, draw: bool) -> Result<(), CaptureError> {
         let params = BeginFrameParams {
             frame_time_ticks: Some(self.tick()),
             interval: Some(self.interval_ms),
-            no_display_updates: Some(true),
+            no_display_updates: (!draw).then_some(true),
             ..Default::default()
         };
         self.page
@@ -591,19 +590,14 @@ impl CaptureSession {
         Ok(())
     }
 
-    /// Seek to frame `index` and draw it without capturing it.
+    /// Seek to frame `index` and draw it without capturing it (in screenshot mode Chrome
+    /// draws on its own: only the seek).
     async fn draw_uncaptured(&mut self, index: u64, time: f64) -> Result<(), CaptureError> {
         self.seek(index, time).await?;
-        let params = BeginFrameParams {
-            frame_time_ticks: Some(self.tick()),
-            interval: Some(self.interval_ms),
-            ..Default::default()
-        };
-        self.page
-            .execute(params)
-            .await
-            .map_err(CaptureError::cdp("HeadlessExperimental.beginFrame"))?;
-        Ok(())
+        match self.mode {
+            ActiveCaptureMode::BeginFrame => self.begin_frame_uncaptured(true).await,
+            ActiveCaptureMode::Screenshot => Ok(()),
+        }
     }
 
     /// Frames the page runs per evaluate while catching up (each one a seek, no paint).

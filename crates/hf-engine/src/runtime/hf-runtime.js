@@ -848,7 +848,7 @@
      * Media slots resolved on the render timeline, for the renderer's audio and video stages;
      * with a frame count, video slots also carry the largest size they are shown at.
      */
-    media: function (frameCount) { return mediaSlotsWithSizes(frameCount); },
+    media: mediaSlotsWithSizes,
     /** GSAP-animated media volumes sampled at every frame: { renderId: [volume, ...] }. */
     volumeEnvelopes: volumeEnvelopes,
     /**

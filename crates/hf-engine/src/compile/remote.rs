@@ -48,6 +48,24 @@ fn absolute(url: &str) -> String {
     }
 }
 
+/// The local file name of a fetched asset: its content hash, then the URL's own file name
+/// (readable in stack traces and logs, and how the runtime recognises GSAP's own scripts).
+fn asset_name(hash: &str, url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path.rsplit('/').next().unwrap_or("");
+    let stem: String = last
+        .rsplit_once('.')
+        .map_or(last, |(stem, _)| stem)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(48)
+        .collect();
+    match stem.as_str() {
+        "" => format!("{hash}.{}", extension(url)),
+        stem => format!("{hash}-{stem}.{}", extension(url)),
+    }
+}
+
 fn extension(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let last = path.rsplit('/').next().unwrap_or("");
@@ -113,7 +131,7 @@ impl<'a> Localizer<'a> {
         } else {
             bytes
         };
-        let name = format!("{}.{}", &sha256_hex(&bytes)[..32], extension(&url));
+        let name = asset_name(&sha256_hex(&bytes)[..32], &url);
         let path = self.work_dir.join(ASSET_DIR).join(&name);
         if !path.exists() {
             std::fs::create_dir_all(path.parent().expect("has parent"))
@@ -299,6 +317,30 @@ fn is_stylesheet_or_font(el: &lol_html::html_content::Element) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asset_names_keep_the_url_file_name_after_the_hash() {
+        let hash = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            asset_name(
+                hash,
+                "https://cdn.jsdelivr.net/npm/gsap@3/dist/gsap.min.js?v=1"
+            ),
+            format!("{hash}-gsap.min.js")
+        );
+        assert_eq!(
+            asset_name(hash, "https://fonts.googleapis.com/css2?family=Inter"),
+            format!("{hash}-css2.bin")
+        );
+        assert_eq!(
+            asset_name(hash, "https://example.com/"),
+            format!("{hash}.bin")
+        );
+        assert_eq!(
+            asset_name(hash, "https://example.com/a%20b<c>.png"),
+            format!("{hash}-a20bc.png")
+        );
+    }
 
     #[test]
     fn localizes_scripts_styles_and_css_urls_from_the_cache() {

@@ -280,11 +280,7 @@ fn gsap_volume_tweens_become_the_gain_envelope() {
         "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=3 \
          -af pan=stereo|c0=c0|c1=c0 -c:a pcm_s16le tone.wav",
     );
-    std::fs::copy(
-        hf_tests::fixture("gsap-move").join("gsap.min.js"),
-        project.path().join("gsap.min.js"),
-    )
-    .unwrap();
+    hf_tests::copy_vendored_gsap(project.path());
     std::fs::write(
         project.path().join("index.html"),
         r##"<!DOCTYPE html><html><head><script src="gsap.min.js"></script></head><body>
@@ -419,11 +415,7 @@ fn video_frames_are_extracted_at_the_largest_size_they_are_shown_at() {
         project.path(),
         "-f lavfi -i testsrc2=s=640x360:r=30:d=2 -c:v libx264 -pix_fmt yuv420p src.mp4",
     );
-    std::fs::copy(
-        hf_tests::fixture("gsap-move").join("gsap.min.js"),
-        project.path().join("gsap.min.js"),
-    )
-    .unwrap();
+    hf_tests::copy_vendored_gsap(project.path());
     std::fs::write(
         project.path().join("index.html"),
         r##"<!DOCTYPE html><html><head><style>

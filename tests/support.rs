@@ -17,6 +17,16 @@ pub fn fixture(name: &str) -> PathBuf {
     workspace_root().join("fixtures").join(name).join("src")
 }
 
+/// The vendored GSAP 3.15.0 the fixtures use.
+pub fn vendored_gsap() -> PathBuf {
+    fixture("gsap-move").join("gsap.min.js")
+}
+
+/// Copy the vendored GSAP into a test project as `gsap.min.js`.
+pub fn copy_vendored_gsap(project: &Path) {
+    std::fs::copy(vendored_gsap(), project.join("gsap.min.js")).expect("copy vendored gsap");
+}
+
 /// URLs the fixtures load GSAP from, all served by the vendored GSAP 3.15.0.
 pub const GSAP_URLS: &[&str] = &[
     "https://cdn.jsdelivr.net/npm/gsap@3.15.0/dist/gsap.min.js",
@@ -28,7 +38,7 @@ pub const GSAP_URLS: &[&str] = &[
 pub fn test_asset_cache() -> PathBuf {
     let dir = workspace_root().join("target").join("hf-test-asset-cache");
     let cache = hf_engine::AssetCache::at(&dir);
-    let gsap = std::fs::read(fixture("gsap-move").join("gsap.min.js")).expect("vendored gsap");
+    let gsap = std::fs::read(vendored_gsap()).expect("vendored gsap");
     for url in GSAP_URLS {
         if cache.get(url).is_none() {
             cache.put(url, &gsap).expect("seed the test asset cache");

@@ -102,7 +102,7 @@ pub(crate) struct FrameConverter {
 /// holds its buffers (an encoder may keep a reference), else a fresh one. Converting into the
 /// same buffers every frame spares a multi-megabyte allocation, its page faults and (with
 /// `M_PERTURB`, see [`crate::init`]) its fill.
-pub(crate) fn writable_frame(
+fn writable_frame(
     slot: &mut Option<frame::Video>,
     format: Pixel,
     width: u32,

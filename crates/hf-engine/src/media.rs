@@ -117,7 +117,7 @@ fn shrink_size(source: &MediaSource, slot: &MediaSlot) -> Option<(u32, u32)> {
     let factor = (box_width / width).max(box_height / height);
     let even = |v: f64| ((v.ceil() as u32).max(2) + 1) & !1;
     let size = (even(width * factor), even(height * factor));
-    (factor < 1.0 && size.0 < video.width && size.1 < video.height).then_some(size)
+    (size.0 < video.width && size.1 < video.height).then_some(size)
 }
 
 /// Directory (relative to the compiled page) of the extracted frames of the `index`th video.

@@ -98,14 +98,24 @@ enum Renderer {
     /// hf capturing every frame and discarding it (`hf render --capture-only`).
     HfCaptureOnly,
     HyperFrames,
+    /// Another `hf` binary (`--baseline-hf`), for an A/B against an earlier build.
+    HfBaseline,
 }
 
 impl Renderer {
+    const ALL: [Renderer; 4] = [
+        Renderer::Hf,
+        Renderer::HfBaseline,
+        Renderer::HfCaptureOnly,
+        Renderer::HyperFrames,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Renderer::Hf => "hf",
             Renderer::HfCaptureOnly => "hf-capture",
             Renderer::HyperFrames => "hyperframes",
+            Renderer::HfBaseline => "hf-baseline",
         }
     }
 }
@@ -167,9 +177,11 @@ struct Options {
     only: Vec<String>,
     vs_hyperframes: bool,
     capture_only: bool,
+    /// Another hf binary to run alternately with this build's.
+    baseline_hf: Option<PathBuf>,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only]";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--baseline-hf PATH]";
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
@@ -178,6 +190,7 @@ fn parse(args: &[String]) -> Result<Options> {
         only: Vec::new(),
         vs_hyperframes: false,
         capture_only: false,
+        baseline_hf: None,
     };
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
@@ -194,6 +207,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "--runs" => options.runs = value.parse().context("--runs takes a number")?,
             "--workers" => options.workers = value.split(',').map(str::to_string).collect(),
             "--case" => options.only.push(value.clone()),
+            "--baseline-hf" => options.baseline_hf = Some(PathBuf::from(value)),
             _ => bail!(USAGE),
         }
     }
@@ -201,6 +215,24 @@ fn parse(args: &[String]) -> Result<Options> {
         bail!("--runs must be at least 1");
     }
     Ok(options)
+}
+
+/// What the runs so far measured, for the report and `results.json`.
+#[derive(Default)]
+struct Results {
+    renders: Vec<serde_json::Value>,
+    comparisons: Vec<serde_json::Value>,
+    /// Median frames/s of hf and of hf capture-only, by (case dir, workers).
+    hf_fps: HashMap<(String, String), f64>,
+    capture_fps: HashMap<(String, String), f64>,
+}
+
+/// One case at one worker setting: where its outputs go.
+struct Run<'a> {
+    case: &'a Case,
+    workers: &'a str,
+    hf_output: PathBuf,
+    upstream_output: PathBuf,
 }
 
 pub fn bench(args: &[String]) -> Result<()> {
@@ -223,11 +255,7 @@ pub fn bench(args: &[String]) -> Result<()> {
     } else {
         None
     };
-
-    let mut report = Vec::new();
-    let mut comparisons = Vec::new();
-    let mut hf_fps: HashMap<(String, String), f64> = HashMap::new();
-    let mut capture_fps: HashMap<(String, String), f64> = HashMap::new();
+    let mut results = Results::default();
     println!(
         "{:<26} {:<11} {:>7} {:>7} {:>8} {:>9} {:>9} {:>11} {:>9}  where the time goes (s, median run)",
         "composition", "renderer", "workers", "frames", "wall s", "frames/s", "realtime", "cpu s/frame", "peak RSS"
@@ -238,132 +266,163 @@ pub fn bench(args: &[String]) -> Result<()> {
             let stem = Path::new(case.dir)
                 .file_name()
                 .map_or_else(|| "bench".into(), |n| n.to_string_lossy().into_owned());
-            let hf_output = out_dir.join(format!("{stem}-hf.mp4"));
-            let upstream_output = out_dir.join(format!("{stem}-hyperframes.mp4"));
-            let mut samples: HashMap<&'static str, Vec<Sample>> = HashMap::new();
-            // Alternate A B A B so both see the same machine state.
-            for _ in 0..options.runs {
-                samples.entry("hf").or_default().push(render_hf(
-                    &hf,
-                    Path::new(case.dir),
-                    &hf_output,
-                    workers,
-                    false,
-                )?);
-                if options.capture_only {
-                    samples.entry("hf-capture").or_default().push(render_hf(
-                        &hf,
-                        Path::new(case.dir),
-                        &out_dir.join("capture-only.mp4"),
-                        workers,
-                        true,
-                    )?);
-                }
-                if let Some(upstream) = &upstream {
-                    samples
-                        .entry("hyperframes")
-                        .or_default()
-                        .push(upstream.render(
-                            Path::new(case.dir),
-                            &out_dir.join("upstream-project"),
-                            &upstream_output,
-                            workers,
-                        )?);
-                }
-            }
-            let mut summaries = Vec::new();
-            for renderer in [Renderer::Hf, Renderer::HfCaptureOnly, Renderer::HyperFrames] {
-                let Some(runs) = samples.remove(renderer.name()) else {
-                    continue;
-                };
-                let summary = summarize(runs);
-                let workers_shown = if summary.workers > 0 {
-                    format!("{workers}={}", summary.workers)
-                } else {
-                    workers.clone()
-                };
-                println!(
-                    "{:<26} {:<11} {:>7} {:>7} {:>8.2} {:>9.1} {:>8.2}x {:>11.4} {:>7.0}MB  {}",
-                    case.name,
-                    renderer.name(),
-                    workers_shown,
-                    summary.frames,
-                    summary.median_wall,
-                    summary.fps,
-                    summary.realtime,
-                    summary.cpu_per_frame,
-                    summary.peak_rss_bytes as f64 / 1e6,
-                    breakdown(&summary.median_timings)
-                );
-                report.push(serde_json::json!({
-                    "composition": case.name,
-                    "renderer": renderer.name(),
-                    "workers_requested": workers,
-                    "workers": summary.workers,
-                    "runs": options.runs,
-                    "frames": summary.frames,
-                    "median_wall_seconds": summary.median_wall,
-                    "median_frames_per_second": summary.fps,
-                    "realtime_factor": summary.realtime,
-                    "cpu_seconds_per_frame": summary.cpu_per_frame,
-                    "peak_rss_bytes": summary.peak_rss_bytes,
-                    "wall_seconds": summary.walls,
-                    "timings_of_median_run": summary.median_timings,
-                }));
-                let key = (case.dir.to_string(), workers.clone());
-                match renderer {
-                    Renderer::Hf => {
-                        hf_fps.insert(key, summary.fps);
-                    }
-                    Renderer::HfCaptureOnly => {
-                        let full = hf_fps.get(&key).copied().unwrap_or(0.0);
-                        println!(
-                            "{:<26} the full render reaches {:.0}% of the capture-only frames/s (goal: within 10%)",
-                            case.name,
-                            100.0 * full / summary.fps
-                        );
-                        capture_fps.insert(key, summary.fps);
-                        continue;
-                    }
-                    Renderer::HyperFrames => {}
-                }
-                summaries.push(summary);
-            }
-            if let [ours, theirs] = &summaries[..] {
-                let parity = hf_encode::compare::compare_videos(&upstream_output, &hf_output, 100)
-                    .map(|c| (c.min_psnr(), c.mean_psnr()))
-                    .map_err(|e| e.to_string());
-                let ratio = ours.fps / theirs.fps;
-                let cpu_ratio = ours.cpu_per_frame / theirs.cpu_per_frame;
-                match &parity {
-                    Ok((min, mean)) => println!(
-                        "{:<26} hf/hyperframes: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; PSNR hf vs hyperframes min {min:.1} mean {mean:.1} dB",
-                        case.name
-                    ),
-                    Err(error) => println!(
-                        "{:<26} hf/hyperframes: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; outputs not comparable: {error}",
-                        case.name
-                    ),
-                }
-                comparisons.push(serde_json::json!({
-                    "composition": case.name,
-                    "workers_requested": workers,
-                    "hf_frames_per_second": ours.fps,
-                    "hyperframes_frames_per_second": theirs.fps,
-                    "throughput_ratio": ratio,
-                    "cpu_per_frame_ratio": cpu_ratio,
-                    "psnr_min": parity.as_ref().ok().map(|p| p.0),
-                    "psnr_mean": parity.as_ref().ok().map(|p| p.1),
-                    "parity_error": parity.as_ref().err(),
-                }));
-            }
+            let run = Run {
+                case,
+                workers,
+                hf_output: out_dir.join(format!("{stem}-hf.mp4")),
+                upstream_output: out_dir.join(format!("{stem}-hyperframes.mp4")),
+            };
+            let samples = run_case(&options, &hf, upstream.as_ref(), &run, out_dir)?;
+            report_case(&options, &run, samples, &mut results);
         }
     }
+    report_video_ratios(&options, &results);
+    write_results(out_dir, results)
+}
+
+/// Render one case `options.runs` times with every renderer, alternating A B A B so all see
+/// the same machine state.
+fn run_case(
+    options: &Options,
+    hf: &Path,
+    upstream: Option<&Upstream>,
+    run: &Run<'_>,
+    out_dir: &Path,
+) -> Result<HashMap<&'static str, Vec<Sample>>> {
+    let dir = Path::new(run.case.dir);
+    let mut samples: HashMap<&'static str, Vec<Sample>> = HashMap::new();
+    for _ in 0..options.runs {
+        let sample = render_hf(hf, dir, &run.hf_output, run.workers, false)?;
+        samples.entry("hf").or_default().push(sample);
+        if let Some(baseline) = &options.baseline_hf {
+            let output = out_dir.join("baseline.mp4");
+            let sample = render_hf(baseline, dir, &output, run.workers, false)?;
+            samples.entry("hf-baseline").or_default().push(sample);
+        }
+        if options.capture_only {
+            let output = out_dir.join("capture-only.mp4");
+            let sample = render_hf(hf, dir, &output, run.workers, true)?;
+            samples.entry("hf-capture").or_default().push(sample);
+        }
+        if let Some(upstream) = upstream {
+            let scratch = out_dir.join("upstream-project");
+            let sample = upstream.render(dir, &scratch, &run.upstream_output, run.workers)?;
+            samples.entry("hyperframes").or_default().push(sample);
+        }
+    }
+    Ok(samples)
+}
+
+/// Print and record the medians of one case, and how the renderers compare.
+fn report_case(
+    options: &Options,
+    run: &Run<'_>,
+    mut samples: HashMap<&'static str, Vec<Sample>>,
+    results: &mut Results,
+) {
+    let (case, workers) = (run.case, run.workers);
+    let mut summaries = HashMap::new();
+    for renderer in Renderer::ALL {
+        let Some(runs) = samples.remove(renderer.name()) else {
+            continue;
+        };
+        let summary = summarize(runs);
+        let workers_shown = if summary.workers > 0 {
+            format!("{workers}={}", summary.workers)
+        } else {
+            workers.to_string()
+        };
+        println!(
+            "{:<26} {:<11} {:>7} {:>7} {:>8.2} {:>9.1} {:>8.2}x {:>11.4} {:>7.0}MB  {}",
+            case.name,
+            renderer.name(),
+            workers_shown,
+            summary.frames,
+            summary.median_wall,
+            summary.fps,
+            summary.realtime,
+            summary.cpu_per_frame,
+            summary.peak_rss_bytes as f64 / 1e6,
+            breakdown(&summary.median_timings)
+        );
+        results.renders.push(serde_json::json!({
+            "composition": case.name,
+            "renderer": renderer.name(),
+            "workers_requested": workers,
+            "workers": summary.workers,
+            "runs": options.runs,
+            "frames": summary.frames,
+            "median_wall_seconds": summary.median_wall,
+            "median_frames_per_second": summary.fps,
+            "realtime_factor": summary.realtime,
+            "cpu_seconds_per_frame": summary.cpu_per_frame,
+            "peak_rss_bytes": summary.peak_rss_bytes,
+            "wall_seconds": summary.walls,
+            "timings_of_median_run": summary.median_timings,
+        }));
+        summaries.insert(renderer.name(), summary);
+    }
+    let key = (case.dir.to_string(), workers.to_string());
+    let hf = &summaries["hf"];
+    results.hf_fps.insert(key.clone(), hf.fps);
+    if let Some(capture) = summaries.get("hf-capture") {
+        println!(
+            "{:<26} the full render reaches {:.0}% of the capture-only frames/s (goal: within 10%)",
+            case.name,
+            100.0 * hf.fps / capture.fps
+        );
+        results.capture_fps.insert(key, capture.fps);
+    }
+    if let Some(baseline) = summaries.get("hf-baseline") {
+        println!(
+            "{:<26} hf/baseline: {:.3}x frames/s, {:.3}x CPU per frame",
+            case.name,
+            hf.fps / baseline.fps,
+            hf.cpu_per_frame / baseline.cpu_per_frame
+        );
+    }
+    if let Some(theirs) = summaries.get("hyperframes") {
+        let comparison = compare_with_upstream(run, hf, theirs);
+        results.comparisons.push(comparison);
+    }
+}
+
+/// hf against HyperFrames on one case: throughput, CPU and PSNR between the outputs.
+fn compare_with_upstream(run: &Run<'_>, ours: &Summary, theirs: &Summary) -> serde_json::Value {
+    let name = run.case.name;
+    let parity = hf_encode::compare::compare_videos(&run.upstream_output, &run.hf_output, 100)
+        .map(|c| (c.min_psnr(), c.mean_psnr()))
+        .map_err(|e| e.to_string());
+    let ratio = ours.fps / theirs.fps;
+    let cpu_ratio = ours.cpu_per_frame / theirs.cpu_per_frame;
+    match &parity {
+        Ok((min, mean)) => println!(
+            "{name:<26} hf/hyperframes: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; PSNR hf vs hyperframes min {min:.1} mean {mean:.1} dB"
+        ),
+        Err(error) => println!(
+            "{name:<26} hf/hyperframes: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; outputs not comparable: {error}"
+        ),
+    }
+    serde_json::json!({
+        "composition": name,
+        "workers_requested": run.workers,
+        "hf_frames_per_second": ours.fps,
+        "hyperframes_frames_per_second": theirs.fps,
+        "throughput_ratio": ratio,
+        "cpu_per_frame_ratio": cpu_ratio,
+        "psnr_min": parity.as_ref().ok().map(|p| p.0),
+        "psnr_mean": parity.as_ref().ok().map(|p| p.1),
+        "parity_error": parity.as_ref().err(),
+    })
+}
+
+/// How the three-videos case compares with three-images (the media speed goal).
+fn report_video_ratios(options: &Options, results: &Results) {
     for workers in &options.workers {
         let key = |dir: &str| (dir.to_string(), workers.clone());
         if let (Some(videos), Some(images)) = (
-            hf_fps.get(&key("bench/three-videos")),
-            hf_fps.get(&key("bench/three-images")),
+            results.hf_fps.get(&key("bench/three-videos")),
+            results.hf_fps.get(&key("bench/three-images")),
         ) {
             println!(
                 "three videos reach {:.0}% of the frames/s of three images (workers {workers}; goal: at least 60%)",
@@ -371,8 +430,8 @@ pub fn bench(args: &[String]) -> Result<()> {
             );
         }
         if let (Some(videos), Some(images)) = (
-            capture_fps.get(&key("bench/three-videos")),
-            capture_fps.get(&key("bench/three-images")),
+            results.capture_fps.get(&key("bench/three-videos")),
+            results.capture_fps.get(&key("bench/three-images")),
         ) {
             println!(
                 "capture only (no encode), three videos reach {:.0}% of the frames/s of three images (workers {workers})",
@@ -380,15 +439,18 @@ pub fn bench(args: &[String]) -> Result<()> {
             );
         }
     }
+}
+
+/// `results.json` (this run) and a line of `history.jsonl` (every run).
+fn write_results(out_dir: &Path, results: Results) -> Result<()> {
     let results = serde_json::json!({
         "date": chrono_free_timestamp(),
         "machine_cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
-        "renders": report,
-        "comparisons": comparisons,
+        "renders": results.renders,
+        "comparisons": results.comparisons,
     });
     let path = out_dir.join("results.json");
     std::fs::write(&path, serde_json::to_string_pretty(&results)?)?;
-    // One line per bench run, to compare runs over time.
     use std::io::Write as _;
     let mut history = std::fs::OpenOptions::new()
         .create(true)

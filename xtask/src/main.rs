@@ -7,6 +7,8 @@
 //! - `regress [NAME...] [--update] [--workers N] [--release]`: render `fixtures/` and compare
 //!   each with its PSNR baseline (see `regress.rs`).
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a developer tool prints its report
+
 mod bench;
 mod regress;
 
@@ -23,7 +25,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::bench(&args[1..]),
         Some("regress") => regress::regress(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] | regress [NAME...] [--update] [--workers N] [--release]");
+            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--baseline-hf PATH] | regress [NAME...] [--update] [--workers N] [--release]");
             std::process::exit(2);
         }
     }

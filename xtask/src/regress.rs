@@ -107,7 +107,7 @@ pub fn load_meta(dir: &Path) -> Result<Meta> {
                 path.display()
             );
         };
-        text.parse::<hf_encode::Fps>()
+        text.parse::<hf_core::Fps>()
             .map_err(|e| anyhow::anyhow!("{}: renderConfig.fps \"{text}\": {e}", path.display()))?;
     }
     match meta.render_config.format.as_deref() {

@@ -1,99 +1,107 @@
-//! The capture-disk stage: frames written into the work dir as they are captured, so a render
-//! can be resumed and frames inspected. Frames already on disk are skipped.
+//! Frames as files in a directory: the sink of capture-disk (a render that can be resumed, or
+//! an output made from the whole frame sequence), and the replay of such files into another
+//! sink.
 
-use crate::{CaptureError, CaptureSession};
-use hf_encode::{Fps, FrameImage, ImageFormat};
-use serde::{Deserialize, Serialize};
+use crate::CaptureError;
+use hf_core::{
+    captured_frame_name, FrameImage, FrameRange, FrameSink, ImageFormat, IoError, SinkError,
+};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-/// Input of [`capture_disk`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DiskCaptureInput {
-    /// Render index of the first frame.
-    pub first_frame: u64,
-    /// How many consecutive frames.
-    pub frame_count: u64,
-    /// Frame rate: frame `i` is captured at `t = i * den / num`.
-    pub fps: Fps,
-    /// Longest time one frame (seek + capture) may take.
-    pub frame_timeout: Duration,
-    /// Directory the frames are written to.
-    pub frames_dir: PathBuf,
-    /// Format the session captures in (decides the file extension).
-    pub image_format: ImageFormat,
+/// A [`FrameSink`] that writes each frame to `<dir>/frame_000042.jpg` (or `.png`), atomically.
+/// Frames already there are held: a resumed capture skips them.
+#[derive(Debug, Clone)]
+pub struct FrameFiles {
+    dir: PathBuf,
+    format: ImageFormat,
 }
 
-/// Result of [`capture_disk`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct DiskCaptureOutput {
-    /// Frames captured and written by this call.
-    pub captured: u64,
-    /// Frames that were already on disk.
-    pub skipped: u64,
+impl FrameFiles {
+    /// Frames in `format` in `dir` (which must exist).
+    pub fn new(dir: impl Into<PathBuf>, format: ImageFormat) -> Self {
+        FrameFiles {
+            dir: dir.into(),
+            format,
+        }
+    }
+
+    /// The file of frame `index`.
+    pub fn path(&self, index: u64) -> PathBuf {
+        self.dir.join(captured_frame_name(index, self.format))
+    }
+
+    /// Push the files of `frames`, in order, into `sink` (begin, every frame, finish).
+    pub fn replay(&self, frames: FrameRange, sink: &mut dyn FrameSink) -> Result<(), CaptureError> {
+        let sink_failed =
+            |index: u64| move |source: SinkError| CaptureError::Sink { index, source };
+        sink.begin(frames).map_err(sink_failed(frames.first))?;
+        for index in frames.indices() {
+            let path = self.path(index);
+            let bytes = std::fs::read(&path).map_err(IoError::with("read", &path))?;
+            let image = FrameImage::Encoded {
+                format: self.format,
+                bytes,
+            };
+            sink.frame(index, image).map_err(sink_failed(index))?;
+        }
+        sink.finish().map_err(sink_failed(frames.end()))
+    }
 }
 
-/// The file of frame `index` in `frames_dir`.
-pub fn frame_path(frames_dir: &Path, index: u64, format: ImageFormat) -> PathBuf {
-    let extension = match format {
-        ImageFormat::Jpeg => "jpg",
-        ImageFormat::Png => "png",
-    };
-    frames_dir.join(format!("frame_{index:06}.{extension}"))
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
+/// Write `bytes` to a partial file beside `path`, then rename it into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let temp = path.with_extension("partial");
     std::fs::write(&temp, bytes)
         .and_then(|()| std::fs::rename(&temp, path))
-        .map_err(|source| CaptureError::Io {
-            action: "write",
-            path: path.to_path_buf(),
-            source,
-        })
+        .map_err(IoError::with("write", path))
 }
 
-/// Capture the frames of `input` that are not on disk yet; `on_frame` gets each render index.
-pub async fn capture_disk(
-    session: &mut CaptureSession,
-    input: &DiskCaptureInput,
-    cancel: &AtomicBool,
-    on_frame: &mut (dyn FnMut(u64) + Send),
-) -> Result<DiskCaptureOutput, CaptureError> {
-    let mut output = DiskCaptureOutput::default();
-    session.require_full_image();
-    for index in input.first_frame..input.first_frame + input.frame_count {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(CaptureError::Cancelled);
-        }
-        let path = frame_path(&input.frames_dir, index, input.image_format);
-        if path.is_file() {
-            // The session's last image is no longer the previous frame.
-            session.require_full_image();
-            output.skipped += 1;
-            on_frame(index);
-            continue;
-        }
-        let time = input.fps.frame_time(index);
-        let image = session
-            .capture_frame_within(index, time, input.frame_timeout)
-            .await?;
-        tokio::task::block_in_place(|| match image {
-            FrameImage::Encoded { bytes, .. } => write_atomically(&path, &bytes),
-            FrameImage::SameAsPrevious => {
-                let previous = frame_path(&input.frames_dir, index - 1, input.image_format);
-                std::fs::read(&previous)
-                    .map_err(|source| CaptureError::Io {
-                        action: "read",
-                        path: previous.clone(),
-                        source,
-                    })
-                    .and_then(|bytes| write_atomically(&path, &bytes))
-            }
-        })?;
-        output.captured += 1;
-        on_frame(index);
+impl FrameSink for FrameFiles {
+    fn holds(&self, index: u64) -> bool {
+        self.path(index).is_file()
     }
-    Ok(output)
+
+    fn frame(&mut self, index: u64, image: FrameImage) -> Result<(), SinkError> {
+        let path = self.path(index);
+        match image {
+            FrameImage::Encoded { bytes, .. } => write_atomically(&path, &bytes)?,
+            FrameImage::SameAsPrevious => {
+                let previous = self.path(index.saturating_sub(1));
+                let bytes = std::fs::read(&previous).map_err(IoError::with("read", &previous))?;
+                write_atomically(&path, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hf_core::DiscardFrames;
+
+    #[test]
+    fn frame_files_repeat_the_previous_frame_and_replay_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = FrameFiles::new(dir.path(), ImageFormat::Png);
+        let image = |byte: u8| FrameImage::Encoded {
+            format: ImageFormat::Png,
+            bytes: vec![byte; 4],
+        };
+        files.frame(0, image(1)).unwrap();
+        files.frame(1, FrameImage::SameAsPrevious).unwrap();
+        files.frame(2, image(2)).unwrap();
+        assert!(files.holds(1) && !files.holds(3));
+        assert_eq!(
+            std::fs::read(dir.path().join("frame_000001.png")).unwrap(),
+            vec![1; 4]
+        );
+        let mut counted = DiscardFrames::default();
+        files.replay(FrameRange::new(0, 3), &mut counted).unwrap();
+        assert_eq!(counted.received, 3);
+        let missing = files
+            .replay(FrameRange::new(2, 2), &mut counted)
+            .unwrap_err();
+        assert!(missing.to_string().starts_with("cannot read "), "{missing}");
+    }
 }

@@ -1,3 +1,5 @@
+//! The errors of the capture stages.
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong while launching Chrome or capturing frames.
@@ -68,11 +70,15 @@ pub enum CaptureError {
         /// Attempts made.
         attempts: u32,
     },
-    /// The encoder stopped taking frames (it failed; its own error says why).
-    #[error("the encoder stopped accepting frames at frame {index}")]
-    EncoderGone {
+    /// The sink did not take a frame (an encoder that failed, a frame file that could not be
+    /// written); `source` is the sink's own error, to downcast.
+    #[error("frame {index} could not be handed on: {source}")]
+    Sink {
         /// Frame index that could not be delivered.
         index: u64,
+        /// The sink's error.
+        #[source]
+        source: hf_core::SinkError,
     },
     /// A frame did not finish in time (e.g. a page stuck in a busy loop).
     #[error("frame {index} (t = {time:.4} s) did not finish within {seconds:.1} s; look for a script that loops or blocks at that time")]
@@ -87,17 +93,9 @@ pub enum CaptureError {
     /// The render was cancelled (SIGINT/SIGTERM or the embedder's cancel flag).
     #[error("the render was cancelled")]
     Cancelled,
-    /// A frame file could not be written or read (capture-disk).
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        /// What was attempted.
-        action: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// A frame file could not be read (replaying capture-disk frames).
+    #[error(transparent)]
+    Io(#[from] hf_core::IoError),
     /// The local file server failed.
     #[error("the local file server failed: {0}")]
     Server(#[source] std::io::Error),

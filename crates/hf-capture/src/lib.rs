@@ -1,24 +1,35 @@
 //! Capture stages for hf: drive headless Chrome over CDP (chromiumoxide on tokio) and turn a
-//! compiled composition into a stream of frames.
+//! compiled composition into a stream of frames pushed into a [`FrameSink`](hf_core::FrameSink).
 //!
-//! - [`browser`]: find and launch Debian's `chromium-headless-shell` with the deterministic flag
-//!   set, in its own process group so nothing outlives a render.
-//! - [`server`]: serve the compiled work dir (then the project dir) on `127.0.0.1`.
+//! - [`resolve_browser`]: find Debian's `chromium-headless-shell` (or the one configured);
+//!   every browser runs in its own process group, so nothing outlives a render.
+//! - [`FileServer`]: serve the compiled page (then the project dir) on `127.0.0.1`.
 //! - [`CaptureSession`]: one browser, one page, ready for `seek + capture`.
-//! - [`capture_streaming`]: the capture-streaming stage, frames straight into an encoder channel.
-//! - [`capture_disk`]: the capture-disk stage, frames into files (resumable).
+//! - [`BrowserPool`]: the browsers of a render, launched concurrently, calibrated, restarted
+//!   when one dies.
+//! - [`capture_frames`]: the capture stage, one run of frames into a sink; [`FrameFiles`] is
+//!   the sink of capture-disk.
+//! - [`RUNTIME_JS`]: the page runtime every compiled page loads first; this crate is the only
+//!   place that calls it.
 #![deny(missing_docs)]
 
-pub mod browser;
+mod browser;
+mod capture;
 mod disk;
 mod error;
-pub mod server;
+mod page;
+mod pool;
+mod runtime;
+mod server;
 mod session;
-mod stream;
 mod video;
 
-pub use disk::{capture_disk, frame_path, DiskCaptureInput, DiskCaptureOutput};
+pub use browser::resolve_browser;
+pub use capture::{capture_frames, CaptureInput, CaptureOutput};
+pub use disk::FrameFiles;
 pub use error::CaptureError;
+pub use pool::{BrowserPool, BrowserRestarter};
+pub use runtime::{runtime_script_tag, RUNTIME_FILE, RUNTIME_JS};
+pub use server::FileServer;
 pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
-pub use stream::{capture_streaming, StreamingCaptureInput, StreamingCaptureOutput};
 pub use video::{MediaSlot, VideoFrameSource, VideoFrames};

@@ -1,7 +1,7 @@
 //! Video frames in the page: which extracted image each `<video>` shows at a render time, and
 //! the media slots the page reports.
 
-use hf_encode::VideoTiming;
+use hf_core::{extracted_frame_name, VideoTiming};
 use serde::{Deserialize, Serialize};
 
 /// Where a `<video>`'s extracted frames are served and when each is shown.
@@ -40,7 +40,7 @@ impl VideoFrames {
                     format!(
                         "{}{}",
                         video.url_prefix,
-                        hf_encode::media::extracted_frame_name(k, video.alpha)
+                        extracted_frame_name(k, video.alpha)
                     )
                 });
                 (video.render_id.clone(), url.into())
@@ -89,7 +89,7 @@ pub struct MediaSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hf_encode::Fps;
+    use hf_core::Fps;
 
     #[test]
     fn seek_argument_names_each_frame_or_null_outside_the_slot() {

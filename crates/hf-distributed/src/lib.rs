@@ -1,33 +1,25 @@
 //! Distributed rendering for hf: `plan`, `render-chunk` and `assemble` as separately runnable
 //! steps over a content-addressed plan directory.
 //!
-//! This crate currently holds only the chunk description; the plan format and the commands
-//! arrive with the distributed issue.
+//! The steps are hf-engine's stages ([`plan_stage`], [`render_chunk`], [`assemble_stage`])
+//! run in separate processes, with the [`RenderPlan`] and the [`ChunkSpec`]s travelling between
+//! them; the plan-directory format and the commands arrive with the distributed issue.
 #![deny(missing_docs)]
 
-use serde::{Deserialize, Serialize};
-
-/// One chunk of a distributed render: a contiguous run of frames on the segment grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChunkSpec {
-    /// Chunk number, from 0.
-    pub index: u32,
-    /// Render index of the chunk's first frame.
-    pub first_frame: u64,
-    /// Frames in the chunk.
-    pub frame_count: u64,
-}
+pub use hf_engine::{assemble_stage, plan_stage, render_chunk, ChunkResult, ChunkSpec, RenderPlan};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hf_core::FrameRange;
 
     #[test]
     fn chunk_specs_round_trip_through_bincode() {
         let chunk = ChunkSpec {
             index: 3,
-            first_frame: 180,
-            frame_count: 60,
+            first_segment: 6,
+            segment_count: 2,
+            frames: FrameRange::new(180, 60),
         };
         let bytes = bincode::serde::encode_to_vec(chunk, bincode::config::standard()).unwrap();
         let (back, _): (ChunkSpec, usize) =

@@ -2,10 +2,12 @@
 //! or webm), with the mixed audio encoded once on the way.
 
 use crate::audio::AUDIO_RATE;
-use crate::codec::LIBAV_PACKAGE;
-use crate::{AudioCodec, Container, EncodeError, Fps};
-use ffmpeg_next::format::{sample::Type as SampleType, Sample};
-use ffmpeg_next::{codec, format, frame, media, ChannelLayout, Dictionary, Packet, Rational};
+use crate::files::{file_size, PendingOutput};
+use crate::libav::FpsExt;
+use crate::mux::EncodedAudio;
+use crate::{Container, EncodeError};
+use ffmpeg_next::{codec, format, media, Dictionary, Packet, Rational};
+use hf_core::Fps;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -49,37 +51,11 @@ pub struct AssembleOutput {
     pub audio_seconds: Option<f64>,
 }
 
-/// Removes a temporary file unless it was committed.
-struct TempFile {
-    path: PathBuf,
-    committed: bool,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// The temporary path used while writing `output`: hidden, beside it, unique to this process.
-pub(crate) fn temp_path_for(output: &Path) -> PathBuf {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    output.with_file_name(format!(".{name}.{}.partial", std::process::id()))
-}
-
 /// Join `input.segments` by stream copy, check the frame count, and rename into place.
 pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeError> {
     crate::init();
     let _span = tracing::info_span!("assemble", output = %input.output.display()).entered();
-    let mut temp = TempFile {
-        path: temp_path_for(&input.output),
-        committed: false,
-    };
+    let pending = PendingOutput::new(&input.output);
     if input.audio_tracks > 0 && input.audio.is_none() {
         return Err(EncodeError::MissingAudio {
             tracks: input.audio_tracks,
@@ -89,7 +65,7 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
         Some(path) => Some(EncodedAudio::load(path, input.container.audio_codec())?),
         None => None,
     };
-    let frames = concat_segments(&input, &temp.path, audio.as_mut())?;
+    let frames = concat_segments(&input, pending.path(), audio.as_mut())?;
     if frames != input.expected_frames {
         return Err(EncodeError::FrameCountMismatch {
             what: format!("assembled {}", input.output.display()),
@@ -97,206 +73,47 @@ pub fn assemble_stage(input: AssembleInput) -> Result<AssembleOutput, EncodeErro
             actual: frames,
         });
     }
-    // Trust boundary: read back what was written before it becomes the output.
-    let written = crate::inspect::probe_video(&temp.path)?;
-    let expected_duration = input.expected_frames as f64 * input.fps.frame_duration();
-    if written.frames != input.expected_frames
-        || (written.duration_seconds - expected_duration).abs() > 0.5 * input.fps.frame_duration()
-    {
-        return Err(EncodeError::DurationMismatch {
-            path: input.output.clone(),
-            frames: written.frames,
-            seconds: written.duration_seconds,
-            expected_frames: input.expected_frames,
-            expected_seconds: expected_duration,
-        });
-    }
-    let audio_seconds = match &input.audio {
-        None => None,
-        Some(_) => {
-            let seconds = crate::inspect::audio_duration(&temp.path)?;
-            // One audio frame of slack: AAC works in 1024-sample frames, Opus in 960.
-            if (seconds - written.duration_seconds).abs() > 1024.0 / f64::from(AUDIO_RATE) {
-                return Err(EncodeError::AudioVideoMismatch {
-                    path: input.output.clone(),
-                    audio_seconds: seconds,
-                    video_seconds: written.duration_seconds,
-                });
-            }
-            Some(seconds)
-        }
-    };
-    std::fs::rename(&temp.path, &input.output).map_err(|source| EncodeError::Io {
-        action: "rename output to",
-        path: input.output.clone(),
-        source,
-    })?;
-    temp.committed = true;
-    let bytes = std::fs::metadata(&input.output)
-        .map_err(|source| EncodeError::Io {
-            action: "read size of",
-            path: input.output.clone(),
-            source,
-        })?
-        .len();
+    let audio_seconds = check_written(&input, pending.path())?;
+    pending.commit()?;
     Ok(AssembleOutput {
         path: input.output.clone(),
         frames,
-        bytes,
+        bytes: file_size(&input.output)?,
         duration_seconds: frames as f64 * input.fps.frame_duration(),
         audio_seconds,
     })
 }
 
-/// The mix being encoded (AAC or Opus) and interleaved with the video as segments are copied.
-pub(crate) struct EncodedAudio {
-    codec: AudioCodec,
-    /// Interleaved stereo samples.
-    samples: Vec<f32>,
-    /// Samples per channel already sent to the encoder.
-    sent: usize,
-    encoder: Option<ffmpeg_next::encoder::Audio>,
-    stream_index: usize,
-    stream_time_base: Rational,
-}
-
-impl EncodedAudio {
-    pub(crate) fn load(path: &Path, codec: AudioCodec) -> Result<Self, EncodeError> {
-        Ok(EncodedAudio {
-            codec,
-            samples: crate::audio::read_mix(path)?,
-            sent: 0,
-            encoder: None,
-            stream_index: 1,
-            stream_time_base: Rational::new(1, AUDIO_RATE as i32),
-        })
+/// Trust boundary: read back what was written at `written` before it becomes the output. The
+/// planned frames and duration, and audio within one audio frame of the video; returns the
+/// audio's duration.
+fn check_written(input: &AssembleInput, written: &Path) -> Result<Option<f64>, EncodeError> {
+    let video = crate::inspect::probe_video(written)?;
+    let expected_duration = input.expected_frames as f64 * input.fps.frame_duration();
+    if video.frames != input.expected_frames
+        || (video.duration_seconds - expected_duration).abs() > 0.5 * input.fps.frame_duration()
+    {
+        return Err(EncodeError::DurationMismatch {
+            path: input.output.clone(),
+            frames: video.frames,
+            seconds: video.duration_seconds,
+            expected_frames: input.expected_frames,
+            expected_seconds: expected_duration,
+        });
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.samples.len() / 2
+    if input.audio.is_none() {
+        return Ok(None);
     }
-
-    /// Add the audio stream to `output` (before its header is written).
-    pub(crate) fn add_stream(
-        &mut self,
-        output: &mut format::context::Output,
-    ) -> Result<(), EncodeError> {
-        let name = self.codec.encoder_name();
-        let codec =
-            ffmpeg_next::encoder::find_by_name(name).ok_or(EncodeError::MissingEncoder {
-                encoder: name,
-                package: LIBAV_PACKAGE,
-            })?;
-        let mut enc = codec::context::Context::new_with_codec(codec)
-            .encoder()
-            .audio()
-            .map_err(EncodeError::libav(format!("create the {name} encoder")))?;
-        enc.set_rate(AUDIO_RATE as i32);
-        enc.set_channel_layout(ChannelLayout::STEREO);
-        enc.set_channels(2);
-        enc.set_format(self.sample_format());
-        enc.set_bit_rate(self.codec.bit_rate());
-        enc.set_time_base((1, AUDIO_RATE as i32));
-        if output
-            .format()
-            .flags()
-            .contains(format::Flags::GLOBAL_HEADER)
-        {
-            enc.set_flags(codec::Flags::GLOBAL_HEADER);
-        }
-        let encoder = {
-            let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
-            enc.open_as(codec)
-        }
-        .map_err(EncodeError::libav("open the AAC encoder"))?;
-        let mut stream = output
-            .add_stream(codec)
-            .map_err(EncodeError::libav("add the audio stream"))?;
-        stream.set_parameters(&encoder);
-        stream.set_time_base((1, AUDIO_RATE as i32));
-        self.stream_index = stream.index();
-        self.encoder = Some(encoder);
-        Ok(())
+    let seconds = crate::inspect::audio_duration(written)?;
+    // One audio frame of slack: AAC works in 1024-sample frames, Opus in 960.
+    if (seconds - video.duration_seconds).abs() > 1024.0 / f64::from(AUDIO_RATE) {
+        return Err(EncodeError::AudioVideoMismatch {
+            path: input.output.clone(),
+            audio_seconds: seconds,
+            video_seconds: video.duration_seconds,
+        });
     }
-
-    /// Planar float for AAC; libopus takes interleaved float.
-    fn sample_format(&self) -> Sample {
-        match self.codec {
-            AudioCodec::Aac => Sample::F32(SampleType::Planar),
-            AudioCodec::Opus => Sample::F32(SampleType::Packed),
-        }
-    }
-
-    /// Encode every whole frame of samples before `until` (samples per channel); with
-    /// `finish`, also the last partial frame, then flush the encoder.
-    pub(crate) fn write_until(
-        &mut self,
-        until: usize,
-        finish: bool,
-        output: &mut format::context::Output,
-    ) -> Result<(), EncodeError> {
-        self.stream_time_base = output
-            .stream(self.stream_index)
-            .expect("audio stream was added")
-            .time_base();
-        let until = until.min(self.len());
-        let sample_format = self.sample_format();
-        let encoder = self.encoder.as_mut().expect("stream was added");
-        let frame_size = encoder.frame_size().max(1) as usize;
-        while self.sent < until && (self.sent + frame_size <= until || finish) {
-            let n = frame_size.min(until - self.sent);
-            let mut frame = frame::Audio::new(sample_format, n, ChannelLayout::STEREO);
-            frame.set_rate(AUDIO_RATE);
-            let chunk = &self.samples[self.sent * 2..(self.sent + n) * 2];
-            if sample_format.is_planar() {
-                for channel in 0..2 {
-                    let data = frame.plane_mut::<f32>(channel);
-                    for (i, out) in data.iter_mut().take(n).enumerate() {
-                        *out = chunk[i * 2 + channel];
-                    }
-                }
-            } else {
-                // SAFETY: a packed stereo f32 frame of `n` samples holds 2n floats in plane 0.
-                let data = unsafe {
-                    std::slice::from_raw_parts_mut(
-                        frame.data_mut(0).as_mut_ptr().cast::<f32>(),
-                        n * 2,
-                    )
-                };
-                data.copy_from_slice(chunk);
-            }
-            frame.set_pts(Some(self.sent as i64));
-            encoder
-                .send_frame(&frame)
-                .map_err(EncodeError::libav("encode audio"))?;
-            self.sent += n;
-            Self::drain(encoder, self.stream_index, self.stream_time_base, output)?;
-        }
-        if finish {
-            encoder
-                .send_eof()
-                .map_err(EncodeError::libav("flush the audio encoder"))?;
-            Self::drain(encoder, self.stream_index, self.stream_time_base, output)?;
-        }
-        Ok(())
-    }
-
-    fn drain(
-        encoder: &mut ffmpeg_next::encoder::Audio,
-        stream_index: usize,
-        stream_time_base: Rational,
-        output: &mut format::context::Output,
-    ) -> Result<(), EncodeError> {
-        let mut packet = Packet::empty();
-        while encoder.receive_packet(&mut packet).is_ok() {
-            packet.set_stream(stream_index);
-            packet.rescale_ts(Rational::new(1, AUDIO_RATE as i32), stream_time_base);
-            packet
-                .write_interleaved(output)
-                .map_err(EncodeError::libav("write an audio packet"))?;
-        }
-        Ok(())
-    }
+    Ok(Some(seconds))
 }
 
 fn concat_segments(
@@ -346,12 +163,7 @@ fn concat_segments(
             if input.faststart && input.container.supports_faststart() {
                 options.set("movflags", "+faststart");
             }
-            output
-                .write_header_with(options)
-                .map_err(EncodeError::libav(format!(
-                    "write header of {}",
-                    temp.display()
-                )))?;
+            crate::libav::write_header(&mut output, options, temp)?;
             out_time_base = output.stream(0).expect("stream was added").time_base();
         }
         let mut segment_frames: i64 = 0;

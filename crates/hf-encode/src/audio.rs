@@ -3,6 +3,7 @@
 
 use crate::EncodeError;
 use ffmpeg_next::{filter, format, frame, media, ChannelLayout};
+use hf_core::IoError;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -26,7 +27,7 @@ pub struct AudioTrack {
     pub duration_seconds: f64,
     /// Source time heard at the start (`data-media-start`), in seconds.
     pub media_start: f64,
-    /// Playback rate (pitch preserved), clamped as [`crate::media::playback_rate`] does.
+    /// Playback rate (pitch preserved), clamped as [`hf_core::playback_rate`] does.
     pub rate: f64,
     /// Linear gain (`data-volume`), clamped to 0..[`MAX_VOLUME`].
     pub volume: f64,
@@ -127,11 +128,7 @@ pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError>
         );
     }
     let bytes: Vec<u8> = mix.iter().flat_map(|s| s.to_le_bytes()).collect();
-    std::fs::write(&input.output, bytes).map_err(|source| EncodeError::Io {
-        action: "write",
-        path: input.output.clone(),
-        source,
-    })?;
+    std::fs::write(&input.output, bytes).map_err(IoError::with("write", &input.output))?;
     Ok(AudioMixOutput {
         path: input.output.clone(),
         samples: input.samples,
@@ -183,18 +180,19 @@ fn atempo_chain(rate: f64) -> Vec<String> {
     stages
 }
 
+/// A libav failure while decoding `track`, naming the element and its file.
+fn track_error(track: &AudioTrack, what: &str) -> impl FnOnce(ffmpeg_next::Error) -> EncodeError {
+    EncodeError::libav(format!(
+        "{what} for <{}> ({})",
+        track.element,
+        track.source.display()
+    ))
+}
+
 /// Decode one track: its source from the media start, tempo-changed, at 48 kHz stereo
 /// (mono sources on both channels at full level), exactly as long as its slot.
 pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> {
-    let fail = |what: &str| {
-        let what = format!(
-            "{what} for <{}> ({})",
-            track.element,
-            track.source.display()
-        );
-        EncodeError::libav(what)
-    };
-    let mut input = format::input(&track.source).map_err(fail("open audio"))?;
+    let mut input = format::input(&track.source).map_err(track_error(track, "open audio"))?;
     let stream =
         input
             .streams()
@@ -203,83 +201,18 @@ pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> 
                 path: track.source.clone(),
             })?;
     let (index, time_base) = (stream.index(), stream.time_base());
-    let start = crate::media::stream_start(&stream);
+    let start = crate::streams::stream_start(&stream);
     let mut decoder = ffmpeg_next::codec::context::Context::from_parameters(stream.parameters())
-        .map_err(fail("read audio parameters"))?
+        .map_err(track_error(track, "read audio parameters"))?
         .decoder()
         .audio()
-        .map_err(fail("open the audio decoder"))?;
-    let rate = crate::media::playback_rate(track.rate);
+        .map_err(track_error(track, "open the audio decoder"))?;
     let slot_samples = (track.duration_seconds.max(0.0) * f64::from(AUDIO_RATE)).round() as usize;
-    // Source seconds the slot consumes (all of it when looping: the loop is tiled below).
-    let source_span = if track.looped {
-        None
-    } else {
-        Some(track.duration_seconds * rate)
-    };
-
     let mut graph: Option<filter::Graph> = None;
     let mut out = Vec::<f32>::with_capacity(slot_samples * 2);
     let mut decoded = frame::Audio::empty();
     let mut filtered = frame::Audio::empty();
-    let build = |decoder: &ffmpeg_next::decoder::Audio| -> Result<filter::Graph, EncodeError> {
-        let mut layout = decoder.channel_layout();
-        if layout.is_empty() {
-            layout = ChannelLayout::default(i32::from(decoder.channels()));
-        }
-        let args = format!(
-            "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
-            time_base.numerator(),
-            time_base.denominator(),
-            decoder.rate(),
-            decoder.format().name(),
-            layout.bits()
-        );
-        let mut g = filter::Graph::new();
-        g.add(
-            &filter::find("abuffer").expect("abuffer filter"),
-            "in",
-            &args,
-        )
-        .map_err(fail("create the audio source"))?;
-        g.add(
-            &filter::find("abuffersink").expect("abuffersink filter"),
-            "out",
-            "",
-        )
-        .map_err(fail("create the audio sink"))?;
-        let mut chain = vec![format!("atrim=start={:.9}", track.media_start.max(0.0))];
-        if let Some(span) = source_span {
-            chain[0].push_str(&format!(":duration={span:.9}"));
-        }
-        chain.push("asetpts=N/SR/TB".into());
-        if decoder.channels() == 1 {
-            // Both channels at full level: a plain upmix would lower each by 3 dB.
-            chain.push("pan=stereo|c0=c0|c1=c0".into());
-        }
-        chain.push(format!("aresample={AUDIO_RATE}"));
-        chain.push("aformat=sample_fmts=flt:channel_layouts=stereo".into());
-        chain.extend(atempo_chain(rate));
-        g.output("in", 0)
-            .and_then(|p| p.input("out", 0))
-            .and_then(|p| p.parse(&chain.join(",")))
-            .map_err(fail("build the audio filter"))?;
-        g.validate().map_err(fail("validate the audio filter"))?;
-        Ok(g)
-    };
-    let drain = |graph: &mut filter::Graph, filtered: &mut frame::Audio, out: &mut Vec<f32>| {
-        let mut sink = graph.get("out").expect("sink exists");
-        while sink.sink().frame(filtered).is_ok() {
-            let samples = filtered.samples();
-            out.extend_from_slice(
-                &filtered.plane::<(f32, f32)>(0)[..samples]
-                    .iter()
-                    .flat_map(|&(l, r)| [l, r])
-                    .collect::<Vec<_>>(),
-            );
-        }
-    };
-    crate::media::seek_before(&mut input, track.media_start);
+    crate::streams::seek_before(&mut input, track.media_start);
     for (packet_stream, packet) in input.packets() {
         if packet_stream.index() != index {
             continue;
@@ -289,7 +222,7 @@ pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> 
         }
         while decoder.receive_frame(&mut decoded).is_ok() {
             if graph.is_none() {
-                graph = Some(build(&decoder)?);
+                graph = Some(track_filter(track, &decoder, time_base)?);
             }
             let g = graph.as_mut().expect("graph was just built");
             let pts = decoded.timestamp().map(|ts| ts - start);
@@ -298,8 +231,8 @@ pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> 
                 .expect("source exists")
                 .source()
                 .add(&decoded)
-                .map_err(fail("filter audio"))?;
-            drain(g, &mut filtered, &mut out);
+                .map_err(track_error(track, "filter audio"))?;
+            drain_filter(g, &mut filtered, &mut out);
         }
         if !track.looped && out.len() >= slot_samples * 2 {
             break;
@@ -311,14 +244,91 @@ pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> 
             let pts = decoded.timestamp().map(|ts| ts - start);
             decoded.set_pts(pts);
             let _ = g.get("in").expect("source exists").source().add(&decoded);
-            drain(g, &mut filtered, &mut out);
+            drain_filter(g, &mut filtered, &mut out);
         }
     }
     if let Some(g) = graph.as_mut() {
         let _ = g.get("in").expect("source exists").source().flush();
-        drain(g, &mut filtered, &mut out);
+        drain_filter(g, &mut filtered, &mut out);
     }
-    if track.looped && !out.is_empty() {
+    fit_to_slot(&mut out, track.looped, slot_samples);
+    Ok(out)
+}
+
+/// The filter graph that turns `decoder`'s frames into the track's samples: trimmed at the
+/// media start (and to the source span the slot consumes, unless looping: the loop is tiled
+/// afterwards), mono on both channels, 48 kHz interleaved stereo float, tempo-changed.
+fn track_filter(
+    track: &AudioTrack,
+    decoder: &ffmpeg_next::decoder::Audio,
+    time_base: ffmpeg_next::Rational,
+) -> Result<filter::Graph, EncodeError> {
+    let rate = hf_core::playback_rate(track.rate);
+    let mut layout = decoder.channel_layout();
+    if layout.is_empty() {
+        layout = ChannelLayout::default(i32::from(decoder.channels()));
+    }
+    let args = format!(
+        "time_base={}/{}:sample_rate={}:sample_fmt={}:channel_layout=0x{:x}",
+        time_base.numerator(),
+        time_base.denominator(),
+        decoder.rate(),
+        decoder.format().name(),
+        layout.bits()
+    );
+    let mut g = filter::Graph::new();
+    g.add(
+        &filter::find("abuffer").expect("abuffer filter"),
+        "in",
+        &args,
+    )
+    .map_err(track_error(track, "create the audio source"))?;
+    g.add(
+        &filter::find("abuffersink").expect("abuffersink filter"),
+        "out",
+        "",
+    )
+    .map_err(track_error(track, "create the audio sink"))?;
+    let mut chain = vec![format!("atrim=start={:.9}", track.media_start.max(0.0))];
+    if !track.looped {
+        let span = track.duration_seconds * rate;
+        chain[0].push_str(&format!(":duration={span:.9}"));
+    }
+    chain.push("asetpts=N/SR/TB".into());
+    if decoder.channels() == 1 {
+        // Both channels at full level: a plain upmix would lower each by 3 dB.
+        chain.push("pan=stereo|c0=c0|c1=c0".into());
+    }
+    chain.push(format!("aresample={AUDIO_RATE}"));
+    chain.push("aformat=sample_fmts=flt:channel_layouts=stereo".into());
+    chain.extend(atempo_chain(rate));
+    g.output("in", 0)
+        .and_then(|p| p.input("out", 0))
+        .and_then(|p| p.parse(&chain.join(",")))
+        .map_err(track_error(track, "build the audio filter"))?;
+    g.validate()
+        .map_err(track_error(track, "validate the audio filter"))?;
+    Ok(g)
+}
+
+/// Append every frame the graph has ready to `out` (interleaved stereo).
+fn drain_filter(graph: &mut filter::Graph, filtered: &mut frame::Audio, out: &mut Vec<f32>) {
+    let mut sink = graph.get("out").expect("sink exists");
+    while sink.sink().frame(filtered).is_ok() {
+        let samples = filtered.samples();
+        out.extend_from_slice(
+            &filtered.plane::<(f32, f32)>(0)[..samples]
+                .iter()
+                .flat_map(|&(l, r)| [l, r])
+                .collect::<Vec<_>>(),
+        );
+    }
+}
+
+/// Make `out` exactly `slot_samples` long: a looping track repeats what it decoded, anything
+/// else is cut or padded with silence.
+fn fit_to_slot(out: &mut Vec<f32>, looped: bool, slot_samples: usize) {
+    if looped && !out.is_empty() {
         let period = out.len();
         while out.len() < slot_samples * 2 {
             let take = (slot_samples * 2 - out.len()).min(period);
@@ -326,16 +336,11 @@ pub(crate) fn decode_track(track: &AudioTrack) -> Result<Vec<f32>, EncodeError> 
         }
     }
     out.resize(slot_samples * 2, 0.0);
-    Ok(out)
 }
 
 /// Read a raw mix written by [`audio_stage`].
 pub fn read_mix(path: &Path) -> Result<Vec<f32>, EncodeError> {
-    let bytes = std::fs::read(path).map_err(|source| EncodeError::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(IoError::with("read", path))?;
     Ok(bytes
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))

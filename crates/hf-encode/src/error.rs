@@ -1,3 +1,5 @@
+//! The errors of hf-encode: [`EncodeError`] for its stages, [`MediaError`] for source media.
+
 use std::path::PathBuf;
 
 /// Everything that can go wrong while encoding, assembling or inspecting media.
@@ -68,16 +70,8 @@ pub enum EncodeError {
         expected: u64,
     },
     /// A file could not be written, read or renamed.
-    #[error("{action} {path}: {source}")]
-    Io {
-        /// What was attempted.
-        action: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] hf_core::IoError),
     /// A media file has no video stream.
     #[error("{path} has no video stream")]
     NoVideoStream {
@@ -126,4 +120,48 @@ impl EncodeError {
         let action = action.into();
         move |source| EncodeError::Libav { action, source }
     }
+}
+
+/// Why a media source cannot be used. The messages complete "`<path>` ...".
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// Nothing at the path.
+    #[error("does not exist")]
+    NotFound,
+    /// The file holds text, typically an error page saved under a media name.
+    #[error("is {0}, not media (an error page saved under a media name?)")]
+    NotMedia(&'static str),
+    /// libav cannot open or parse it.
+    #[error("cannot be read as media: {0}")]
+    Unreadable(String),
+    /// Its packets stop well before the duration its header declares.
+    #[error(
+        "is truncated: its data ends at {ends:.2} s of the {declared:.2} s its header declares"
+    )]
+    Truncated {
+        /// Where the packets end, in seconds.
+        ends: f64,
+        /// The declared duration, in seconds.
+        declared: f64,
+    },
+    /// No decoder for the codec in this libav build.
+    #[error("uses the {kind} codec `{codec}`, which this libav build cannot decode")]
+    UnsupportedCodec {
+        /// "video" or "audio".
+        kind: &'static str,
+        /// The codec name.
+        codec: String,
+    },
+    /// Neither audio nor video.
+    #[error("has no audio or video stream")]
+    NoStreams,
+    /// The first frame of a stream does not decode.
+    #[error("is corrupt: its first {kind} frame does not decode ({reason})")]
+    Corrupt {
+        /// "video" or "audio".
+        kind: &'static str,
+        /// libav's reason.
+        reason: String,
+    },
 }

@@ -3,29 +3,8 @@
 use crate::matrix::{Colorimetry, YcbcrMap};
 use crate::{EncodeError, VideoCodec};
 use ffmpeg_next::{codec, decoder, format::Pixel, frame, software::scaling, Packet};
-
-/// The image format a frame was captured in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum ImageFormat {
-    /// JPEG (opaque outputs; fastest to capture and decode).
-    Jpeg,
-    /// PNG (outputs that need alpha).
-    Png,
-}
-
-/// One captured frame as it travels from capture to encode.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrameImage {
-    /// Compressed image bytes as Chrome returned them.
-    Encoded {
-        /// Image format of `bytes`.
-        format: ImageFormat,
-        /// The compressed image.
-        bytes: Vec<u8>,
-    },
-    /// The page reported no damage: the frame equals the previous one.
-    SameAsPrevious,
-}
+use hf_core::{ImageFormat, IoError};
+use std::path::Path;
 
 /// libav colour matrix ids (`SWS_CS_*` in swscale.h).
 #[derive(Clone, Copy)]
@@ -67,6 +46,28 @@ pub(crate) fn image_packet(bytes: &[u8]) -> Packet {
     let mut packet = Packet::copy(bytes);
     packet.set_flags(ffmpeg_next::packet::Flags::KEY);
     packet
+}
+
+/// Read one PNG/JPEG file into a decoded frame.
+pub(crate) fn decode_image(path: &Path, index: u64) -> Result<frame::Video, EncodeError> {
+    let bytes = std::fs::read(path).map_err(IoError::with("read frame", path))?;
+    let bad = |reason: String| EncodeError::BadFrame { index, reason };
+    let codec = decoder::find(codec::Id::PNG).ok_or_else(|| bad("no PNG decoder".into()))?;
+    let mut decoder = {
+        let _open = crate::libav::codec_open_lock();
+        codec::context::Context::new_with_codec(codec)
+            .decoder()
+            .video()
+            .map_err(EncodeError::libav("open the PNG decoder"))?
+    };
+    decoder
+        .send_packet(&image_packet(&bytes))
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    let mut decoded = frame::Video::empty();
+    decoder
+        .receive_frame(&mut decoded)
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    Ok(decoded)
 }
 
 /// A swscale context cached by its input shape.
@@ -161,7 +162,7 @@ impl FrameConverter {
             };
             let codec = decoder::find(id).ok_or_else(|| bad(format!("no {id:?} decoder")))?;
             let ctx = codec::context::Context::new_with_codec(codec);
-            let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
+            let _open = crate::libav::codec_open_lock();
             *slot = Some(
                 ctx.decoder()
                     .video()

@@ -4,6 +4,7 @@
 use crate::image::{set_colorspace, Matrix};
 use crate::EncodeError;
 use ffmpeg_next::{format::Pixel, frame, media, software::scaling};
+use hf_core::IoError;
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::Path;
@@ -89,11 +90,7 @@ fn open_video(path: &Path) -> Result<OpenVideo, EncodeError> {
 
 /// The frame files of a PNG sequence directory (`frame_000001.png`...), in order.
 pub fn sequence_frames(dir: &Path) -> Result<Vec<std::path::PathBuf>, EncodeError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| EncodeError::Io {
-        action: "list",
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    let entries = std::fs::read_dir(dir).map_err(IoError::with("list", dir))?;
     let mut frames: Vec<_> = entries
         .flatten()
         .map(|e| e.path())
@@ -115,7 +112,7 @@ pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
         let first = frames.first().ok_or_else(|| EncodeError::NoVideoStream {
             path: path.to_path_buf(),
         })?;
-        let image = crate::sequence::decode_image(first, 0)?;
+        let image = crate::image::decode_image(first, 0)?;
         return Ok(VideoInfo {
             codec: "png".into(),
             width: image.width(),
@@ -155,10 +152,7 @@ pub fn probe_video(path: &Path) -> Result<VideoInfo, EncodeError> {
         }
     };
     let mut info = VideoInfo {
-        codec: decoder
-            .codec()
-            .map(|c| c.name().to_string())
-            .unwrap_or_default(),
+        codec: crate::streams::decoder_name(&decoder),
         width: decoder.width(),
         height: decoder.height(),
         // webm keeps VP9's alpha beside the picture; libvpx decodes it as yuva420p.
@@ -340,7 +334,7 @@ pub fn decode_rgba_frames(path: &Path, indices: &[u64]) -> Result<Vec<RgbaImage>
                             frames: frames.len() as u64,
                             index: wanted,
                         })?;
-                convert(&crate::sequence::decode_image(file, wanted)?)
+                convert(&crate::image::decode_image(file, wanted)?)
             })
             .collect();
     }
@@ -457,11 +451,7 @@ pub fn decode_audio(path: &Path, max_seconds: f64) -> Result<Vec<f32>, EncodeErr
 /// The four-character types of the top-level boxes of an ISO-BMFF (mp4/mov) file, in order.
 /// A faststart file lists `moov` before `mdat`.
 pub fn mp4_top_level_boxes(path: &Path) -> Result<Vec<String>, EncodeError> {
-    let io = |source| EncodeError::Io {
-        action: "read",
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| EncodeError::from(IoError::new("read", path, source));
     let mut file = std::fs::File::open(path).map_err(io)?;
     let length = file.metadata().map_err(io)?.len();
     let mut boxes = Vec::new();

@@ -1,10 +1,14 @@
 //! Outputs made from the whole frame sequence rather than from segments: an animated GIF (two
 //! palette passes) and a PNG sequence directory (with an `audio.m4a` beside the frames).
 
-use crate::assemble::{temp_path_for, EncodedAudio};
 use crate::codec::LIBAV_PACKAGE;
-use crate::{AudioCodec, EncodeError, Fps};
-use ffmpeg_next::{codec, decoder, encoder, filter, format, frame, Dictionary, Packet};
+use crate::files::{file_size, PendingOutput};
+use crate::image::decode_image;
+use crate::libav::FpsExt;
+use crate::mux::EncodedAudio;
+use crate::{AudioCodec, EncodeError};
+use ffmpeg_next::{codec, encoder, filter, format, frame, Dictionary, Packet};
+use hf_core::{sequence_frame_name, Fps, IoError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -30,32 +34,6 @@ pub struct GifOutput {
     pub frames: u64,
     /// Its size in bytes.
     pub bytes: u64,
-}
-
-/// Read one PNG/JPEG file into a decoded frame.
-pub(crate) fn decode_image(path: &Path, index: u64) -> Result<frame::Video, EncodeError> {
-    let bytes = std::fs::read(path).map_err(|source| EncodeError::Io {
-        action: "read frame",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let bad = |reason: String| EncodeError::BadFrame { index, reason };
-    let codec = decoder::find(codec::Id::PNG).ok_or_else(|| bad("no PNG decoder".into()))?;
-    let mut decoder = {
-        let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
-        codec::context::Context::new_with_codec(codec)
-            .decoder()
-            .video()
-            .map_err(EncodeError::libav("open the PNG decoder"))?
-    };
-    decoder
-        .send_packet(&crate::image::image_packet(&bytes))
-        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let mut decoded = frame::Video::empty();
-    decoder
-        .receive_frame(&mut decoded)
-        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    Ok(decoded)
 }
 
 /// A filter graph with named `buffer` sources and one `buffersink` called `out`.
@@ -164,41 +142,21 @@ pub fn gif_stage(input: &GifInput) -> Result<GifOutput, EncodeError> {
     push(&mut graph, "palette", &palette)?;
     end(&mut graph, "palette")?;
 
-    let temp = temp_path_for(&input.output);
-    let result = write_gif(input, &first, &mut graph, &temp);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    let frames = result?;
+    let pending = PendingOutput::new(&input.output);
+    let frames = write_gif(input, &first, &mut graph, pending.path())?;
     if frames != input.frames.len() as u64 {
-        let _ = std::fs::remove_file(&temp);
         return Err(EncodeError::FrameCountMismatch {
             what: format!("GIF {}", input.output.display()),
             expected: input.frames.len() as u64,
             actual: frames,
         });
     }
-    std::fs::rename(&temp, &input.output).map_err(|source| EncodeError::Io {
-        action: "rename output to",
-        path: input.output.clone(),
-        source,
-    })?;
-    let bytes = file_size(&input.output)?;
+    pending.commit()?;
     Ok(GifOutput {
         path: input.output.clone(),
         frames,
-        bytes,
+        bytes: file_size(&input.output)?,
     })
-}
-
-fn file_size(path: &Path) -> Result<u64, EncodeError> {
-    Ok(std::fs::metadata(path)
-        .map_err(|source| EncodeError::Io {
-            action: "read size of",
-            path: path.to_path_buf(),
-            source,
-        })?
-        .len())
 }
 
 /// The second pass: frames through `paletteuse`, into the GIF encoder and muxer at `temp`.
@@ -223,7 +181,7 @@ fn write_gif(
     enc.set_format(format::Pixel::PAL8);
     enc.set_time_base(input.fps.time_base());
     let mut encoder = {
-        let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        let _open = crate::libav::codec_open_lock();
         enc.open_as(gif)
     }
     .map_err(EncodeError::libav("open the GIF encoder"))?;
@@ -236,12 +194,7 @@ fn write_gif(
     }
     let mut options = Dictionary::new();
     options.set("loop", &input.loop_count.to_string());
-    output
-        .write_header_with(options)
-        .map_err(EncodeError::libav(format!(
-            "write header of {}",
-            temp.display()
-        )))?;
+    crate::libav::write_header(&mut output, options, temp)?;
     let stream_tb = output.stream(0).expect("stream was added").time_base();
     let frame_tb = input.fps.time_base();
 
@@ -336,11 +289,6 @@ pub struct PngSequenceOutput {
     pub audio_seconds: Option<f64>,
 }
 
-/// The name of frame `index` (0-based) in a PNG sequence: one-based, six digits.
-pub fn sequence_frame_name(index: u64) -> String {
-    format!("frame_{:06}.png", index + 1)
-}
-
 /// Whether PNG `bytes` carry an alpha channel (colour type 6, RGBA, in the IHDR chunk).
 fn png_is_rgba(bytes: &[u8]) -> bool {
     bytes.len() > 25 && &bytes[12..16] == b"IHDR" && bytes[25] == 6
@@ -376,7 +324,7 @@ fn png_as_rgba(path: &Path, index: u64) -> Result<Vec<u8>, EncodeError> {
     enc.set_format(format::Pixel::RGBA);
     enc.set_time_base((1, 1));
     let mut encoder = {
-        let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
+        let _open = crate::libav::codec_open_lock();
         enc.open_as(png)
     }
     .map_err(EncodeError::libav("open the PNG encoder"))?;
@@ -393,66 +341,48 @@ fn png_as_rgba(path: &Path, index: u64) -> Result<Vec<u8>, EncodeError> {
     Ok(packet.data().unwrap_or_default().to_vec())
 }
 
+/// Move captured frame `index` from `source` to `target` as an RGBA PNG (re-encoded when Chrome
+/// wrote RGB); returns its size.
+fn move_as_rgba(source: &Path, index: u64, target: &Path) -> Result<u64, EncodeError> {
+    let data = std::fs::read(source).map_err(IoError::with("read frame", source))?;
+    if png_is_rgba(&data) {
+        if std::fs::rename(source, target).is_err() {
+            std::fs::write(target, &data).map_err(IoError::with("write", target))?;
+        }
+        return Ok(data.len() as u64);
+    }
+    let rgba = png_as_rgba(source, index)?;
+    std::fs::write(target, &rgba).map_err(IoError::with("write", target))?;
+    Ok(rgba.len() as u64)
+}
+
 /// Write the frames as `output/frame_000001.png`... (RGBA), plus `audio.m4a` when there is
 /// audio, as HyperFrames' png-sequence format does.
 pub fn png_sequence_stage(input: &PngSequenceInput) -> Result<PngSequenceOutput, EncodeError> {
     crate::init();
     let _span = tracing::info_span!("png_sequence", output = %input.output.display()).entered();
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| EncodeError::Io {
-            action,
-            path,
+    let pending = PendingOutput::new(&input.output);
+    let temp = pending.path();
+    let _ = std::fs::remove_dir_all(temp);
+    std::fs::create_dir_all(temp).map_err(IoError::with("create", temp))?;
+    let mut bytes = 0;
+    for (index, source) in input.frames.iter().enumerate() {
+        bytes += move_as_rgba(
             source,
-        }
-    };
-    let temp = temp_path_for(&input.output);
-    let _ = std::fs::remove_dir_all(&temp);
-    std::fs::create_dir_all(&temp).map_err(io("create", &temp))?;
-    let written = (|| {
-        let mut bytes = 0;
-        for (index, source) in input.frames.iter().enumerate() {
-            let target = temp.join(sequence_frame_name(index as u64));
-            let data = std::fs::read(source).map_err(io("read frame", source))?;
-            if png_is_rgba(&data) {
-                if std::fs::rename(source, &target).is_err() {
-                    std::fs::write(&target, &data).map_err(io("write", &target))?;
-                }
-                bytes += data.len() as u64;
-            } else {
-                let rgba = png_as_rgba(source, index as u64)?;
-                std::fs::write(&target, &rgba).map_err(io("write", &target))?;
-                bytes += rgba.len() as u64;
-            }
-        }
-        let audio_seconds = match &input.audio {
-            None => None,
-            Some(mix) => {
-                let target = temp.join("audio.m4a");
-                write_audio_file(mix, &target)?;
-                bytes += file_size(&target)?;
-                Some(crate::inspect::audio_duration(&target)?)
-            }
-        };
-        Ok::<_, EncodeError>((bytes, audio_seconds))
-    })();
-    let (bytes, audio_seconds) = match written {
-        Ok(written) => written,
-        Err(error) => {
-            let _ = std::fs::remove_dir_all(&temp);
-            return Err(error);
-        }
-    };
-    // An empty directory already at the output (e.g. made by the caller) is replaced.
-    let _ = std::fs::remove_dir(&input.output);
-    if let Err(source) = std::fs::rename(&temp, &input.output) {
-        let _ = std::fs::remove_dir_all(&temp);
-        return Err(EncodeError::Io {
-            action: "rename output to",
-            path: input.output.clone(),
-            source,
-        });
+            index as u64,
+            &temp.join(sequence_frame_name(index as u64)),
+        )?;
     }
+    let audio_seconds = match &input.audio {
+        None => None,
+        Some(mix) => {
+            let target = temp.join("audio.m4a");
+            write_audio_file(mix, &target)?;
+            bytes += file_size(&target)?;
+            Some(crate::inspect::audio_duration(&target)?)
+        }
+    };
+    pending.commit()?;
     Ok(PngSequenceOutput {
         path: input.output.clone(),
         frames: input.frames.len() as u64,
@@ -462,16 +392,13 @@ pub fn png_sequence_stage(input: &PngSequenceInput) -> Result<PngSequenceOutput,
 }
 
 /// Encode the mix at `mix` as AAC-LC 192 kb/s into an `.m4a` file at `output`.
-pub fn write_audio_file(mix: &Path, output: &Path) -> Result<(), EncodeError> {
+fn write_audio_file(mix: &Path, output: &Path) -> Result<(), EncodeError> {
     crate::init();
     let mut audio = EncodedAudio::load(mix, AudioCodec::Aac)?;
     let mut muxer = format::output_as(output, "ipod")
         .map_err(EncodeError::libav(format!("create {}", output.display())))?;
     audio.add_stream(&mut muxer)?;
-    muxer.write_header().map_err(EncodeError::libav(format!(
-        "write header of {}",
-        output.display()
-    )))?;
+    crate::libav::write_header(&mut muxer, Dictionary::new(), output)?;
     let all = audio.len();
     audio.write_until(all, true, &mut muxer)?;
     muxer
@@ -482,12 +409,6 @@ pub fn write_audio_file(mix: &Path, output: &Path) -> Result<(), EncodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sequence_names_are_one_based_with_six_digits() {
-        assert_eq!(sequence_frame_name(0), "frame_000001.png");
-        assert_eq!(sequence_frame_name(41), "frame_000042.png");
-    }
 
     #[test]
     fn rgba_pngs_are_recognised_by_their_header() {

@@ -2,9 +2,12 @@
 //! alpha or ProRes 4444).
 
 use crate::codec::LIBAV_PACKAGE;
+use crate::files::file_size;
 use crate::image::FrameConverter;
-use crate::{EncodeError, Fps, FrameImage, VideoCodec};
+use crate::libav::FpsExt;
+use crate::{EncodeError, VideoCodec};
 use ffmpeg_next::{codec, color, encoder, format, frame, Dictionary, Packet};
+use hf_core::{Fps, FrameImage, FrameRange, FrameSink, IoError, SinkError};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -152,7 +155,7 @@ impl SegmentWriter {
         }
         let options = encoder_options(settings);
         let encoder = {
-            let _open = crate::CODEC_OPEN.lock().unwrap_or_else(|e| e.into_inner());
+            let _open = crate::libav::codec_open_lock();
             enc.open_with(options)
         }
         .map_err(EncodeError::libav(format!(
@@ -175,10 +178,7 @@ impl SegmentWriter {
                 stream.set_metadata(metadata);
             }
         }
-        output.write_header().map_err(EncodeError::libav(format!(
-            "write header of {}",
-            path.display()
-        )))?;
+        crate::libav::write_header(&mut output, Dictionary::new(), path)?;
         let stream_time_base = output.stream(0).expect("stream was added").time_base();
         Ok(SegmentWriter {
             output,
@@ -294,7 +294,7 @@ fn encoder_options(settings: &VideoEncodeSettings) -> Dictionary<'static> {
 }
 
 /// The sample entry tag: `hvc1` for H.265 (what Apple players require), else the muxer's own.
-pub(crate) fn set_codec_tag(stream: &mut format::stream::StreamMut, codec: VideoCodec) {
+pub(crate) fn set_codec_tag(stream: &mut format::stream::StreamMut<'_>, codec: VideoCodec) {
     let tag = match codec {
         VideoCodec::H265 => u32::from_le_bytes(*b"hvc1"),
         _ => 0,
@@ -305,21 +305,128 @@ pub(crate) fn set_codec_tag(stream: &mut format::stream::StreamMut, codec: Video
     }
 }
 
-/// Encode `input.frame_count` frames received from `frames` into one closed-GOP segment.
+/// Frames in flight between a producer and its segment encoder: enough to ride out a slow
+/// frame on either side, few enough to bound memory (a frame is up to a few MB).
+const CHANNEL_FRAMES: usize = 8;
+
+/// Encodes one run of frames into one closed-GOP segment, on a thread of its own: a
+/// [`FrameSink`] whose frames travel to the encoder through a bounded channel, so a producer
+/// that outpaces the encoder waits instead of piling frames up.
 ///
-/// Runs until every frame has arrived; if the sender hangs up early the partial segment is
-/// removed and [`EncodeError::ProducerStopped`] is returned.
-pub fn encode_stage(
-    input: EncodeInput,
-    frames: crossbeam_channel::Receiver<FrameImage>,
-) -> Result<EncodeOutput, EncodeError> {
-    crate::init();
-    let _span = tracing::info_span!("encode", segment = %input.output.display()).entered();
-    let result = encode_segment(&input, &frames);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&input.output);
+/// [`finish`](FrameSink::finish) hangs up, waits for the segment to be written and keeps its
+/// [`EncodeOutput`]. A sink dropped before that stops the encoder, which removes the partial
+/// segment. When the encoder fails, the next [`frame`](FrameSink::frame) returns its
+/// [`EncodeError`] (as a [`SinkError`] to downcast).
+pub struct SegmentEncoder {
+    /// The segment's frames, as in its [`EncodeInput`].
+    range: FrameRange,
+    frames: Option<crossbeam_channel::Sender<FrameImage>>,
+    thread: Option<std::thread::JoinHandle<Result<EncodeOutput, EncodeError>>>,
+    output: Option<EncodeOutput>,
+}
+
+impl SegmentEncoder {
+    /// Start the encoder thread for `input`.
+    pub fn start(input: EncodeInput) -> Result<Self, EncodeError> {
+        crate::init();
+        let range = FrameRange::new(input.first_frame, input.frame_count);
+        let (sender, receiver) = crossbeam_channel::bounded(CHANNEL_FRAMES);
+        let thread = std::thread::Builder::new()
+            .name(format!("hf-encode-{}", input.first_frame))
+            .spawn(move || {
+                let _span =
+                    tracing::info_span!("encode", segment = %input.output.display()).entered();
+                let result = encode_segment(&input, &receiver);
+                if result.is_err() {
+                    let _ = std::fs::remove_file(&input.output);
+                }
+                result
+            })
+            .map_err(|e| IoError::new("start", "an encoder thread", e))?;
+        Ok(SegmentEncoder {
+            range,
+            frames: Some(sender),
+            thread: Some(thread),
+            output: None,
+        })
     }
-    result
+
+    /// The segment written, once [`finish`](FrameSink::finish) succeeded.
+    pub fn output(&self) -> Option<&EncodeOutput> {
+        self.output.as_ref()
+    }
+
+    /// Encode `frames` (every frame of `input`, in order) into the segment and wait for it.
+    pub fn encode_all(
+        input: EncodeInput,
+        frames: impl IntoIterator<Item = FrameImage>,
+    ) -> Result<EncodeOutput, EncodeError> {
+        let first = input.first_frame;
+        let mut encoder = SegmentEncoder::start(input)?;
+        for (offset, image) in frames.into_iter().enumerate() {
+            encoder
+                .frame(first + offset as u64, image)
+                .map_err(into_encode_error)?;
+        }
+        encoder.finish().map_err(into_encode_error)?;
+        Ok(encoder
+            .output
+            .take()
+            .expect("a finished encoder has its output"))
+    }
+
+    /// Hang up and wait for the encoder thread's result.
+    fn join(&mut self) -> Result<EncodeOutput, EncodeError> {
+        self.frames = None;
+        let thread = self
+            .thread
+            .take()
+            .expect("the encoder thread is joined once");
+        thread.join().expect("the encoder thread does not panic")
+    }
+}
+
+impl FrameSink for SegmentEncoder {
+    fn frame(&mut self, index: u64, image: FrameImage) -> Result<(), SinkError> {
+        let range = self.range;
+        let too_many = || EncodeError::FrameCountMismatch {
+            what: format!("the segment of frames from {}", range.first),
+            expected: range.count,
+            actual: index + 1 - range.first,
+        };
+        let Some(frames) = &self.frames else {
+            return Err(too_many().into());
+        };
+        if frames.send(image).is_ok() {
+            return Ok(());
+        }
+        // The encoder hung up: it failed (its error is the cause), or it has every frame.
+        match self.join() {
+            Err(error) => Err(error.into()),
+            Ok(_) => Err(too_many().into()),
+        }
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.output = Some(self.join()?);
+        Ok(())
+    }
+}
+
+/// A [`SegmentEncoder`]'s sink error as the [`EncodeError`] it always is.
+fn into_encode_error(error: SinkError) -> EncodeError {
+    *error
+        .downcast::<EncodeError>()
+        .expect("a segment encoder fails with an EncodeError")
+}
+
+impl Drop for SegmentEncoder {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            // Stopped early: the encoder sees the hang-up and removes its partial segment.
+            let _ = self.join();
+        }
+    }
 }
 
 fn encode_segment(
@@ -354,13 +461,7 @@ fn encode_segment(
     let started = Instant::now();
     let written = writer.finish()? as u64;
     encode_time += started.elapsed();
-    let bytes = std::fs::metadata(&input.output)
-        .map_err(|source| EncodeError::Io {
-            action: "read size of",
-            path: input.output.clone(),
-            source,
-        })?
-        .len();
+    let bytes = file_size(&input.output)?;
     tracing::debug!(
         frames = written,
         bytes,

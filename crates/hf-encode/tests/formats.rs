@@ -1,11 +1,11 @@
 //! Every output format from the same RGBA frames: codec, pixel format, frame count, duration,
 //! alpha at a transparent and an opaque pixel, and two-segment joins that decode cleanly.
 
+use hf_core::{Fps, FrameImage, ImageFormat};
 use hf_encode::inspect::{decode_rgba_frames, probe_video, RgbaImage};
 use hf_encode::{
-    assemble_stage, encode_stage, gif_stage, png_sequence_stage, AssembleInput, Container,
-    EncodeInput, Fps, FrameImage, GifInput, GopSettings, ImageFormat, PngSequenceInput, VideoCodec,
-    VideoEncodeSettings,
+    assemble_stage, gif_stage, png_sequence_stage, AssembleInput, Container, EncodeInput, GifInput,
+    GopSettings, PngSequenceInput, SegmentEncoder, VideoCodec, VideoEncodeSettings,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -56,22 +56,17 @@ fn encode_joined(dir: &Path, settings: VideoEncodeSettings, frames: &[PathBuf]) 
     let container = settings.codec.container();
     let mut segments = Vec::new();
     for (k, chunk) in frames.chunks(10).enumerate() {
-        let (tx, rx) = crossbeam_channel::bounded(4);
         let input = EncodeInput {
             settings: settings.clone(),
             output: dir.join(format!("segment-{k}.{}", container.extension())),
             first_frame: k as u64 * 10,
             frame_count: chunk.len() as u64,
         };
-        let worker = std::thread::spawn(move || encode_stage(input, rx));
-        for path in chunk {
-            tx.send(FrameImage::Encoded {
-                format: ImageFormat::Png,
-                bytes: std::fs::read(path).unwrap(),
-            })
-            .unwrap();
-        }
-        segments.push(worker.join().unwrap().unwrap().path);
+        let frames = chunk.iter().map(|path| FrameImage::Encoded {
+            format: ImageFormat::Png,
+            bytes: std::fs::read(path).unwrap(),
+        });
+        segments.push(SegmentEncoder::encode_all(input, frames).unwrap().path);
     }
     let output = dir.join(format!("out.{}", container.extension()));
     let result = assemble_stage(AssembleInput {

@@ -1,12 +1,12 @@
 //! Source media: probing and its errors, frame extraction (sample and hold, loop, VFR), the
 //! audio mix (placement, mono panning, rate, volume) and muxing AAC with the video.
 
+use hf_core::{extracted_frame_name, Fps, FrameImage, ImageFormat};
 use hf_encode::inspect::{audio_duration, decode_audio, probe_video};
-use hf_encode::media::extracted_frame_name;
 use hf_encode::{
-    assemble_stage, audio_stage, encode_stage, extract_stage, probe_media, AssembleInput,
-    AudioMixInput, AudioTrack, EncodeInput, ExtractInput, Fps, FrameImage, GopSettings,
-    ImageFormat, MediaError, VideoEncodeSettings, AUDIO_RATE,
+    assemble_stage, audio_stage, extract_stage, probe_media, AssembleInput, AudioMixInput,
+    AudioTrack, EncodeInput, ExtractInput, GopSettings, MediaError, SegmentEncoder,
+    VideoEncodeSettings, AUDIO_RATE,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -356,7 +356,6 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
     let fps = Fps::whole(30);
     let mut segments = Vec::new();
     for (index, first) in [0u64, 30].into_iter().enumerate() {
-        let (tx, rx) = crossbeam_channel::bounded(4);
         let input = EncodeInput {
             settings: VideoEncodeSettings {
                 codec: hf_encode::VideoCodec::H264,
@@ -376,16 +375,11 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
             first_frame: first,
             frame_count: 30,
         };
-        let worker = std::thread::spawn(move || encode_stage(input, rx));
-        for _ in 0..30 {
-            tx.send(FrameImage::Encoded {
-                format: ImageFormat::Jpeg,
-                bytes: bytes.clone(),
-            })
-            .unwrap();
-        }
-        drop(tx);
-        segments.push(worker.join().unwrap().unwrap().path);
+        let frames = (0..30).map(|_| FrameImage::Encoded {
+            format: ImageFormat::Jpeg,
+            bytes: bytes.clone(),
+        });
+        segments.push(SegmentEncoder::encode_all(input, frames).unwrap().path);
     }
     let stereo = tone(dir.path(), "tone.wav", "2", "1");
     let mix = audio_stage(&AudioMixInput {

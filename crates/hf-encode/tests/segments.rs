@@ -1,9 +1,10 @@
 //! Encode two closed-GOP segments from solid-colour JPEGs, join them, and check what came out.
 
+use hf_core::{Fps, FrameImage, FrameSink, ImageFormat};
 use hf_encode::inspect::{decode_rgb_frames, mp4_top_level_boxes, probe_video};
 use hf_encode::{
-    assemble_stage, encode_stage, AssembleInput, EncodeInput, Fps, FrameImage, GopSettings,
-    ImageFormat, VideoEncodeSettings,
+    assemble_stage, AssembleInput, EncodeError, EncodeInput, GopSettings, SegmentEncoder,
+    VideoEncodeSettings,
 };
 use std::path::Path;
 use std::process::Command;
@@ -22,7 +23,6 @@ fn solid_jpeg(dir: &Path, colour: &str) -> Vec<u8> {
 }
 
 fn encode(dir: &Path, name: &str, first: u64, frames: Vec<FrameImage>) -> std::path::PathBuf {
-    let (tx, rx) = crossbeam_channel::bounded(4);
     let input = EncodeInput {
         settings: VideoEncodeSettings {
             codec: hf_encode::VideoCodec::H264,
@@ -42,11 +42,7 @@ fn encode(dir: &Path, name: &str, first: u64, frames: Vec<FrameImage>) -> std::p
         first_frame: first,
         frame_count: frames.len() as u64,
     };
-    let worker = std::thread::spawn(move || encode_stage(input, rx));
-    for frame in frames {
-        tx.send(frame).unwrap();
-    }
-    worker.join().unwrap().unwrap().path
+    SegmentEncoder::encode_all(input, frames).unwrap().path
 }
 
 #[test]
@@ -158,40 +154,98 @@ fn wrong_frame_count_fails_and_leaves_nothing_at_the_output() {
     );
 }
 
+/// Settings of a small, fast segment of `frames` frames at `output`.
+fn small_segment(output: &Path, frames: u64) -> EncodeInput {
+    EncodeInput {
+        settings: VideoEncodeSettings {
+            codec: hf_encode::VideoCodec::H264,
+            bitrate: None,
+            width: 64,
+            height: 48,
+            fps: Fps::whole(30),
+            preset: "ultrafast".into(),
+            crf: 28,
+            gop: GopSettings {
+                keyint: 30,
+                bframes: 0,
+            },
+            threads: 1,
+        },
+        output: output.to_path_buf(),
+        first_frame: 0,
+        frame_count: frames,
+    }
+}
+
 #[test]
 fn a_producer_that_stops_early_is_an_error_and_removes_the_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    drop(tx);
     let output = dir.path().join("seg.mp4");
-    let err = encode_stage(
-        EncodeInput {
-            settings: VideoEncodeSettings {
-                codec: hf_encode::VideoCodec::H264,
-                bitrate: None,
-                width: 64,
-                height: 48,
-                fps: Fps::whole(30),
-                preset: "ultrafast".into(),
-                crf: 28,
-                gop: GopSettings {
-                    keyint: 30,
-                    bframes: 0,
-                },
-                threads: 1,
+    let red = solid_jpeg(dir.path(), "red");
+    let mut encoder = SegmentEncoder::start(small_segment(&output, 3)).unwrap();
+    encoder
+        .frame(
+            0,
+            FrameImage::Encoded {
+                format: ImageFormat::Jpeg,
+                bytes: red,
             },
-            output: output.clone(),
-            first_frame: 0,
-            frame_count: 3,
-        },
-        rx,
-    )
-    .unwrap_err();
+        )
+        .unwrap();
+    let err = encoder.finish().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the capture stage stopped after 0 of 3 frames"
+        "the capture stage stopped after 1 of 3 frames"
+    );
+    assert!(err.downcast_ref::<EncodeError>().is_some());
+    assert!(!output.exists());
+    assert!(encoder.output().is_none());
+
+    // Dropped mid-run (the capture failed): the partial segment goes too.
+    let encoder = SegmentEncoder::start(small_segment(&output, 3)).unwrap();
+    drop(encoder);
+    assert!(!output.exists());
+}
+
+#[test]
+fn an_encoder_that_fails_reports_its_own_error_to_the_producer() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("seg.mp4");
+    let mut encoder = SegmentEncoder::start(small_segment(&output, 20)).unwrap();
+    let garbage = || FrameImage::Encoded {
+        format: ImageFormat::Jpeg,
+        bytes: b"not a jpeg".to_vec(),
+    };
+    // The encoder fails on frame 0; a later push (or finish) hears why.
+    let err = (0..20)
+        .map(|index| encoder.frame(index, garbage()))
+        .find_map(Result::err)
+        .unwrap_or_else(|| encoder.finish().unwrap_err());
+    let err = err.downcast::<EncodeError>().unwrap();
+    assert!(
+        matches!(*err, EncodeError::BadFrame { index: 0, .. }),
+        "{err}"
     );
     assert!(!output.exists());
+}
+
+#[test]
+fn more_frames_than_the_segment_holds_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let red = solid_jpeg(dir.path(), "red");
+    let frame = || FrameImage::Encoded {
+        format: ImageFormat::Jpeg,
+        bytes: red.clone(),
+    };
+    let mut encoder = SegmentEncoder::start(small_segment(&dir.path().join("seg.mp4"), 2)).unwrap();
+    encoder.frame(0, frame()).unwrap();
+    encoder.frame(1, frame()).unwrap();
+    encoder.finish().unwrap();
+    assert_eq!(encoder.output().unwrap().frames, 2);
+    assert_eq!(
+        encoder.frame(2, frame()).unwrap_err().to_string(),
+        "the segment of frames from 0: expected 2 frames, got 3"
+    );
 }
 
 mod joining {
@@ -296,7 +350,6 @@ mod joining {
 fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let red = solid_jpeg(dir.path(), "red");
-    let (tx, rx) = crossbeam_channel::bounded(4);
     let segment = dir.path().join("24fps.mp4");
     let input = EncodeInput {
         settings: VideoEncodeSettings {
@@ -317,15 +370,11 @@ fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
         first_frame: 0,
         frame_count: 12,
     };
-    let worker = std::thread::spawn(move || encode_stage(input, rx));
-    for _ in 0..12 {
-        tx.send(FrameImage::Encoded {
-            format: ImageFormat::Jpeg,
-            bytes: red.clone(),
-        })
-        .unwrap();
-    }
-    worker.join().unwrap().unwrap();
+    let frames = (0..12).map(|_| FrameImage::Encoded {
+        format: ImageFormat::Jpeg,
+        bytes: red.clone(),
+    });
+    SegmentEncoder::encode_all(input, frames).unwrap();
     // Twelve packets, but spaced for 24 fps: they last 0.5 s, not the 0.4 s of 12 frames at 30.
     let output = dir.path().join("out.mp4");
     let err = assemble_stage(AssembleInput {

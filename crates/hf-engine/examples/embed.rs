@@ -1,6 +1,7 @@
 //! Render a composition from another program through hf-engine's one entry point.
 //!
 //! `cargo run -p hf-engine --example embed -- fixtures/gsap-move/src /tmp/move.mp4`
+#![allow(clippy::print_stdout, clippy::print_stderr)] // an example program prints
 
 use hf_engine::{ProgressEvent, Quality, RenderJob};
 

@@ -1,3 +1,8 @@
+//! Why a render failed.
+
+use hf_capture::CaptureError;
+use hf_core::IoError;
+use hf_encode::EncodeError;
 use std::path::PathBuf;
 
 /// Why a render failed. Every variant has a stable [`RenderError::code`] and a message that
@@ -146,15 +151,17 @@ pub enum RenderError {
         reason: String,
     },
     /// A file operation failed.
-    #[error("cannot {action} {path}: {source}")]
-    Io {
-        /// What was attempted.
-        action: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// A job setting is out of range.
+    #[error("invalid {what} {value} (expected {expected})")]
+    InvalidOption {
+        /// The setting.
+        what: &'static str,
+        /// Its value.
+        value: String,
+        /// What it takes.
+        expected: &'static str,
     },
     /// `--resume` names a work dir made for a different render.
     #[error("cannot resume from {dir}: it holds frames of a different render ({field} was {was}, now {now}); use a new --resume directory or remove this one")]
@@ -168,12 +175,18 @@ pub enum RenderError {
         /// Its value now.
         now: String,
     },
+    /// The chunks given to the assemble stage do not make up the plan's segment grid.
+    #[error("the chunks do not make up the render: {reason}")]
+    InvalidChunks {
+        /// What is missing or out of place, and what to do.
+        reason: String,
+    },
     /// The render was cancelled by the caller (SIGINT/SIGTERM in the CLI).
     #[error("the render was cancelled; nothing was written")]
     Cancelled,
     /// The capture stage failed.
     #[error(transparent)]
-    Capture(#[from] hf_capture::CaptureError),
+    Capture(hf_capture::CaptureError),
     /// The encode or assemble stage failed.
     #[error(transparent)]
     Encode(#[from] hf_encode::EncodeError),
@@ -219,7 +232,9 @@ impl RenderError {
             RenderError::InvalidOutput { .. } => "INVALID_OUTPUT_OPTIONS",
             RenderError::Encode(hf_encode::EncodeError::MissingEncoder { .. }) => "ENCODER_MISSING",
             RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
-            RenderError::Io { .. } => "IO_ERROR",
+            RenderError::Io(_) => "IO_ERROR",
+            RenderError::InvalidOption { .. } => "INVALID_OPTION",
+            RenderError::InvalidChunks { .. } => "INVALID_CHUNKS",
             RenderError::Cancelled | RenderError::Capture(C::Cancelled) => "CANCELLED",
             RenderError::ResumeMismatch { .. } => "RESUME_MISMATCH",
             RenderError::Capture(C::FrameTimeout { .. }) => "FRAME_TIMEOUT",
@@ -229,6 +244,24 @@ impl RenderError {
             RenderError::Capture(C::NotReady { .. }) => "PAGE_NOT_READY",
             RenderError::Capture(_) => "CAPTURE_FAILED",
             RenderError::Encode(_) => "ENCODE_FAILED",
+        }
+    }
+}
+
+impl From<CaptureError> for RenderError {
+    /// A sink's failure is reported as the sink's own error (the encoder's, a frame file's),
+    /// not as the capture's echo of it.
+    fn from(error: CaptureError) -> Self {
+        match error {
+            CaptureError::Sink { index, source } => match source.downcast::<EncodeError>() {
+                Ok(encode) => RenderError::Encode(*encode),
+                Err(source) => match source.downcast::<IoError>() {
+                    Ok(io) => RenderError::Io(*io),
+                    Err(source) => RenderError::Capture(CaptureError::Sink { index, source }),
+                },
+            },
+            CaptureError::Io(io) => RenderError::Io(io),
+            other => RenderError::Capture(other),
         }
     }
 }

@@ -1,11 +1,12 @@
-//! The typed job a caller hands to [`crate::render`], and what comes back.
+//! The typed job a caller hands to the render: what to render, how, and where to.
 
-use hf_capture::{ActiveCaptureMode, CaptureMode};
-use hf_encode::Fps;
+use crate::output::{OutputFormat, OutputRequest, Resolution};
+use crate::RenderError;
+use hf_capture::CaptureMode;
+use hf_core::Fps;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::time::Duration;
 
 /// Encoder quality presets (HyperFrames' names and settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -45,76 +46,6 @@ impl FromStr for Quality {
     }
 }
 
-/// Output format (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OutputFormat {
-    /// H.264 (or H.265 with `--codec h265`) in mp4 with faststart.
-    #[default]
-    Mp4,
-    /// ProRes 4444 with alpha in mov.
-    Mov,
-    /// VP9 with alpha in webm, audio in Opus.
-    Webm,
-    /// Animated GIF (two-pass palette, 1-bit transparency).
-    Gif,
-    /// A directory of RGBA `frame_000001.png`... plus `audio.m4a` when there is audio.
-    PngSequence,
-}
-
-impl OutputFormat {
-    /// File extension of the output (none for a PNG sequence directory).
-    pub fn extension(self) -> &'static str {
-        match self {
-            OutputFormat::Mp4 => "mp4",
-            OutputFormat::Mov => "mov",
-            OutputFormat::Webm => "webm",
-            OutputFormat::Gif => "gif",
-            OutputFormat::PngSequence => "",
-        }
-    }
-
-    /// Whether the format keeps the page's transparency (and so captures PNG over a
-    /// transparent background).
-    pub fn keeps_alpha(self) -> bool {
-        self != OutputFormat::Mp4
-    }
-
-    /// The format whose container is `container`.
-    pub fn for_container(container: hf_encode::Container) -> Self {
-        match container {
-            hf_encode::Container::Mp4 => OutputFormat::Mp4,
-            hf_encode::Container::Mov => OutputFormat::Mov,
-            hf_encode::Container::Webm => OutputFormat::Webm,
-        }
-    }
-}
-
-impl std::fmt::Display for OutputFormat {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            OutputFormat::PngSequence => "png-sequence",
-            other => other.extension(),
-        })
-    }
-}
-
-impl FromStr for OutputFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "mp4" => Ok(OutputFormat::Mp4),
-            "mov" => Ok(OutputFormat::Mov),
-            "webm" => Ok(OutputFormat::Webm),
-            "gif" => Ok(OutputFormat::Gif),
-            "png-sequence" | "png" => Ok(OutputFormat::PngSequence),
-            other => Err(format!(
-                "unknown format `{other}`: use mp4, mov, webm, gif or png-sequence"
-            )),
-        }
-    }
-}
-
 /// How captured frames travel to the encoder, chosen once per render.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -139,8 +70,10 @@ impl FromStr for CapturePlan {
     }
 }
 
-/// Everything a render needs. Build with [`RenderJob::new`] and the setters, or deserialize.
+/// Everything a render needs. Build with [`RenderJob::new`] and the setters, or deserialize;
+/// [`RenderJob::validate`] checks it before any work (the render calls it first).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RenderJob {
     /// Project directory holding `index.html`.
     pub project_dir: PathBuf,
@@ -176,7 +109,7 @@ pub struct RenderJob {
     pub alpha: bool,
     /// Output size reached by supersampling (device pixel ratio); same aspect ratio only.
     #[serde(default)]
-    pub resolution: Option<crate::output::Resolution>,
+    pub resolution: Option<Resolution>,
     /// Benchmarking: capture every frame as usual but discard it (no decode, encode, audio or
     /// output file), to measure what encoding costs on top of capture.
     #[serde(default)]
@@ -278,164 +211,112 @@ impl RenderJob {
         self.capture_mode = mode;
         self
     }
-}
 
-/// A stage of the pipeline, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Stage {
-    /// Reading and rewriting the project.
-    Compile,
-    /// Starting the browser and loading the page.
-    Probe,
-    /// Seeking, capturing and encoding frames.
-    Capture,
-    /// Joining segments into the output.
-    Assemble,
-}
+    /// Set variable overrides from JSON text, which must be an object such as
+    /// `{"title":"Hello"}` (`--variables`).
+    pub fn variables_json(mut self, text: &str) -> Result<Self, RenderError> {
+        let invalid = |reason: String| RenderError::InvalidVariables { reason };
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => {
+                self.variables = Some(map);
+                Ok(self)
+            }
+            Ok(_) => Err(invalid("it is not an object".into())),
+            Err(e) => Err(invalid(e.to_string())),
+        }
+    }
 
-/// Progress reported while rendering.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
-pub enum ProgressEvent {
-    /// A stage began.
-    StageStarted {
-        /// Which stage.
-        stage: Stage,
-    },
-    /// The frame plan is known.
-    Planned {
-        /// Frames to render.
-        frames: u64,
-        /// Frame rate.
-        fps: Fps,
-        /// Duration in seconds.
-        duration_seconds: f64,
-        /// Frame width.
-        width: u32,
-        /// Frame height.
-        height: u32,
-        /// Capture path in use.
-        capture_mode: ActiveCaptureMode,
-        /// Browser workers.
-        workers: u32,
-        /// Segments of the grid.
-        segments: usize,
-    },
-    /// A frame was captured and handed to the encoder.
-    Frame {
-        /// Frames done so far.
-        done: u64,
-        /// Frames in the render.
-        total: u64,
-    },
-    /// Something the user should know that does not stop the render.
-    Warning {
-        /// What happened and what to do about it.
-        message: String,
-    },
-    /// The output is in place.
-    Finished {
-        /// The result.
-        result: Box<RenderResult>,
-    },
-}
+    /// The output options as the user gave them.
+    pub fn output_request(&self) -> OutputRequest {
+        OutputRequest {
+            format: self.format,
+            codec: self.codec,
+            crf: self.crf,
+            video_bitrate: self.video_bitrate,
+            gif_loop: self.gif_loop,
+            alpha: self.alpha,
+        }
+    }
 
-/// Receives [`ProgressEvent`]s. Any `FnMut(ProgressEvent) + Send` closure is a sink.
-pub trait ProgressSink: Send {
-    /// Called for every event, in order, from the render's thread.
-    fn event(&mut self, event: ProgressEvent);
-}
-
-impl<F: FnMut(ProgressEvent) + Send> ProgressSink for F {
-    fn event(&mut self, event: ProgressEvent) {
-        self(event)
+    /// Check the job before any work: frame rate, segment length, timeouts, and the output
+    /// options (format, codec, rate control; the encoder is in this libav build).
+    pub fn validate(&self) -> Result<(), RenderError> {
+        let invalid = |what: &'static str, value: String, expected: &'static str| {
+            Err(RenderError::InvalidOption {
+                what,
+                value,
+                expected,
+            })
+        };
+        if let Some(fps) = self.fps.filter(|fps| !fps.is_valid()) {
+            return invalid(
+                "frame rate",
+                format!("{}/{}", fps.num, fps.den),
+                "above 0 and at most 1000 frames per second, e.g. 30 or 30000/1001",
+            );
+        }
+        if self.segment_frames == Some(0) {
+            return invalid("segment length", "0".into(), "at least 1 frame");
+        }
+        for (what, seconds, zero_allowed) in [
+            ("frame timeout", self.frame_timeout_seconds, false),
+            ("load timeout", self.load_timeout_seconds, false),
+            ("timeline timeout", self.timeline_timeout_seconds, true),
+        ] {
+            let positive = seconds > 0.0 || (zero_allowed && seconds == 0.0);
+            if !seconds.is_finite() || !positive {
+                return invalid(what, format!("{seconds} s"), "a number of seconds above 0");
+            }
+        }
+        crate::output::resolve_output(&self.output_request(), self.fps.unwrap_or(Fps::whole(30)))
+            .map(drop)
     }
 }
 
-/// Time spent per stage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StageTimings {
-    /// Compile stage.
-    pub compile: Duration,
-    /// Browser launch, page load and readiness.
-    pub probe: Duration,
-    /// Capture loop (seek + screenshot + hand-off), wall time.
-    pub capture: Duration,
-    /// Of the capture loop, time waiting for the encoder to take frames.
-    pub encoder_wait: Duration,
-    /// Decoding and converting captured images (encoder thread).
-    pub convert: Duration,
-    /// Inside libx264 and the muxer (encoder thread).
-    pub encode: Duration,
-    /// Assemble stage.
-    pub assemble: Duration,
-    /// Extracting the frames `<video>` elements show (before capture).
-    #[serde(default)]
-    pub extract: Duration,
-    /// Decoding and mixing audio (alongside capture), wall time of its thread.
-    #[serde(default)]
-    pub audio: Duration,
+impl Default for RenderJob {
+    /// A job for the current directory.
+    fn default() -> Self {
+        RenderJob::new(".")
+    }
 }
 
-/// What a finished render produced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RenderResult {
-    /// The output file (a directory for a PNG sequence).
-    pub output: PathBuf,
-    /// Output format.
-    #[serde(default)]
-    pub format: OutputFormat,
-    /// Video codec, for the video formats.
-    #[serde(default)]
-    pub codec: Option<hf_encode::VideoCodec>,
-    /// Frames in the output.
-    pub frames: u64,
-    /// Frame rate.
-    pub fps: Fps,
-    /// Video duration in seconds.
-    pub duration_seconds: f64,
-    /// Frame width.
-    pub width: u32,
-    /// Frame height.
-    pub height: u32,
-    /// Output size in bytes.
-    pub bytes: u64,
-    /// Wall time of the whole render in seconds.
-    pub elapsed_seconds: f64,
-    /// Capture path used.
-    pub capture_mode: ActiveCaptureMode,
-    /// Browser workers used.
-    pub workers: u32,
-    /// Segments joined into the output.
-    pub segments: usize,
-    /// How frames travelled to the encoder.
-    pub capture_plan: CapturePlan,
-    /// Frames found on disk from an earlier run and not captured again.
-    pub resumed_frames: u64,
-    /// The frames were captured and discarded (`RenderJob::capture_only`): nothing was written.
-    #[serde(default)]
-    pub capture_only: bool,
-    /// Frames the page reported unchanged (reused without decoding).
-    pub unchanged_frames: u64,
-    /// What the media stages did.
-    #[serde(default)]
-    pub media: MediaSummary,
-    /// Time per stage.
-    pub timings: StageTimings,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What the media stages of a render did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MediaSummary {
-    /// `<video>` elements (and animated GIFs) whose frames were shown.
-    pub videos: usize,
-    /// Source frames decoded for them in this render.
-    pub frames_extracted: u64,
-    /// Source frames found in the frame cache instead.
-    pub frames_cached: u64,
-    /// Sounding elements mixed into the audio track.
-    pub audio_tracks: usize,
-    /// Duration of the muxed audio, when there is audio.
-    pub audio_seconds: Option<f64>,
+    #[test]
+    fn validation_names_the_setting_and_what_it_takes() {
+        assert!(RenderJob::new("p").validate().is_ok());
+        let mut job = RenderJob::new("p");
+        job.fps = Some(Fps { num: 30, den: 0 });
+        assert_eq!(
+            job.validate().unwrap_err().to_string(),
+            "invalid frame rate 30/0 (expected above 0 and at most 1000 frames per second, e.g. 30 or 30000/1001)"
+        );
+        let mut job = RenderJob::new("p").segment_frames(0);
+        assert_eq!(job.validate().unwrap_err().code(), "INVALID_OPTION");
+        job.segment_frames = None;
+        job.frame_timeout_seconds = f64::NAN;
+        assert_eq!(
+            job.validate().unwrap_err().to_string(),
+            "invalid frame timeout NaN s (expected a number of seconds above 0)"
+        );
+        job.frame_timeout_seconds = 30.0;
+        job.crf = Some(20);
+        job.video_bitrate = Some(5_000_000);
+        assert_eq!(job.validate().unwrap_err().code(), "INVALID_OUTPUT_OPTIONS");
+    }
+
+    #[test]
+    fn variables_must_be_a_json_object() {
+        let job = RenderJob::new("p")
+            .variables_json(r#"{"title":"Hi"}"#)
+            .unwrap();
+        assert_eq!(job.variables.unwrap()["title"], "Hi");
+        assert_eq!(
+            RenderJob::new("p").variables_json("[1]").unwrap_err().to_string(),
+            "--variables must be a JSON object such as '{\"title\":\"Hello\"}': it is not an object"
+        );
+        assert!(RenderJob::new("p").variables_json("{").is_err());
+    }
 }

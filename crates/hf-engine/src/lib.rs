@@ -1,5 +1,5 @@
-//! hf's engine: compile a HyperFrames project, probe it, and sequence the capture, encode and
-//! assemble stages in-process.
+//! hf's engine: compile a HyperFrames project, plan the render, and run the capture, encode
+//! and assemble stages in-process.
 //!
 //! Embedding hf is one call:
 //!
@@ -10,25 +10,41 @@
 //! println!("{} frames -> {}", result.frames, result.output.display());
 //! # Ok::<(), hf_engine::RenderError>(())
 //! ```
+//!
+//! [`render`] is three stages, each usable on its own (the distributed commands run them in
+//! separate processes): [`plan_stage`] turns a [`RenderJob`] into a [`RenderPlan`];
+//! [`render_chunk`] renders a [`ChunkSpec`] of it into encoded segments ([`ChunkResult`]);
+//! [`assemble_stage`] joins the chunks into the output.
 #![deny(missing_docs)]
 
-pub mod assets;
-pub mod compile;
+mod assemble;
+mod assets;
+mod chunk;
+mod compile;
 mod error;
 mod job;
 mod media;
-pub mod output;
-pub mod plan;
+mod output;
+mod plan;
+mod progress;
 mod render;
+mod result;
+mod workdir;
 
+pub use assemble::{assemble_stage, Assembled};
 pub use assets::AssetCache;
-pub use compile::{compile_stage, CompileInput, CompiledComposition};
+pub use chunk::{render_chunk, ChunkResult, SegmentPiece, Workers};
+pub use compile::{compile_stage, CompileInput, CompiledComposition, MediaKind, MediaSource};
 pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};
-pub use hf_encode::{Fps, VideoCodec};
-pub use job::{
-    CapturePlan, MediaSummary, OutputFormat, ProgressEvent, ProgressSink, Quality, RenderJob,
-    RenderResult, Stage, StageTimings,
+pub use hf_core::Fps;
+pub use hf_encode::VideoCodec;
+pub use job::{CapturePlan, Quality, RenderJob};
+pub use output::{parse_bitrate, OutputFormat, OutputKind, OutputRequest, Resolution};
+pub use plan::{
+    plan_stage, AudioPlan, CaptureSettings, ChunkSpec, OutputTarget, PagePlan, PlannedRender,
+    RenderPlan, SegmentSpec, PLAN_VERSION,
 };
-pub use output::{OutputKind, OutputPlan, Resolution};
+pub use progress::{ProgressEvent, ProgressSink, Stage};
 pub use render::{render, render_async, render_with_cancel};
+pub use result::{MediaSummary, RenderResult, StageTimings};

@@ -1,9 +1,9 @@
 //! What the job's output options mean, checked once before any work: the format and codec, how
 //! frames are captured for them, rate control, the output size and frame rate.
 
-use crate::job::{OutputFormat, RenderJob};
 use crate::RenderError;
-use hf_encode::{Container, Fps, ImageFormat, VideoCodec};
+use hf_core::{Fps, ImageFormat};
+use hf_encode::{Container, VideoCodec};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -11,9 +11,96 @@ use std::str::FromStr;
 /// Highest GIF frame rate (GIF delays are hundredths of a second; browsers clamp faster ones).
 pub const GIF_MAX_FPS: u32 = 30;
 
+/// Output format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// H.264 (or H.265 with `--codec h265`) in mp4 with faststart.
+    #[default]
+    Mp4,
+    /// ProRes 4444 with alpha in mov.
+    Mov,
+    /// VP9 with alpha in webm, audio in Opus.
+    Webm,
+    /// Animated GIF (two-pass palette, 1-bit transparency).
+    Gif,
+    /// A directory of RGBA `frame_000001.png`... plus `audio.m4a` when there is audio.
+    PngSequence,
+}
+
+impl OutputFormat {
+    /// File extension of the output (none for a PNG sequence directory).
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Mp4 => "mp4",
+            OutputFormat::Mov => "mov",
+            OutputFormat::Webm => "webm",
+            OutputFormat::Gif => "gif",
+            OutputFormat::PngSequence => "",
+        }
+    }
+
+    /// Whether the format keeps the page's transparency (and so captures PNG over a
+    /// transparent background).
+    pub fn keeps_alpha(self) -> bool {
+        self != OutputFormat::Mp4
+    }
+
+    /// The format whose container is `container`.
+    pub fn for_container(container: Container) -> Self {
+        match container {
+            Container::Mp4 => OutputFormat::Mp4,
+            Container::Mov => OutputFormat::Mov,
+            Container::Webm => OutputFormat::Webm,
+        }
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OutputFormat::PngSequence => "png-sequence",
+            other => other.extension(),
+        })
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mp4" => Ok(OutputFormat::Mp4),
+            "mov" => Ok(OutputFormat::Mov),
+            "webm" => Ok(OutputFormat::Webm),
+            "gif" => Ok(OutputFormat::Gif),
+            "png-sequence" | "png" => Ok(OutputFormat::PngSequence),
+            other => Err(format!(
+                "unknown format `{other}`: use mp4, mov, webm, gif or png-sequence"
+            )),
+        }
+    }
+}
+
+/// The output options of a job, as the user gave them (`RenderJob::output_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OutputRequest {
+    /// Output format.
+    pub format: OutputFormat,
+    /// Video codec; `None`: the format's own.
+    pub codec: Option<VideoCodec>,
+    /// CRF override.
+    pub crf: Option<u32>,
+    /// Target bit rate instead of the CRF.
+    pub video_bitrate: Option<u64>,
+    /// GIF loop count.
+    pub gif_loop: u16,
+    /// The user asked for alpha.
+    pub alpha: bool,
+}
+
 /// How the output is produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(rename_all = "kebab-case")]
 pub enum OutputKind {
     /// Encoded segments joined by stream copy into a video file.
     Video {
@@ -61,8 +148,8 @@ fn invalid(reason: impl Into<String>) -> RenderError {
     }
 }
 
-/// Resolve `job`'s format, codec, rate control, alpha and frame rate `fps`.
-pub fn resolve_output(job: &RenderJob, fps: Fps) -> Result<OutputPlan, RenderError> {
+/// Resolve the format, codec, rate control and alpha `job` asks for at frame rate `fps`.
+pub fn resolve_output(job: &OutputRequest, fps: Fps) -> Result<OutputPlan, RenderError> {
     let mut warnings = Vec::new();
     if job.crf.is_some() && job.video_bitrate.is_some() {
         return Err(invalid(
@@ -296,10 +383,11 @@ fn suggest(width: u32, height: u32) -> String {
 mod tests {
     use super::*;
 
-    fn job(format: OutputFormat) -> RenderJob {
-        let mut job = RenderJob::new("p");
-        job.format = format;
-        job
+    fn job(format: OutputFormat) -> OutputRequest {
+        OutputRequest {
+            format,
+            ..OutputRequest::default()
+        }
     }
 
     #[test]

@@ -15,14 +15,15 @@ fn compile_html(
     variables: Option<serde_json::Value>,
 ) -> Result<(String, hf_engine::CompiledComposition), RenderError> {
     let work = tempfile::tempdir().unwrap();
-    let compiled = compile_stage(&CompileInput {
-        variables: variables.map(|v| v.as_object().unwrap().clone()),
-        ..CompileInput::new(project, work.path())
-    })?;
+    let mut input = CompileInput::new(project, work.path());
+    if let Some(variables) = variables {
+        input = input.variables(variables.as_object().unwrap().clone());
+    }
+    let compiled = compile_stage(&input)?;
     let html = std::fs::read_to_string(&compiled.html_path).unwrap();
     assert_eq!(
-        std::fs::read_to_string(work.path().join(hf_engine::compile::RUNTIME_FILE)).unwrap(),
-        hf_engine::compile::RUNTIME_JS
+        std::fs::read_to_string(work.path().join(hf_capture::RUNTIME_FILE)).unwrap(),
+        hf_capture::RUNTIME_JS
     );
     Ok((html, compiled))
 }
@@ -134,10 +135,9 @@ fn sub_compositions_are_inlined_scoped_and_their_cdn_scripts_localised() {
         )
         .unwrap();
     let work = tempfile::tempdir().unwrap();
-    let compiled = compile_stage(&CompileInput {
-        asset_cache: Some(cache.path().to_path_buf()),
-        ..CompileInput::new(fixture("subcomp-t0"), work.path())
-    })
+    let compiled = compile_stage(
+        &CompileInput::new(fixture("subcomp-t0"), work.path()).asset_cache(cache.path()),
+    )
     .unwrap();
     let html = std::fs::read_to_string(&compiled.html_path).unwrap();
     insta::assert_snapshot!("subcomp_t0_compiled", html);

@@ -262,7 +262,7 @@ pub fn normalize_font_families(css: &str) -> String {
         return css.to_string();
     }
     FAMILY_DECLARATION
-        .replace_all(css, |caps: &Captures| {
+        .replace_all(css, |caps: &Captures<'_>| {
             let list = &caps[2];
             let generic = families(list).next().is_some_and(|first| {
                 GENERIC_FAMILIES.contains(&first.to_ascii_lowercase().as_str())

@@ -3,7 +3,7 @@
 //! here, so a missing or broken file fails the render before anything is captured.
 
 use crate::RenderError;
-use hf_encode::media::playback_rate;
+use hf_core::playback_rate;
 use hf_encode::{probe_media, MediaError, MediaInfo};
 use lol_html::{element, rewrite_str, RewriteStrSettings};
 use serde::{Deserialize, Serialize};
@@ -181,7 +181,7 @@ impl Pass<'_> {
     /// The element's id, or a fresh `<prefix>-N` set on it.
     fn element_id(
         &mut self,
-        el: &mut lol_html::html_content::Element,
+        el: &mut lol_html::html_content::Element<'_, '_>,
         prefix: &'static str,
     ) -> Result<String, lol_html::errors::AttributeNameError> {
         if let Some(id) = el.get_attribute("id").filter(|id| !id.is_empty()) {
@@ -202,7 +202,7 @@ impl Pass<'_> {
     /// A document-unique render id for `element_id`, set as `data-hf-render-id`.
     fn render_id(
         &mut self,
-        el: &mut lol_html::html_content::Element,
+        el: &mut lol_html::html_content::Element<'_, '_>,
         element_id: &str,
     ) -> Result<String, lol_html::errors::AttributeNameError> {
         let seen = self.render_ids.entry(element_id.to_string()).or_insert(0);
@@ -233,7 +233,7 @@ impl Pass<'_> {
     }
 
     /// An animated GIF `<img>` becomes a frame source that follows the timeline.
-    fn image(&mut self, el: &mut lol_html::html_content::Element) -> HandlerResult {
+    fn image(&mut self, el: &mut lol_html::html_content::Element<'_, '_>) -> HandlerResult {
         let src = el.get_attribute("src").unwrap_or_default();
         let Some(relative) = local_path(&src) else {
             return Ok(());
@@ -263,7 +263,7 @@ impl Pass<'_> {
         Ok(())
     }
 
-    fn media(&mut self, el: &mut lol_html::html_content::Element) -> HandlerResult {
+    fn media(&mut self, el: &mut lol_html::html_content::Element<'_, '_>) -> HandlerResult {
         let (kind, prefix) = if el.tag_name() == "video" {
             (MediaKind::Video, "hf-video")
         } else {

@@ -6,6 +6,7 @@ use super::fonts::normalize_font_families;
 use super::rewrite_error;
 use crate::assets::{sha256_hex, AssetCache};
 use crate::RenderError;
+use hf_core::IoError;
 use lol_html::html_content::ContentType;
 use lol_html::{element, rewrite_str, text, RewriteStrSettings};
 use regex::{Captures, Regex};
@@ -136,11 +137,7 @@ impl<'a> Localizer<'a> {
         if !path.exists() {
             std::fs::create_dir_all(path.parent().expect("has parent"))
                 .and_then(|_| std::fs::write(&path, &bytes))
-                .map_err(|source| RenderError::Io {
-                    action: "write",
-                    path: path.clone(),
-                    source,
-                })?;
+                .map_err(IoError::with("write", &path))?;
         }
         Ok(Some(format!("/{ASSET_DIR}/{name}")))
     }
@@ -150,7 +147,7 @@ impl<'a> Localizer<'a> {
     pub fn css(&self, css: &str, base: Option<&str>, element: &str) -> Result<String, RenderError> {
         let base_url = base.and_then(|b| url::Url::parse(b).ok());
         let mut failure = None;
-        let replaced = CSS_URL.replace_all(css, |caps: &Captures| {
+        let replaced = CSS_URL.replace_all(css, |caps: &Captures<'_>| {
             let is_import = (1..=3).any(|i| caps.get(i).is_some());
             let raw = (1..=6)
                 .find_map(|i| caps.get(i))
@@ -301,7 +298,7 @@ impl<'a> Localizer<'a> {
     }
 }
 
-fn is_stylesheet_or_font(el: &lol_html::html_content::Element) -> bool {
+fn is_stylesheet_or_font(el: &lol_html::html_content::Element<'_, '_>) -> bool {
     let rel = el
         .get_attribute("rel")
         .unwrap_or_default()

@@ -295,7 +295,7 @@ fn css_size(value: Option<&str>) -> String {
 const START_MARK: &str = "<!--hf-transported-start-->";
 const END_MARK: &str = "<!--hf-transported-end-->";
 
-fn is_javascript(el: &lol_html::html_content::Element) -> bool {
+fn is_javascript(el: &lol_html::html_content::Element<'_, '_>) -> bool {
     match el.get_attribute("type") {
         None => true,
         Some(t) => {

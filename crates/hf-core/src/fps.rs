@@ -1,3 +1,5 @@
+//! Exact rational frame rates.
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -44,14 +46,9 @@ impl Fps {
         }
     }
 
-    /// The libav time base of one frame (`den/num`).
-    pub fn time_base(self) -> ffmpeg_next::Rational {
-        ffmpeg_next::Rational::new(self.den as i32, self.num as i32)
-    }
-
-    /// The libav frame rate (`num/den`).
-    pub fn rational(self) -> ffmpeg_next::Rational {
-        ffmpeg_next::Rational::new(self.num as i32, self.den as i32)
+    /// Whether the rate is usable: neither part zero, at most 1000 frames per second.
+    pub fn is_valid(self) -> bool {
+        self.num != 0 && self.den != 0 && u64::from(self.num) <= 1000 * u64::from(self.den)
     }
 }
 
@@ -81,10 +78,11 @@ impl FromStr for Fps {
             ),
             None => (s.parse::<u32>().map_err(|_| bad())?, 1),
         };
-        if num == 0 || den == 0 || num > 1000 * den {
+        let fps = Fps { num, den };
+        if !fps.is_valid() {
             return Err(bad());
         }
-        Ok(Fps { num, den })
+        Ok(fps)
     }
 }
 

@@ -1,0 +1,92 @@
+//! The capture stage: seek and capture each frame of a run, pushing it into a [`FrameSink`].
+//! Where frames go (an encoder, frame files, nowhere) is the sink's business; capture-streaming
+//! and capture-disk are this one loop with different sinks.
+
+use crate::{CaptureError, CaptureSession};
+use hf_core::{Fps, FrameImage, FrameRange, FrameSink, SinkError};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Input of [`capture_frames`]: which frames to capture.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CaptureInput {
+    /// The frames, in order.
+    pub frames: FrameRange,
+    /// Frame rate: frame `i` is captured at `t = i * den / num`.
+    pub fps: Fps,
+    /// Longest time one frame (seek + capture) may take.
+    pub frame_timeout: Duration,
+}
+
+/// Result of [`capture_frames`]. Results of several runs add up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaptureOutput {
+    /// Frames captured and pushed into the sink.
+    pub captured: u64,
+    /// Frames the sink already held (a resumed capture), not captured again.
+    pub held: u64,
+    /// Of the captured frames, those the page reported unchanged (no image decoded for them).
+    pub unchanged: u64,
+    /// Time spent seeking and capturing in the browser.
+    pub capture_time: Duration,
+    /// Time spent handing frames to the sink (waiting for an encoder that is behind).
+    pub sink_time: Duration,
+}
+
+impl std::ops::AddAssign for CaptureOutput {
+    fn add_assign(&mut self, other: Self) {
+        self.captured += other.captured;
+        self.held += other.held;
+        self.unchanged += other.unchanged;
+        self.capture_time += other.capture_time;
+        self.sink_time += other.sink_time;
+    }
+}
+
+/// Capture the frames of `input` from `session` into `sink`, in order; frames the sink holds
+/// already are skipped. `on_frame` is called with the render index after each frame is handed
+/// over (or skipped); setting `cancel` stops the loop before the next frame.
+pub async fn capture_frames(
+    session: &mut CaptureSession,
+    input: &CaptureInput,
+    sink: &mut dyn FrameSink,
+    cancel: &AtomicBool,
+    on_frame: &mut (dyn FnMut(u64) + Send),
+) -> Result<CaptureOutput, CaptureError> {
+    let mut output = CaptureOutput::default();
+    let sink_failed = |index: u64| move |source: SinkError| CaptureError::Sink { index, source };
+    // A fresh consumer has no previous frame to repeat.
+    session.require_full_image();
+    // Sinks block (an encoder that is behind, a file write): off the async workers.
+    let frames = input.frames;
+    tokio::task::block_in_place(|| sink.begin(frames)).map_err(sink_failed(frames.first))?;
+    for index in frames.indices() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(CaptureError::Cancelled);
+        }
+        if sink.holds(index) {
+            // The session's last image is no longer the previous frame.
+            session.require_full_image();
+            output.held += 1;
+            on_frame(index);
+            continue;
+        }
+        let started = Instant::now();
+        let time = input.fps.frame_time(index);
+        let image = session
+            .capture_frame_within(index, time, input.frame_timeout)
+            .await?;
+        output.capture_time += started.elapsed();
+        if image == FrameImage::SameAsPrevious {
+            output.unchanged += 1;
+        }
+        let started = Instant::now();
+        tokio::task::block_in_place(|| sink.frame(index, image)).map_err(sink_failed(index))?;
+        output.sink_time += started.elapsed();
+        output.captured += 1;
+        on_frame(index);
+    }
+    tokio::task::block_in_place(|| sink.finish()).map_err(sink_failed(frames.end()))?;
+    Ok(output)
+}

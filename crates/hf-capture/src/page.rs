@@ -1,0 +1,120 @@
+//! A loaded page as hf talks to it: script evaluation over CDP, and the exceptions the page
+//! threw.
+
+use crate::CaptureError;
+use chromiumoxide::cdp::js_protocol::runtime::{
+    EvaluateParams, EventExceptionThrown, ExceptionDetails,
+};
+use chromiumoxide::Page;
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
+
+/// What a script evaluation gave: its JSON value, or the text of the exception it threw.
+pub(crate) type Evaluated = Result<serde_json::Value, String>;
+
+/// The page of a capture session, with the exceptions it has thrown since it was opened.
+pub(crate) struct PageHandle {
+    pub(crate) page: Page,
+    /// The URL loaded, for error messages.
+    pub(crate) url: String,
+    exceptions: Arc<Mutex<Vec<String>>>,
+}
+
+/// An exception as the console would show it: description and location.
+fn describe_exception(details: &ExceptionDetails) -> String {
+    let text = details
+        .exception
+        .as_ref()
+        .and_then(|e| e.description.clone())
+        .unwrap_or_else(|| details.text.clone());
+    match &details.url {
+        Some(url) if !url.is_empty() => {
+            format!(
+                "{text} (at {url}:{}:{})",
+                details.line_number + 1,
+                details.column_number + 1
+            )
+        }
+        _ => text,
+    }
+}
+
+impl PageHandle {
+    /// Wrap `page`, which is about to load `url`, and start collecting its exceptions.
+    pub(crate) async fn new(page: Page, url: &str) -> Result<Self, CaptureError> {
+        let exceptions = Arc::new(Mutex::new(Vec::new()));
+        let mut events = page
+            .event_listener::<EventExceptionThrown>()
+            .await
+            .map_err(CaptureError::cdp("Runtime.exceptionThrown listener"))?;
+        let collected = Arc::clone(&exceptions);
+        tokio::spawn(async move {
+            while let Some(event) = events.next().await {
+                let message = describe_exception(&event.exception_details);
+                collected.lock().expect("exception list lock").push(message);
+            }
+        });
+        Ok(PageHandle {
+            page,
+            url: url.to_string(),
+            exceptions,
+        })
+    }
+
+    /// The first exception the page threw, if any.
+    pub(crate) fn first_exception(&self) -> Option<String> {
+        self.exceptions
+            .lock()
+            .expect("exception list lock")
+            .first()
+            .cloned()
+    }
+
+    /// A [`CaptureError::PageScript`] for an exception of this page.
+    pub(crate) fn script_error(&self, message: String) -> CaptureError {
+        CaptureError::PageScript {
+            url: self.url.clone(),
+            message,
+        }
+    }
+
+    /// Evaluate `expression` and return its value by JSON; with `await_promise`, wait for a
+    /// returned promise to settle.
+    pub(crate) async fn evaluate(
+        &self,
+        expression: &str,
+        await_promise: bool,
+    ) -> Result<Evaluated, CaptureError> {
+        let mut params = EvaluateParams::new(expression);
+        params.return_by_value = Some(true);
+        params.await_promise = Some(await_promise);
+        let result = self
+            .page
+            .execute(params)
+            .await
+            .map_err(CaptureError::cdp("Runtime.evaluate"))?
+            .result;
+        if let Some(details) = result.exception_details {
+            return Ok(Err(describe_exception(&details)));
+        }
+        Ok(Ok(result.result.value.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// Evaluate one of hf's own scripts; an exception is a [`CaptureError::PageScript`].
+    pub(crate) async fn run(&self, script: &str) -> Result<serde_json::Value, CaptureError> {
+        self.evaluate(script, false)
+            .await?
+            .map_err(|message| self.script_error(message))
+    }
+
+    /// [`Self::run`], reading the value as `T`; `what` names it in errors.
+    pub(crate) async fn run_json<T: serde::de::DeserializeOwned>(
+        &self,
+        script: &str,
+        what: &str,
+    ) -> Result<T, CaptureError> {
+        let value = self.run(script).await?;
+        serde_json::from_value(value)
+            .map_err(|e| self.script_error(format!("{what} returned an unexpected value: {e}")))
+    }
+}

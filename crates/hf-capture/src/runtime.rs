@@ -1,0 +1,151 @@
+//! hf's page runtime: the script every compiled page loads before its own (it defines
+//! `window.__hf`), and the one place on the Rust side that calls into a page: readiness, seeks,
+//! catching up, media slots, volume envelopes, and the few page edits capture needs.
+
+use crate::page::{Evaluated, PageHandle};
+use crate::{CaptureError, MediaSlot};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The runtime script's file name, served from the compiled page's directory.
+pub const RUNTIME_FILE: &str = "__hf_runtime.js";
+
+/// The runtime script: virtual time, clip visibility, GSAP/CSS/WAAPI/Lottie seeking, video
+/// frames, readiness.
+pub const RUNTIME_JS: &str = include_str!("hf-runtime.js");
+
+/// The tag that loads the runtime; it goes first in `<head>`, before any page script.
+pub fn runtime_script_tag() -> String {
+    format!("<script src=\"/{RUNTIME_FILE}\" data-hf-runtime></script>")
+}
+
+/// `__hf.status()`: what the renderer waits for before the first frame.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ReadyStatus {
+    pub(crate) loaded: bool,
+    pub(crate) fonts_ready: bool,
+    pub(crate) images_ready: bool,
+    pub(crate) missing_timelines: Vec<String>,
+    pub(crate) duration: f64,
+}
+
+/// Typed calls into the runtime of one page.
+pub(crate) struct Runtime<'p> {
+    page: &'p PageHandle,
+}
+
+impl PageHandle {
+    /// The runtime of this page.
+    pub(crate) fn runtime(&self) -> Runtime<'_> {
+        Runtime { page: self }
+    }
+}
+
+/// A full-view overlay drawn in one uncaptured frame and removed again: it invalidates every
+/// pixel and leaves the page as it was.
+const SHOW_REPAINT_COVER: &str = r#"(() => {
+    const cover = document.createElement("div");
+    cover.id = "__hf_repaint__";
+    cover.style.cssText = "position:fixed;left:0;top:0;width:100vw;height:100vh;" +
+        "background:#f0f;z-index:2147483647;pointer-events:none";
+    document.documentElement.appendChild(cover);
+    return true;
+})()"#;
+
+const HIDE_REPAINT_COVER: &str = r#"(() => {
+    const cover = document.getElementById("__hf_repaint__");
+    if (cover) cover.remove();
+    return true;
+})()"#;
+
+/// Transparent `html` and `body` backgrounds (a composition root's own background is kept).
+const CLEAR_PAGE_BACKGROUNDS: &str = r#"(() => {
+    const style = document.createElement("style");
+    style.id = "__hf_transparent_bg__";
+    style.textContent = "html,body{background:transparent!important;" +
+        "background-color:transparent!important;background-image:none!important}";
+    document.head.appendChild(style);
+    return true;
+})()"#;
+
+impl Runtime<'_> {
+    /// `__hf.status()`, or `None` while the runtime has not started.
+    pub(crate) async fn status(&self) -> Result<Option<ReadyStatus>, CaptureError> {
+        let expression =
+            "window.__hf && typeof window.__hf.status === 'function' ? window.__hf.status() : null";
+        let value = self.page.run(expression).await?;
+        Ok(serde_json::from_value(value).ok())
+    }
+
+    /// Tell the runtime the frame rate it quantizes seek times to.
+    pub(crate) async fn configure(&self, fps: f64) -> Result<(), CaptureError> {
+        self.page
+            .run(&format!("window.__hf.configure({{fps: {fps:?}}})"))
+            .await
+            .map(drop)
+    }
+
+    /// Show the composition at `time`, with `video_frames` (the JSON map of each video's frame
+    /// image, see [`crate::VideoFrames::seek_argument`]). Waits for what the seek asked to be
+    /// waited for (`hf-seek` handlers, iframes). `Err(text)`: the seek threw.
+    pub(crate) async fn seek(
+        &self,
+        time: f64,
+        video_frames: Option<&str>,
+    ) -> Result<Result<(), String>, CaptureError> {
+        let expression = match video_frames {
+            Some(frames) => format!("window.__hf.seek({time:?}, {frames})"),
+            None => format!("window.__hf.seek({time:?})"),
+        };
+        Ok(self.page.evaluate(&expression, true).await?.map(drop))
+    }
+
+    /// Run at most `limit` of the frames between the last seek and frame `index` (for pages
+    /// whose own code uses animation frames); returns how many are still to run.
+    pub(crate) async fn catch_up(
+        &self,
+        index: u64,
+        limit: u64,
+    ) -> Result<Result<u64, String>, CaptureError> {
+        let expression = format!("window.__hf.catchUp({index}, {limit})");
+        let evaluated: Evaluated = self.page.evaluate(&expression, true).await?;
+        Ok(evaluated.map(|remaining| remaining.as_u64().unwrap_or(0)))
+    }
+
+    /// The page's `<video>`/`<audio>` slots, with the largest size each video is shown at
+    /// within the first `frames` frames.
+    pub(crate) async fn media(&self, frames: u64) -> Result<Vec<MediaSlot>, CaptureError> {
+        self.page
+            .run_json(&format!("window.__hf.media({frames})"), "__hf.media()")
+            .await
+    }
+
+    /// The volume of every media element a GSAP tween animates, at each of the first `frames`
+    /// frames: render id to one linear gain per frame.
+    pub(crate) async fn volume_envelopes(
+        &self,
+        frames: u64,
+    ) -> Result<HashMap<String, Vec<f64>>, CaptureError> {
+        let expression = format!("window.__hf.volumeEnvelopes({frames})");
+        self.page
+            .run_json(&expression, "__hf.volumeEnvelopes()")
+            .await
+    }
+
+    /// Make the page's and body's backgrounds transparent (alpha outputs).
+    pub(crate) async fn clear_page_backgrounds(&self) -> Result<(), CaptureError> {
+        self.page.run(CLEAR_PAGE_BACKGROUNDS).await.map(drop)
+    }
+
+    /// Cover the whole view (see [`SHOW_REPAINT_COVER`]); undone by
+    /// [`Self::hide_repaint_cover`].
+    pub(crate) async fn show_repaint_cover(&self) -> Result<(), CaptureError> {
+        self.page.run(SHOW_REPAINT_COVER).await.map(drop)
+    }
+
+    /// Remove the cover of [`Self::show_repaint_cover`].
+    pub(crate) async fn hide_repaint_cover(&self) -> Result<(), CaptureError> {
+        self.page.run(HIDE_REPAINT_COVER).await.map(drop)
+    }
+}

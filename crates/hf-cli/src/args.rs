@@ -1,0 +1,166 @@
+//! The `render` command's flags, and the [`RenderJob`] they make.
+
+use clap::Args;
+use hf_engine::{
+    CaptureMode, CapturePlan, Fps, OutputFormat, Quality, RenderError, RenderJob, Resolution,
+    VideoCodec,
+};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub(crate) struct RenderArgs {
+    /// Project directory holding index.html.
+    #[arg(default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Output file, or directory for png-sequence [default: renders/<dir>_<timestamp>.<ext>].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Frame rate: an integer or a rational such as 30000/1001 [default: root data-fps, else 30].
+    #[arg(short, long)]
+    fps: Option<Fps>,
+    /// Quality preset: draft, standard or high.
+    #[arg(short, long, default_value = "standard")]
+    quality: Quality,
+    /// Constant rate factor (overrides the preset's): 0-51 for h264/h265, 0-63 for vp9.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=63), conflicts_with = "video_bitrate")]
+    crf: Option<u32>,
+    /// Target video bit rate instead of a CRF, e.g. 5M or 800k.
+    #[arg(long, value_parser = hf_engine::parse_bitrate)]
+    video_bitrate: Option<u64>,
+    /// Browser workers: a number, or auto (cores, memory and segment count decide).
+    #[arg(short, long, default_value = "auto", value_parser = parse_workers)]
+    workers: u32,
+    /// Frames per segment of the fixed grid [default: about 2 s of frames].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    segment_frames: Option<u64>,
+    /// Longest time one frame may take, in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    frame_timeout: f64,
+    /// Longest wait for the page to load and report ready, in seconds.
+    #[arg(long, default_value_t = 60.0)]
+    load_timeout: f64,
+    /// Longest wait after load for compositions to register timelines, in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    timeline_timeout: f64,
+    /// Output format: mp4, mov (ProRes 4444 with alpha), webm (VP9 with alpha), gif or
+    /// png-sequence (a directory of RGBA PNGs).
+    #[arg(long, default_value = "mp4")]
+    format: OutputFormat,
+    /// Video codec: h264 or h265 for mp4 [default: h264], vp9 for webm, prores for mov.
+    #[arg(long)]
+    codec: Option<VideoCodec>,
+    /// GIF loop count: 0 loops forever, N plays N+1 times.
+    #[arg(long, default_value_t = 0)]
+    gif_loop: u16,
+    /// Keep the page's transparency (warns when the format cannot: mp4 is always opaque).
+    #[arg(long)]
+    alpha: bool,
+    /// Output size reached by supersampling: landscape (1080p), portrait, square,
+    /// landscape-4k (4k), portrait-4k, square-4k, 720p, 1440p or WIDTHxHEIGHT, with the
+    /// composition's aspect ratio.
+    #[arg(long)]
+    resolution: Option<Resolution>,
+    /// Variable overrides as a JSON object, e.g. '{"title":"Hi"}'.
+    #[arg(long, conflicts_with = "variables_file")]
+    variables: Option<String>,
+    /// Variable overrides read from a JSON file.
+    #[arg(long, value_name = "FILE")]
+    variables_file: Option<PathBuf>,
+    /// Reject variable overrides that the composition does not declare.
+    #[arg(long)]
+    strict_variables: bool,
+    /// Render even when a remote asset (CDN script, stylesheet, font) cannot be had; warn instead.
+    #[arg(long)]
+    allow_missing_assets: bool,
+    /// Capture path: auto, begin-frame or screenshot.
+    #[arg(long, default_value = "auto", value_parser = parse_capture_mode)]
+    capture_mode: CaptureMode,
+    /// How frames reach the encoder: streaming (in memory) or disk (files in the work dir).
+    #[arg(long, default_value = "streaming")]
+    capture: CapturePlan,
+    /// A work dir to keep frames in and resume from (implies --capture disk): frames already
+    /// there are not captured again; it is removed once the render succeeds.
+    #[arg(long, value_name = "WORKDIR")]
+    resume: Option<PathBuf>,
+    /// Browser binary [default: $HF_BROWSER_PATH, then Debian's chromium-headless-shell].
+    #[arg(long)]
+    browser: Option<PathBuf>,
+    /// Benchmarking: capture every frame and discard it (no encode, no output file).
+    #[arg(long, hide = true)]
+    capture_only: bool,
+    /// Print nothing but errors.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) quiet: bool,
+    /// Print progress as JSON lines on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+fn parse_workers(value: &str) -> Result<u32, String> {
+    match value {
+        "auto" => Ok(0),
+        n => match n.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(format!(
+                "invalid worker count `{n}`: use a number from 1 or auto"
+            )),
+        },
+    }
+}
+
+fn parse_capture_mode(value: &str) -> Result<CaptureMode, String> {
+    match value {
+        "auto" => Ok(CaptureMode::Auto),
+        "begin-frame" | "beginframe" => Ok(CaptureMode::BeginFrame),
+        "screenshot" => Ok(CaptureMode::Screenshot),
+        other => Err(format!(
+            "unknown capture mode `{other}`: use auto, begin-frame or screenshot"
+        )),
+    }
+}
+
+impl TryFrom<&RenderArgs> for RenderJob {
+    type Error = RenderError;
+
+    fn try_from(args: &RenderArgs) -> Result<Self, RenderError> {
+        let mut job = RenderJob::new(&args.dir)
+            .quality(args.quality)
+            .capture_mode(args.capture_mode);
+        if let Some(text) = variables_text(args)? {
+            job = job.variables_json(&text)?;
+        }
+        job.capture = args.capture;
+        job.resume = args.resume.clone();
+        job.output = args.output.clone();
+        job.fps = args.fps;
+        job.crf = args.crf;
+        job.workers = args.workers;
+        job.segment_frames = args.segment_frames;
+        job.frame_timeout_seconds = args.frame_timeout;
+        job.load_timeout_seconds = args.load_timeout;
+        job.timeline_timeout_seconds = args.timeline_timeout;
+        job.format = args.format;
+        job.codec = args.codec;
+        job.video_bitrate = args.video_bitrate;
+        job.gif_loop = args.gif_loop;
+        job.alpha = args.alpha;
+        job.resolution = args.resolution;
+        job.capture_only = args.capture_only;
+        job.strict_variables = args.strict_variables;
+        job.allow_missing_assets = args.allow_missing_assets;
+        job.browser = args.browser.clone();
+        Ok(job)
+    }
+}
+
+/// `--variables`, or the contents of `--variables-file`.
+fn variables_text(args: &RenderArgs) -> Result<Option<String>, RenderError> {
+    let Some(path) = &args.variables_file else {
+        return Ok(args.variables.clone());
+    };
+    std::fs::read_to_string(path)
+        .map(Some)
+        .map_err(|e| RenderError::InvalidVariables {
+            reason: format!("cannot read --variables-file {}: {e}", path.display()),
+        })
+}

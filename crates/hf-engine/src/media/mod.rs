@@ -1,0 +1,248 @@
+//! The media stages of a render: which source frames each `<video>` shows (extracted before
+//! capture), and which elements sound (mixed alongside capture).
+
+mod cache;
+
+pub(crate) use cache::extract_videos;
+
+use crate::compile::media::{MediaKind, MediaSource};
+use hf_capture::{MediaSlot, VideoFrameSource, VideoFrames};
+use hf_core::{Fps, VideoTiming};
+use hf_encode::{AudioTrack, VolumeEnvelope};
+use std::collections::{BTreeSet, HashMap};
+
+/// A video's slot and the source frames the render shows of it.
+#[derive(Debug, Clone)]
+pub(crate) struct VideoPlan {
+    pub source: MediaSource,
+    pub timing: VideoTiming,
+    /// Extract at this smaller size (the box it is shown in leaves the rest unseen).
+    pub shrink_to: Option<(u32, u32)>,
+    /// Source frame indices shown at some render frame, ascending.
+    pub frames: Vec<u64>,
+}
+
+impl VideoPlan {
+    /// Whether the source has alpha (its frames are extracted as PNG).
+    pub(crate) fn alpha(&self) -> bool {
+        self.source.info.video.as_ref().is_some_and(|v| v.alpha)
+    }
+}
+
+/// What the media stages do for one render.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MediaPlan {
+    pub videos: Vec<VideoPlan>,
+    pub audio: Vec<AudioTrack>,
+}
+
+impl MediaPlan {
+    /// Where the page finds each video's extracted frames (linked there by
+    /// [`extract_videos`]) and when it shows which.
+    pub(crate) fn video_frames(&self) -> VideoFrames {
+        let videos = self
+            .videos
+            .iter()
+            .enumerate()
+            .map(|(index, video)| VideoFrameSource {
+                render_id: video.source.render_id.clone(),
+                timing: video.timing,
+                url_prefix: frames_dir(index, &video.source.render_id),
+                alpha: video.alpha(),
+            })
+            .collect();
+        VideoFrames { videos }
+    }
+}
+
+/// Match the page's slots to the compiled sources and work out frames and tracks for a render
+/// of `frames` frames at `fps` lasting `duration` seconds. `envelopes` holds the sampled volume
+/// of elements a GSAP tween animates (it replaces their `data-volume`).
+pub(crate) fn plan_media(
+    sources: &[MediaSource],
+    slots: &[MediaSlot],
+    envelopes: &HashMap<String, Vec<f64>>,
+    fps: Fps,
+    frames: u64,
+    duration: f64,
+) -> MediaPlan {
+    let mut plan = MediaPlan::default();
+    for slot in slots.iter().filter(|s| !s.hidden) {
+        let Some(source) = sources.iter().find(|s| s.render_id == slot.id) else {
+            continue;
+        };
+        let end = slot.end.unwrap_or(duration).min(duration);
+        if end <= slot.start {
+            continue;
+        }
+        if source.kind != MediaKind::Audio && source.info.video.is_some() {
+            let timing = VideoTiming::new(
+                slot.start,
+                end,
+                slot.media_start,
+                slot.rate,
+                slot.looped,
+                source.info.duration_seconds,
+                fps,
+            );
+            let shown: BTreeSet<u64> = (0..frames)
+                .filter_map(|i| timing.frame_at(fps.frame_time(i)))
+                .collect();
+            if !shown.is_empty() {
+                plan.videos.push(VideoPlan {
+                    source: source.clone(),
+                    timing,
+                    shrink_to: shrink_size(source, slot),
+                    frames: shown.into_iter().collect(),
+                });
+            }
+        }
+        if source.sounds && source.info.audio.is_some() {
+            // A slot that opens before the render starts begins mid-source.
+            let skipped = (-slot.start).max(0.0);
+            plan.audio.push(AudioTrack {
+                element: source.element_id.clone(),
+                source: source.path.clone(),
+                start_seconds: slot.start.max(0.0),
+                duration_seconds: end - slot.start.max(0.0),
+                media_start: slot.media_start + skipped * slot.rate,
+                rate: slot.rate,
+                volume: slot.volume,
+                looped: slot.looped,
+                envelope: envelopes.get(&slot.id).map(|gains| VolumeEnvelope {
+                    fps: fps.as_f64(),
+                    gains: gains.iter().map(|&g| g as f32).collect(),
+                }),
+            });
+        }
+    }
+    plan
+}
+
+/// Headroom over the largest size a video was seen at, for videos a transform scales up during
+/// their slot (the sampled frames may miss the peak).
+const SCALED_HEADROOM: f64 = 1.1;
+
+/// The size a video's frames are extracted at when that is smaller than its source: the source
+/// aspect ratio kept and both sides at least the box it fills. The box is the element's layout
+/// box, so the page draws each frame one to one (no resampling, which Chrome pays for on every
+/// new frame), unless the video is shown larger at some point of its slot: then the largest
+/// size seen, with [`SCALED_HEADROOM`]. `None`: keep the source size.
+fn shrink_size(source: &MediaSource, slot: &MediaSlot) -> Option<(u32, u32)> {
+    let video = source.info.video.as_ref()?;
+    if video.rotation % 180 != 0 || video.alpha || slot.width < 1.0 || slot.height < 1.0 {
+        return None;
+    }
+    let scaled_up = slot.shown_width > slot.width * 1.01 || slot.shown_height > slot.height * 1.01;
+    let (box_width, box_height) = if scaled_up {
+        (
+            slot.shown_width * SCALED_HEADROOM,
+            slot.shown_height * SCALED_HEADROOM,
+        )
+    } else {
+        (slot.width, slot.height)
+    };
+    let (width, height) = (f64::from(video.width), f64::from(video.height));
+    let factor = (box_width / width).max(box_height / height);
+    let even = |v: f64| ((v.ceil() as u32).max(2) + 1) & !1;
+    let size = (even(width * factor), even(height * factor));
+    (size.0 < video.width && size.1 < video.height).then_some(size)
+}
+
+/// Directory (relative to the compiled page) of the extracted frames of the `index`th video.
+fn frames_dir(index: usize, render_id: &str) -> String {
+    let safe: String = render_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // The index keeps ids that differ only in characters replaced here apart.
+    format!("__hf_frames/{index}-{safe}/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(width: u32, height: u32, rotation: u32) -> MediaSource {
+        MediaSource {
+            render_id: "v".into(),
+            element_id: "v".into(),
+            kind: MediaKind::Video,
+            src: "v.mp4".into(),
+            path: "v.mp4".into(),
+            info: hf_encode::MediaInfo {
+                duration_seconds: 1.0,
+                video: Some(hf_encode::VideoStreamInfo {
+                    codec: "h264".into(),
+                    width,
+                    height,
+                    alpha: false,
+                    frames: 30,
+                    rotation,
+                }),
+                audio: None,
+            },
+            sounds: false,
+        }
+    }
+
+    #[test]
+    fn videos_are_extracted_at_the_size_they_are_shown_at() {
+        let slot = |width: f64, height: f64, shown_width: f64, shown_height: f64| MediaSlot {
+            id: "v".into(),
+            start: 0.0,
+            end: None,
+            media_start: 0.0,
+            rate: 1.0,
+            looped: false,
+            volume: 1.0,
+            hidden: false,
+            width,
+            height,
+            shown_width,
+            shown_height,
+        };
+        let hd = source(1920, 1080, 0);
+        // A 1080p source in a quarter-frame box: exactly the box, drawn one to one.
+        assert_eq!(
+            shrink_size(&hd, &slot(960.0, 540.0, 960.0, 540.0)),
+            Some((960, 540))
+        );
+        // Letterboxed (contain) in a tall box: the taller side decides, aspect kept.
+        assert_eq!(
+            shrink_size(&hd, &slot(400.0, 600.0, 400.0, 600.0)),
+            Some((1068, 600))
+        );
+        // Scaled up to 1.5x by a tween at some point: the largest size seen, plus headroom.
+        assert_eq!(
+            shrink_size(&hd, &slot(640.0, 360.0, 960.0, 540.0)),
+            Some((1056, 594))
+        );
+        // Odd boxes round up to even sizes.
+        assert_eq!(
+            shrink_size(&hd, &slot(641.0, 361.0, 641.0, 361.0)),
+            Some((642, 362))
+        );
+        // Boxes as large as the source (or larger once scaled), rotated sources and unknown
+        // boxes keep the source size.
+        assert_eq!(
+            shrink_size(&hd, &slot(1920.0, 1080.0, 1920.0, 1080.0)),
+            None
+        );
+        assert_eq!(
+            shrink_size(&hd, &slot(1800.0, 1013.0, 2400.0, 1350.0)),
+            None
+        );
+        assert_eq!(
+            shrink_size(&source(1920, 1080, 90), &slot(480.0, 270.0, 480.0, 270.0)),
+            None
+        );
+        assert_eq!(shrink_size(&hd, &slot(0.0, 0.0, 0.0, 0.0)), None);
+    }
+}

@@ -1,0 +1,195 @@
+//! Where a render works and writes: its work dir (temporary, or kept for `--resume`), the
+//! identity a resumed work dir must match, and the output path checked before any work.
+
+use crate::{RenderError, RenderJob};
+use hf_core::{Fps, IoError};
+use std::path::{Path, PathBuf};
+
+/// The default output path: `renders/<dir name>_<YYYY-MM-DD_HH-MM-SS>.<ext>` (no extension for
+/// a PNG sequence directory).
+pub(crate) fn default_output(job: &RenderJob) -> PathBuf {
+    let name = job
+        .project_dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "render".to_string());
+    let stamp = chrono::Local::now().format("%Y-%m-%d_%H-%M-%S");
+    let file = match job.format.extension() {
+        "" => format!("{name}_{stamp}"),
+        extension => format!("{name}_{stamp}.{extension}"),
+    };
+    PathBuf::from("renders").join(file)
+}
+
+/// Make sure the output's directory exists and accepts files, before any work is done. A PNG
+/// sequence is a directory: an empty one may already be there.
+pub(crate) fn check_output_writable(output: &Path, directory: bool) -> Result<(), RenderError> {
+    let not_writable = |reason: String| RenderError::OutputNotWritable {
+        path: output.to_path_buf(),
+        reason,
+    };
+    if output.is_dir() {
+        let empty = std::fs::read_dir(output).is_ok_and(|mut d| d.next().is_none());
+        if !directory {
+            return Err(not_writable("it is a directory".into()));
+        }
+        if !empty {
+            return Err(not_writable(
+                "the directory exists and is not empty (a png-sequence output must be new)".into(),
+            ));
+        }
+    } else if directory && output.exists() {
+        return Err(not_writable(
+            "a file is in the way (a png-sequence output is a directory)".into(),
+        ));
+    }
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| not_writable(format!("cannot create {}: {e}", parent.display())))?;
+    tempfile::Builder::new()
+        .prefix(".hf-write-check")
+        .tempfile_in(&parent)
+        .map_err(|e| not_writable(format!("{} is not writable: {e}", parent.display())))?;
+    Ok(())
+}
+
+/// The render's work dir: a private temp dir, or the caller's resumable one.
+pub(crate) enum WorkDir {
+    /// Removed when dropped, whatever happens.
+    Temp(tempfile::TempDir),
+    /// `--resume`: kept when the render fails or is cancelled, removed when it succeeds.
+    Resumable(PathBuf),
+}
+
+impl WorkDir {
+    pub(crate) fn create(job: &RenderJob) -> Result<Self, RenderError> {
+        if let Some(dir) = &job.resume {
+            std::fs::create_dir_all(dir).map_err(IoError::with("create", dir))?;
+            return Ok(WorkDir::Resumable(dir.clone()));
+        }
+        let parent = job
+            .work_dir_parent
+            .clone()
+            .unwrap_or_else(std::env::temp_dir);
+        tempfile::Builder::new()
+            .prefix("hf-render-")
+            .tempdir_in(&parent)
+            .map(WorkDir::Temp)
+            .map_err(|source| IoError::new("create a work dir in", parent, source).into())
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            WorkDir::Temp(dir) => dir.path(),
+            WorkDir::Resumable(dir) => dir,
+        }
+    }
+
+    /// The render ended: a resumable work dir goes once the render succeeded, and is kept
+    /// (with a hint) when it failed. A temporary one goes when dropped.
+    pub(crate) fn finish(&self, succeeded: bool) {
+        match self {
+            WorkDir::Resumable(dir) if succeeded => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            WorkDir::Resumable(dir) => tracing::warn!(
+                "frames captured so far are kept in {}; run again with --resume {} to continue",
+                dir.display(),
+                dir.display()
+            ),
+            WorkDir::Temp(_) => {}
+        }
+    }
+}
+
+/// What identifies a render's frames; a resumed work dir must hold the same.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
+pub(crate) struct FrameIdentity {
+    project: String,
+    width: u32,
+    height: u32,
+    fps: String,
+    frames: u64,
+    jpeg_quality: u8,
+}
+
+impl FrameIdentity {
+    /// The identity of `frames` frames of `project` at `fps`, `size` pixels, captured at
+    /// `jpeg_quality`.
+    pub(crate) fn new(
+        project: &Path,
+        size: (u32, u32),
+        fps: Fps,
+        frames: u64,
+        jpeg_quality: u8,
+    ) -> Self {
+        FrameIdentity {
+            project: project
+                .canonicalize()
+                .unwrap_or(project.to_path_buf())
+                .display()
+                .to_string(),
+            width: size.0,
+            height: size.1,
+            fps: fps.to_string(),
+            frames,
+            jpeg_quality,
+        }
+    }
+}
+
+/// Record the identity of a resumable work dir, or check it against the one recorded.
+pub(crate) fn check_resume_identity(dir: &Path, now: &FrameIdentity) -> Result<(), RenderError> {
+    let path = dir.join("render.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let was: FrameIdentity =
+            serde_json::from_str(&text).map_err(|e| RenderError::ResumeMismatch {
+                dir: dir.to_path_buf(),
+                field: "render.json",
+                was: format!("unreadable ({e})"),
+                now: "a valid record".into(),
+            })?;
+        let differs = |field: &'static str, was: String, now: String| {
+            Err(RenderError::ResumeMismatch {
+                dir: dir.to_path_buf(),
+                field,
+                was,
+                now,
+            })
+        };
+        if was.project != now.project {
+            return differs("the project", was.project, now.project.clone());
+        }
+        if (was.width, was.height) != (now.width, now.height) {
+            return differs(
+                "the size",
+                format!("{}x{}", was.width, was.height),
+                format!("{}x{}", now.width, now.height),
+            );
+        }
+        if was.fps != now.fps {
+            return differs("the frame rate", was.fps, now.fps.clone());
+        }
+        if was.frames != now.frames {
+            return differs(
+                "the frame count",
+                was.frames.to_string(),
+                now.frames.to_string(),
+            );
+        }
+        if was.jpeg_quality != now.jpeg_quality {
+            return differs(
+                "the capture quality",
+                was.jpeg_quality.to_string(),
+                now.jpeg_quality.to_string(),
+            );
+        }
+        return Ok(());
+    }
+    let text = serde_json::to_string_pretty(now).expect("identity serialises");
+    std::fs::write(&path, text).map_err(|source| IoError::new("write", path, source).into())
+}

@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's own commands.
 //!
-//! - `test`: formatting, clippy (`-D warnings`) and the whole test suite: what CI runs.
+//! - `test`: formatting, clippy (`-D warnings`), library docs (`-D warnings`), the whole test
+//!   suite and the regression fixtures: what CI runs.
 //! - `bench [--runs N] [--workers ...] [--case ...] [--vs-hyperframes]`: render the benchmark
 //!   compositions with a release `hf` (and upstream HyperFrames) and report throughput, CPU and
 //!   memory (see `bench.rs`).
@@ -67,6 +68,11 @@ fn test() -> Result<()> {
         "warnings",
     ]);
     run(clippy, "cargo clippy")?;
+    // Library docs: broken or private intra-doc links and invalid HTML fail.
+    let mut doc = cargo();
+    doc.args(["doc", "--no-deps", "--workspace", "--lib"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run(doc, "cargo doc")?;
     let mut tests = cargo();
     tests.args(["test", "--workspace"]);
     run(tests, "cargo test")?;

@@ -29,7 +29,7 @@ pub struct AudioTrack {
     pub media_start: f64,
     /// Playback rate (pitch preserved), clamped as [`hf_core::playback_rate`] does.
     pub rate: f64,
-    /// Linear gain (`data-volume`), clamped to 0..[`MAX_VOLUME`].
+    /// Linear gain (`data-volume`), clamped to 0..`MAX_VOLUME` (+12 dB).
     pub volume: f64,
     /// The source repeats until the slot ends.
     pub looped: bool,

@@ -51,7 +51,7 @@ pub struct VideoEncodeSettings {
     pub threads: u32,
 }
 
-/// Input of [`encode_stage`].
+/// Input of a [`SegmentEncoder`]: the segment and how to encode it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EncodeInput {
     /// Encoder settings.
@@ -65,7 +65,7 @@ pub struct EncodeInput {
     pub frame_count: u64,
 }
 
-/// Result of [`encode_stage`].
+/// What a [`SegmentEncoder`] wrote.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EncodeOutput {
     /// The segment file.

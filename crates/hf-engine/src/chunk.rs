@@ -75,21 +75,23 @@ enum FrameRoute {
 }
 
 impl FrameRoute {
-    fn of(plan: &RenderPlan, root: &Path) -> Self {
+    fn of(plan: &RenderPlan, root: &Path) -> Result<Self, RenderError> {
         let encoder = plan.output.encoder.clone();
         if plan.capture_only {
-            return FrameRoute::Discard;
+            return Ok(FrameRoute::Discard);
         }
+        let files = |dir: PathBuf| FrameFiles::new(root.join(dir), plan.capture.image_format);
         match (plan.frames_dir(), encoder) {
-            (Some(dir), Some(settings)) => FrameRoute::FilesThenEncode(
-                FrameFiles::new(root.join(dir), plan.capture.image_format),
-                settings,
-            ),
-            (Some(dir), None) => {
-                FrameRoute::Files(FrameFiles::new(root.join(dir), plan.capture.image_format))
-            }
-            (None, Some(settings)) => FrameRoute::Encode(settings),
-            (None, None) => unreachable!("outputs made from frame files capture to disk"),
+            (Some(dir), Some(settings)) => Ok(FrameRoute::FilesThenEncode(files(dir), settings)),
+            (Some(dir), None) => Ok(FrameRoute::Files(files(dir))),
+            (None, Some(settings)) => Ok(FrameRoute::Encode(settings)),
+            (None, None) => Err(RenderError::InvalidOutput {
+                reason: format!(
+                    "the plan streams frames but {} is made from frame files; plan it again \
+                     (frame-file outputs capture to disk)",
+                    plan.output.format
+                ),
+            }),
         }
     }
 }
@@ -142,7 +144,7 @@ pub async fn render_chunk(
     let segments = &grid[chunk.first_segment..chunk.first_segment + chunk.segment_count];
     let (progress_tx, progress_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Arc::new(ChunkContext {
-        route: FrameRoute::of(plan, root),
+        route: FrameRoute::of(plan, root)?,
         fps: plan.fps,
         frame_timeout: plan.capture.frame_timeout,
         root: root.to_path_buf(),

@@ -37,7 +37,7 @@ impl CaptureSession {
     ///
     /// A frame that does not follow the last one this page drew (a worker's first segment, or
     /// one after another worker's) is prepared first: the page runs the frames it skipped
-    /// ([`Self::catch_up`]), then draws the frame before this one without capturing it, so
+    /// (`catch_up`), then draws the frame before this one without capturing it, so
     /// page state and Chrome's own (a scaled layer's raster scale depends on the frame drawn
     /// before) are those of a frame-by-frame render.
     pub async fn capture_frame_within(

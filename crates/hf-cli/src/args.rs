@@ -1,20 +1,15 @@
-//! The `render` command's flags, and the [`RenderJob`] they make.
+//! The flags that describe a render, and the [`RenderJob`] they make.
 
 use clap::Args;
 use hf_engine::{
     CaptureMode, CapturePlan, Fps, OutputFormat, Quality, RenderError, RenderJob, Resolution,
     VideoCodec,
 };
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+/// The flags that describe a render, shared by `render` and `plan`.
 #[derive(Args)]
-pub(crate) struct RenderArgs {
-    /// Project directory holding index.html.
-    #[arg(default_value = ".")]
-    pub(crate) dir: PathBuf,
-    /// Output file, or directory for png-sequence [default: renders/<dir>_<timestamp>.<ext>].
-    #[arg(short, long)]
-    output: Option<PathBuf>,
+pub(crate) struct JobArgs {
     /// Frame rate: an integer or a rational such as 30000/1001 [default: root data-fps, else 30].
     #[arg(short, long)]
     fps: Option<Fps>,
@@ -27,9 +22,6 @@ pub(crate) struct RenderArgs {
     /// Target video bit rate instead of a CRF, e.g. 5M or 800k.
     #[arg(long, value_parser = hf_engine::parse_bitrate)]
     video_bitrate: Option<u64>,
-    /// Browser workers: a number, or auto (cores, memory and segment count decide).
-    #[arg(short, long, default_value = "auto", value_parser = parse_workers)]
-    workers: u32,
     /// Frames per segment of the fixed grid [default: about 2 s of frames].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     segment_frames: Option<u64>,
@@ -75,6 +67,24 @@ pub(crate) struct RenderArgs {
     /// Capture path: auto, begin-frame or screenshot.
     #[arg(long, default_value = "auto", value_parser = parse_capture_mode)]
     capture_mode: CaptureMode,
+    /// Browser binary [default: $HF_BROWSER_PATH, then Debian's chromium-headless-shell].
+    #[arg(long)]
+    browser: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct RenderArgs {
+    /// Project directory holding index.html.
+    #[arg(default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Output file, or directory for png-sequence [default: renders/<dir>_<timestamp>.<ext>].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    job: JobArgs,
+    /// Browser workers: a number, or auto (cores, memory and segment count decide).
+    #[arg(short, long, default_value = "auto", value_parser = parse_workers)]
+    workers: u32,
     /// How frames reach the encoder: streaming (in memory) or disk (files in the work dir).
     #[arg(long, default_value = "streaming")]
     capture: CapturePlan,
@@ -82,12 +92,16 @@ pub(crate) struct RenderArgs {
     /// there are not captured again; it is removed once the render succeeds.
     #[arg(long, value_name = "WORKDIR")]
     resume: Option<PathBuf>,
-    /// Browser binary [default: $HF_BROWSER_PATH, then Debian's chromium-headless-shell].
-    #[arg(long)]
-    browser: Option<PathBuf>,
     /// Benchmarking: capture every frame and discard it (no encode, no output file).
     #[arg(long, hide = true)]
     capture_only: bool,
+    #[command(flatten)]
+    pub(crate) print: PrintArgs,
+}
+
+/// How progress is printed.
+#[derive(Args)]
+pub(crate) struct PrintArgs {
     /// Print nothing but errors.
     #[arg(long, conflicts_with = "json")]
     pub(crate) quiet: bool,
@@ -96,7 +110,7 @@ pub(crate) struct RenderArgs {
     pub(crate) json: bool,
 }
 
-fn parse_workers(value: &str) -> Result<u32, String> {
+pub(crate) fn parse_workers(value: &str) -> Result<u32, String> {
     match value {
         "auto" => Ok(0),
         n => match n.parse::<u32>() {
@@ -119,42 +133,50 @@ fn parse_capture_mode(value: &str) -> Result<CaptureMode, String> {
     }
 }
 
+impl JobArgs {
+    /// The job these flags describe for the project in `dir`.
+    pub(crate) fn job(&self, dir: &Path) -> Result<RenderJob, RenderError> {
+        let mut job = RenderJob::new(dir)
+            .quality(self.quality)
+            .capture_mode(self.capture_mode);
+        if let Some(text) = variables_text(self)? {
+            job = job.variables_json(&text)?;
+        }
+        job.fps = self.fps;
+        job.crf = self.crf;
+        job.segment_frames = self.segment_frames;
+        job.frame_timeout_seconds = self.frame_timeout;
+        job.load_timeout_seconds = self.load_timeout;
+        job.timeline_timeout_seconds = self.timeline_timeout;
+        job.format = self.format;
+        job.codec = self.codec;
+        job.video_bitrate = self.video_bitrate;
+        job.gif_loop = self.gif_loop;
+        job.alpha = self.alpha;
+        job.resolution = self.resolution;
+        job.strict_variables = self.strict_variables;
+        job.allow_missing_assets = self.allow_missing_assets;
+        job.browser = self.browser.clone();
+        Ok(job)
+    }
+}
+
 impl TryFrom<&RenderArgs> for RenderJob {
     type Error = RenderError;
 
     fn try_from(args: &RenderArgs) -> Result<Self, RenderError> {
-        let mut job = RenderJob::new(&args.dir)
-            .quality(args.quality)
-            .capture_mode(args.capture_mode);
-        if let Some(text) = variables_text(args)? {
-            job = job.variables_json(&text)?;
-        }
+        let mut job = args.job.job(&args.dir)?;
+        job.output = args.output.clone();
+        job.workers = args.workers;
         job.capture = args.capture;
         job.resume = args.resume.clone();
-        job.output = args.output.clone();
-        job.fps = args.fps;
-        job.crf = args.crf;
-        job.workers = args.workers;
-        job.segment_frames = args.segment_frames;
-        job.frame_timeout_seconds = args.frame_timeout;
-        job.load_timeout_seconds = args.load_timeout;
-        job.timeline_timeout_seconds = args.timeline_timeout;
-        job.format = args.format;
-        job.codec = args.codec;
-        job.video_bitrate = args.video_bitrate;
-        job.gif_loop = args.gif_loop;
-        job.alpha = args.alpha;
-        job.resolution = args.resolution;
         job.capture_only = args.capture_only;
-        job.strict_variables = args.strict_variables;
-        job.allow_missing_assets = args.allow_missing_assets;
-        job.browser = args.browser.clone();
         Ok(job)
     }
 }
 
 /// `--variables`, or the contents of `--variables-file`.
-fn variables_text(args: &RenderArgs) -> Result<Option<String>, RenderError> {
+fn variables_text(args: &JobArgs) -> Result<Option<String>, RenderError> {
     let Some(path) = &args.variables_file else {
         return Ok(args.variables.clone());
     };

@@ -4,10 +4,12 @@
 
 mod args;
 mod cache;
+mod distributed;
 mod report;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use hf_distributed::DistributedError;
 use hf_engine::{RenderError, RenderJob};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use std::process::ExitCode;
@@ -32,6 +34,12 @@ struct Cli {
 enum Command {
     /// Render a composition directory to a video file.
     Render(Box<args::RenderArgs>),
+    /// Plan a render into a self-contained plan directory, for `render-chunk` on many machines.
+    Plan(Box<distributed::PlanArgs>),
+    /// Render one chunk of a plan into a chunk directory.
+    RenderChunk(distributed::RenderChunkArgs),
+    /// Join a plan's chunks into the output.
+    Assemble(distributed::AssembleArgs),
     /// Manage the remote asset cache (scripts, stylesheets and fonts named by URL).
     #[command(subcommand)]
     Cache(cache::CacheCommand),
@@ -52,6 +60,9 @@ fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Render(args) => render(&args, cancel),
+        Command::Plan(args) => distributed::plan(&args),
+        Command::RenderChunk(args) => distributed::render_chunk(&args, cancel),
+        Command::Assemble(args) => distributed::assemble(&args),
         Command::Cache(command) => cache::run(command),
     };
     let Err(error) = outcome else {
@@ -65,9 +76,14 @@ fn main() -> ExitCode {
             130
         });
     }
-    let code = error
-        .downcast_ref::<RenderError>()
-        .map_or("ERROR", RenderError::code);
+    let code = match (
+        error.downcast_ref::<RenderError>(),
+        error.downcast_ref::<DistributedError>(),
+    ) {
+        (Some(error), _) => error.code(),
+        (_, Some(error)) => error.code(),
+        (None, None) => "ERROR",
+    };
     eprintln!("error[{code}]: {error:#}");
     ExitCode::FAILURE
 }
@@ -90,7 +106,7 @@ fn install_logging(verbose: u8) {
 
 fn render(args: &args::RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
     let job = RenderJob::try_from(args)?;
-    let report = report::Report::new(args.quiet, args.json);
+    let report = report::Report::new(&args.print);
     let dir = args.dir.display().to_string();
     let result = hf_engine::render_with_cancel(job, |event| report.event(event), cancel)
         .with_context(|| format!("rendering {dir} failed"));

@@ -1,6 +1,7 @@
 //! What `hf render` shows while it works: a progress bar on a terminal, JSON lines with
 //! `--json`, warnings on stderr, and a summary line at the end.
 
+use crate::args::PrintArgs;
 use hf_engine::{ProgressEvent, RenderResult};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -20,8 +21,9 @@ pub(crate) struct Report {
 }
 
 impl Report {
-    /// A bar on stderr when it is a terminal and neither `quiet` nor `json` is set.
-    pub(crate) fn new(quiet: bool, json: bool) -> Self {
+    /// A bar on stderr when it is a terminal and neither `--quiet` nor `--json` is set.
+    pub(crate) fn new(print: &PrintArgs) -> Self {
+        let (quiet, json) = (print.quiet, print.json);
         let bar = ProgressBar::hidden();
         if !quiet && !json && std::io::stderr().is_terminal() {
             bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -52,6 +54,15 @@ impl Report {
             ProgressEvent::Warning { message } => {
                 self.bar.suspend(|| eprintln!("warning: {message}"))
             }
+        }
+    }
+
+    /// A step ended: `json` as a JSON line with `--json`, else `line()` unless `--quiet`.
+    pub(crate) fn summary(&self, json: &serde_json::Value, line: impl FnOnce() -> String) {
+        if self.json {
+            print_line(&json.to_string());
+        } else if !self.quiet {
+            print_line(&line());
         }
     }
 

@@ -457,3 +457,101 @@ fn cache_import_lets_a_page_that_names_a_cdn_render_offline() {
     );
     assert_no_process_mentions(tmp.path());
 }
+
+/// `hf` with an extra environment variable.
+fn hf_env(tmp: &Path, args: &[&str], var: (&str, &str)) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hf"))
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env_remove("HF_BROWSER_PATH")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .env(var.0, var.1)
+        .current_dir(tmp)
+        .output()
+        .expect("hf runs")
+}
+
+#[track_caller]
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn plan_render_chunk_and_assemble_write_what_render_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("fixtures/gsap-move/src");
+    let fixture = fixture.to_str().unwrap();
+    let grid = ["--segment-frames", "20", "-q", "draft"];
+    let render = hf(
+        tmp.path(),
+        &[&["render", fixture, "-o", "render.mp4"], &grid[..]].concat(),
+    );
+    assert_succeeded(&render);
+    let plan = hf(
+        tmp.path(),
+        &[&["plan", fixture, "-o", "plan", "--chunks", "2"], &grid[..]].concat(),
+    );
+    assert_succeeded(&plan);
+    assert!(String::from_utf8_lossy(&plan.stdout).starts_with("planned 60 frames in 2 chunks"));
+    // Chunk 0 from a Kubernetes Indexed Job's index, chunk 1 from the flag (which wins).
+    let first = hf_env(
+        tmp.path(),
+        &["render-chunk", "plan", "-o", "c0", "--json"],
+        ("JOB_COMPLETION_INDEX", "0"),
+    );
+    assert_succeeded(&first);
+    let summary: serde_json::Value = String::from_utf8_lossy(&first.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "chunk-rendered")
+        .expect("a chunk-rendered line");
+    assert_eq!(summary["chunk"]["frames"]["count"], 20);
+    let second = hf_env(
+        tmp.path(),
+        &["render-chunk", "plan", "--chunk", "1", "-o", "c1"],
+        ("AWS_BATCH_JOB_ARRAY_INDEX", "0"),
+    );
+    assert_succeeded(&second);
+    assert_succeeded(&hf(
+        tmp.path(),
+        &["assemble", "plan", "c1", "c0", "-o", "out.mp4"],
+    ));
+    assert_eq!(
+        std::fs::read(tmp.path().join("out.mp4")).unwrap(),
+        std::fs::read(tmp.path().join("render.mp4")).unwrap()
+    );
+
+    let missing = tmp.path().join("c9");
+    let out = hf(tmp.path(), &["render-chunk", "plan", "-o", "c9"]);
+    assert_failed(
+        &out,
+        tmp.path(),
+        &missing,
+        "CHUNK_INDEX_MISSING",
+        "pass --chunk K",
+    );
+    let out = hf(
+        tmp.path(),
+        &["render-chunk", "plan", "--chunk", "2", "-o", "c9"],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &missing,
+        "CHUNK_INDEX_OUT_OF_RANGE",
+        "chunk 2 is out of range: the plan has chunks 0 to 1",
+    );
+    let out = hf(tmp.path(), &["assemble", "plan", "c0", "-o", "short.mp4"]);
+    assert_failed(
+        &out,
+        tmp.path(),
+        &tmp.path().join("short.mp4"),
+        "CHUNK_MISSING",
+        "chunk 1 (frames 20 to 59) is missing",
+    );
+}

@@ -1,17 +1,49 @@
 //! Distributed rendering for hf: `plan`, `render-chunk` and `assemble` as separately runnable
-//! steps over a content-addressed plan directory.
+//! steps, with a sealed plan directory between them, so any scheduler (Ray, a Kubernetes
+//! Indexed Job, an AWS Batch array job) can spread a render over machines and get the file
+//! `hf render` writes, byte for byte.
 //!
-//! The steps are hf-engine's stages ([`plan_stage`], [`render_chunk`], [`assemble_stage`])
-//! run in separate processes, with the [`RenderPlan`] and the [`ChunkSpec`]s travelling between
-//! them; the plan-directory format and the commands arrive with the distributed issue.
+//! - [`plan`]: hf-engine's plan stage once, into a self-contained plan directory
+//!   ([`PlanFile`], sealed by its planHash over every byte a worker reads).
+//! - [`render_chunk`]: one chunk of the plan, after checking the plan's hash and the hf and
+//!   libav builds, into a chunk directory with a sidecar ([`ChunkSidecar`]).
+//! - [`assemble`]: every chunk checked against the plan (hash, coverage, piece hashes), then
+//!   joined into the output, written atomically.
 #![deny(missing_docs)]
 
-pub use hf_engine::{assemble_stage, plan_stage, render_chunk, ChunkResult, ChunkSpec, RenderPlan};
+mod assemble;
+mod chunk;
+mod error;
+mod files;
+mod plan;
+mod plan_dir;
+
+pub use assemble::assemble;
+pub use chunk::{
+    chunk_index, render_chunk, ChunkOptions, ChunkSidecar, ChunkTimings, PieceDigest, CHUNK_FORMAT,
+    CHUNK_INDEX_VARS, SIDECAR,
+};
+pub use error::DistributedError;
+pub use plan::{
+    plan, Chunking, PlanOptions, DEFAULT_CHUNKS, DEFAULT_MAX_PLAN_BYTES, MAX_DURATION_SECONDS,
+    MAX_FRAME_SIDE,
+};
+pub use plan_dir::{hf_version, read_plan, PlanFile, PlanSize, PLAN_FILE, PLAN_FORMAT};
+
+/// Run `step` on a tokio runtime of its own (for callers without one, like the CLI).
+pub fn block_on<T>(step: impl std::future::Future<Output = T>) -> Result<T, DistributedError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| hf_core::IoError::new("start", "the async runtime", e))?;
+    Ok(runtime.block_on(step))
+}
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use hf_core::FrameRange;
+    use hf_engine::ChunkSpec;
 
     #[test]
     fn chunk_specs_round_trip_through_bincode() {

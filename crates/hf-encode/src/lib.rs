@@ -41,7 +41,7 @@ pub use audio::{
 pub use codec::{AudioCodec, Container, VideoCodec};
 pub use error::{EncodeError, MediaError};
 pub use extract::{extract_stage, ExtractInput, ExtractOutput};
-pub use libav::init;
+pub use libav::{init, libav_versions};
 pub use probe::{probe_media, AudioStreamInfo, MediaInfo, VideoStreamInfo};
 pub use sequence::{
     gif_stage, png_sequence_stage, GifInput, GifOutput, PngSequenceInput, PngSequenceOutput,

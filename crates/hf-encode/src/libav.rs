@@ -66,3 +66,31 @@ pub(crate) fn write_header(
             path.display()
         )))
 }
+
+/// The versions of the libav libraries this process runs with, e.g. `avcodec 59.37.100,
+/// avformat 59.27.100, ...`: what decides the bytes of encoded output besides hf itself.
+pub fn libav_versions() -> String {
+    let libraries = [
+        ("avcodec", ffmpeg_next::codec::version()),
+        ("avformat", ffmpeg_next::format::version()),
+        ("avfilter", ffmpeg_next::filter::version()),
+        ("avutil", ffmpeg_next::util::version()),
+        ("swscale", ffmpeg_next::software::scaling::version()),
+        ("swresample", ffmpeg_next::software::resampling::version()),
+    ];
+    libraries
+        .iter()
+        .map(|(name, v)| format!("{name} {}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn libav_versions_name_every_library() {
+        let versions = super::libav_versions();
+        assert!(versions.starts_with("avcodec 59."), "{versions}");
+        assert_eq!(versions.split(", ").count(), 6);
+    }
+}

@@ -274,6 +274,9 @@ pub struct PngSequenceInput {
     pub output: PathBuf,
     /// The mixed audio from [`crate::audio_stage`], written as `audio.m4a` (AAC-LC 192 kb/s).
     pub audio: Option<PathBuf>,
+    /// Leave the frame files where they are (copied, or hard-linked), instead of moving them.
+    #[serde(default)]
+    pub keep_frames: bool,
 }
 
 /// Result of [`png_sequence_stage`].
@@ -341,12 +344,17 @@ fn png_as_rgba(path: &Path, index: u64) -> Result<Vec<u8>, EncodeError> {
     Ok(packet.data().unwrap_or_default().to_vec())
 }
 
-/// Move captured frame `index` from `source` to `target` as an RGBA PNG (re-encoded when Chrome
-/// wrote RGB); returns its size.
-fn move_as_rgba(source: &Path, index: u64, target: &Path) -> Result<u64, EncodeError> {
+/// Put captured frame `index` from `source` at `target` as an RGBA PNG (re-encoded when Chrome
+/// wrote RGB): moved, or with `keep` hard-linked (copied when that fails); returns its size.
+fn place_as_rgba(source: &Path, index: u64, target: &Path, keep: bool) -> Result<u64, EncodeError> {
     let data = std::fs::read(source).map_err(IoError::with("read frame", source))?;
     if png_is_rgba(&data) {
-        if std::fs::rename(source, target).is_err() {
+        let placed = if keep {
+            std::fs::hard_link(source, target)
+        } else {
+            std::fs::rename(source, target)
+        };
+        if placed.is_err() {
             std::fs::write(target, &data).map_err(IoError::with("write", target))?;
         }
         return Ok(data.len() as u64);
@@ -367,11 +375,8 @@ pub fn png_sequence_stage(input: &PngSequenceInput) -> Result<PngSequenceOutput,
     std::fs::create_dir_all(temp).map_err(IoError::with("create", temp))?;
     let mut bytes = 0;
     for (index, source) in input.frames.iter().enumerate() {
-        bytes += move_as_rgba(
-            source,
-            index as u64,
-            &temp.join(sequence_frame_name(index as u64)),
-        )?;
+        let target = temp.join(sequence_frame_name(index as u64));
+        bytes += place_as_rgba(source, index as u64, &target, input.keep_frames)?;
     }
     let audio_seconds = match &input.audio {
         None => None,

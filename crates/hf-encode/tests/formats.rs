@@ -362,11 +362,13 @@ fn png_sequence_is_one_based_rgba_with_an_audio_sidecar() {
     std::fs::write(&mix, samples).unwrap();
     let output = dir.path().join("sequence");
     let result = png_sequence_stage(&PngSequenceInput {
-        frames: all,
+        frames: all.clone(),
         output: output.clone(),
         audio: Some(mix),
+        keep_frames: true,
     })
     .unwrap();
+    assert!(all.iter().all(|frame| frame.is_file()), "kept frames stay");
     assert_eq!(result.frames, FRAMES + 1);
     let mut names: Vec<String> = std::fs::read_dir(&output)
         .unwrap()

@@ -23,26 +23,43 @@ pub struct Assembled {
     pub audio_seconds: Option<f64>,
 }
 
-/// Join the segments of `chunks` (video formats), or build the GIF / PNG sequence from the
-/// frame files, under `root`, into `plan`'s output. The chunks must cover the plan's segment
-/// grid exactly once; the audio mix, when the plan has audio, must be complete.
+/// A rendered chunk and the directory its pieces are in.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkDir<'a> {
+    /// Where the chunk's segment files (or frame files) are.
+    pub dir: &'a Path,
+    /// What rendering it produced.
+    pub result: &'a ChunkResult,
+}
+
+/// Join the segments of `chunks` (video formats), or build the GIF / PNG sequence from their
+/// frame files, into `plan`'s output; the audio mix is read under `plan_root`. The chunks
+/// must cover the plan's segment grid exactly once, in order; the audio mix, when the plan
+/// has audio, must be complete. Frame files are moved into a PNG sequence, unless
+/// `keep_frames` (the chunks can then be assembled again).
 pub fn assemble_stage(
     plan: &RenderPlan,
-    root: &Path,
-    chunks: &[ChunkResult],
+    plan_root: &Path,
+    chunks: &[ChunkDir<'_>],
+    keep_frames: bool,
 ) -> Result<Assembled, RenderError> {
     let _span =
         tracing::info_span!("assemble_stage", output = %plan.output.path.display()).entered();
-    check_coverage(plan, chunks)?;
+    let results: Vec<&ChunkResult> = chunks.iter().map(|chunk| chunk.result).collect();
+    check_coverage(plan, &results)?;
     let output = plan.output.path.clone();
-    let audio = plan.audio.as_ref().map(|audio| root.join(&audio.mix));
+    let audio = plan.audio.as_ref().map(|audio| plan_root.join(&audio.mix));
     let duration_seconds = plan.frames as f64 * plan.fps.frame_duration();
     match plan.output.kind {
         OutputKind::Video { container, .. } => {
             let segments = chunks
                 .iter()
-                .flat_map(|chunk| &chunk.segments)
-                .filter_map(|piece| piece.file.as_ref().map(|file| root.join(file)))
+                .flat_map(|chunk| {
+                    let pieces = &chunk.result.segments;
+                    pieces
+                        .iter()
+                        .filter_map(|piece| Some(chunk.dir.join(piece.file.as_ref()?)))
+                })
                 .collect();
             let assembled = hf_encode::assemble_stage(AssembleInput {
                 segments,
@@ -64,7 +81,7 @@ pub fn assemble_stage(
         }
         OutputKind::Gif { loop_count } => {
             let gif = gif_stage(&GifInput {
-                frames: frame_files(plan, root),
+                frames: frame_files(plan, chunks),
                 fps: plan.fps,
                 output,
                 loop_count,
@@ -79,9 +96,10 @@ pub fn assemble_stage(
         }
         OutputKind::PngSequence => {
             let sequence = png_sequence_stage(&PngSequenceInput {
-                frames: frame_files(plan, root),
+                frames: frame_files(plan, chunks),
                 output,
                 audio,
+                keep_frames,
             })?;
             Ok(Assembled {
                 path: sequence.path,
@@ -94,19 +112,26 @@ pub fn assemble_stage(
     }
 }
 
-/// Every captured frame file of the render, in order.
-fn frame_files(plan: &RenderPlan, root: &Path) -> Vec<PathBuf> {
-    let dir = root.join(
-        plan.frames_dir()
-            .expect("frame-file outputs capture to disk"),
-    );
-    (0..plan.frames)
-        .map(|index| dir.join(captured_frame_name(index, plan.capture.image_format)))
+/// Every captured frame file of the render, in order: each chunk's frames in its dir.
+fn frame_files(plan: &RenderPlan, chunks: &[ChunkDir<'_>]) -> Vec<PathBuf> {
+    let frames_dir = plan
+        .frames_dir()
+        .expect("frame-file outputs capture to disk");
+    chunks
+        .iter()
+        .flat_map(|chunk| {
+            let dir = chunk.dir.join(&frames_dir);
+            let format = plan.capture.image_format;
+            let frames = chunk.result.chunk.frames;
+            frames
+                .indices()
+                .map(move |index| dir.join(captured_frame_name(index, format)))
+        })
         .collect()
 }
 
 /// The chunks' segments are the plan's grid: every segment once, in order.
-fn check_coverage(plan: &RenderPlan, chunks: &[ChunkResult]) -> Result<(), RenderError> {
+fn check_coverage(plan: &RenderPlan, chunks: &[&ChunkResult]) -> Result<(), RenderError> {
     let grid = plan.segments();
     let pieces: Vec<usize> = chunks
         .iter()
@@ -179,20 +204,22 @@ mod tests {
     #[test]
     fn chunks_must_cover_the_grid_once_in_order() {
         let plan = sample_plan(150, 60);
-        assert!(check_coverage(&plan, &[chunk_of(&plan, &[0, 1]), chunk_of(&plan, &[2])]).is_ok());
-        let missing = check_coverage(&plan, &[chunk_of(&plan, &[0, 1])]).unwrap_err();
+        let (a, b) = (chunk_of(&plan, &[0, 1]), chunk_of(&plan, &[2]));
+        assert!(check_coverage(&plan, &[&a, &b]).is_ok());
+        let missing = check_coverage(&plan, &[&a]).unwrap_err();
         assert_eq!(
             missing.to_string(),
             "the chunks do not make up the render: segment 2 of 3 (frames from 120) is in none \
              of the chunks; render the chunk that holds it"
         );
         assert_eq!(missing.code(), "INVALID_CHUNKS");
-        let swapped = check_coverage(&plan, &[chunk_of(&plan, &[2]), chunk_of(&plan, &[0, 1])]);
+        let swapped = check_coverage(&plan, &[&b, &a]);
         assert!(swapped
             .unwrap_err()
             .to_string()
             .contains("pass the chunks in order"));
-        let twice = check_coverage(&plan, &[chunk_of(&plan, &[0, 1, 2]), chunk_of(&plan, &[2])]);
+        let all = chunk_of(&plan, &[0, 1, 2]);
+        let twice = check_coverage(&plan, &[&all, &b]);
         assert!(twice
             .unwrap_err()
             .to_string()

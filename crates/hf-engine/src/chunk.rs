@@ -3,13 +3,14 @@
 //! on any worker. A segment whose browser dies is rendered again from its first frame on a
 //! fresh browser, so the bytes are those of an undisturbed render.
 
+use crate::plan::{auto_workers, available_memory, session_options};
 use crate::progress::FrameProgress;
 use crate::{ChunkSpec, ProgressEvent, ProgressSink, RenderError, RenderPlan, SegmentSpec, Stage};
 use hf_capture::{
-    capture_frames, BrowserRestarter, CaptureError, CaptureInput, CaptureOutput, CaptureSession,
-    FileServer, FrameFiles,
+    capture_frames, resolve_browser, BrowserPool, BrowserRestarter, CaptureError, CaptureInput,
+    CaptureOutput, CaptureSession, FileServer, FrameFiles,
 };
-use hf_core::{DiscardFrames, Fps, FrameSink};
+use hf_core::{DiscardFrames, Fps, FrameSink, IoError};
 use hf_encode::{EncodeError, EncodeInput, SegmentEncoder, VideoEncodeSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -27,6 +28,43 @@ pub struct Workers {
     pub(crate) sessions: Vec<CaptureSession>,
     pub(crate) restarter: BrowserRestarter,
     pub(crate) server: FileServer,
+}
+
+impl Workers {
+    /// `count` browsers with the page of `plan` loaded (its files under `plan_root`, the
+    /// browser profiles under `profiles`), showing the plan's video frames, ready to render
+    /// chunks of it.
+    pub async fn start(
+        plan: &RenderPlan,
+        plan_root: &Path,
+        profiles: &Path,
+        browser: Option<&Path>,
+        count: u32,
+    ) -> Result<Workers, RenderError> {
+        let executable = resolve_browser(browser)?;
+        let server = FileServer::start(
+            &plan_root.join(&plan.page.dir),
+            &plan_root.join(&plan.project_dir),
+        )
+        .await?;
+        let options = session_options(executable, &server, &plan.page, &plan.capture, plan.fps);
+        let mut pool = BrowserPool::start(options, profiles.to_path_buf()).await?;
+        pool.set_video_frames(Arc::new(plan.videos.clone()));
+        pool.grow_to(count.max(1) as usize).await?;
+        let (sessions, restarter) = pool.into_workers();
+        Ok(Workers {
+            sessions,
+            restarter,
+            server,
+        })
+    }
+
+    /// Browser workers for `segments` segments on this machine: one more than the cores, at
+    /// most one per ~1.5 GB of available memory and one per segment.
+    pub fn auto_count(segments: usize) -> u32 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        auto_workers(cores, available_memory(), segments)
+    }
 }
 
 /// One segment of a rendered chunk.
@@ -80,10 +118,14 @@ impl FrameRoute {
         if plan.capture_only {
             return Ok(FrameRoute::Discard);
         }
-        let files = |dir: PathBuf| FrameFiles::new(root.join(dir), plan.capture.image_format);
+        let files = |dir: PathBuf| -> Result<FrameFiles, RenderError> {
+            let dir = root.join(dir);
+            std::fs::create_dir_all(&dir).map_err(IoError::with("create", &dir))?;
+            Ok(FrameFiles::new(dir, plan.capture.image_format))
+        };
         match (plan.frames_dir(), encoder) {
-            (Some(dir), Some(settings)) => Ok(FrameRoute::FilesThenEncode(files(dir), settings)),
-            (Some(dir), None) => Ok(FrameRoute::Files(files(dir))),
+            (Some(dir), Some(settings)) => Ok(FrameRoute::FilesThenEncode(files(dir)?, settings)),
+            (Some(dir), None) => Ok(FrameRoute::Files(files(dir)?)),
             (None, Some(settings)) => Ok(FrameRoute::Encode(settings)),
             (None, None) => Err(RenderError::InvalidOutput {
                 reason: format!(

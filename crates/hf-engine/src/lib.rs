@@ -31,7 +31,7 @@ mod render;
 mod result;
 mod workdir;
 
-pub use assemble::{assemble_stage, Assembled};
+pub use assemble::{assemble_stage, Assembled, ChunkDir};
 pub use assets::AssetCache;
 pub use chunk::{render_chunk, ChunkResult, SegmentPiece, Workers};
 pub use compile::{compile_stage, CompileInput, CompiledComposition, MediaKind, MediaSource};

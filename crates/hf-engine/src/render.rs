@@ -6,8 +6,8 @@ use crate::chunk::{render_chunk, Workers};
 use crate::plan::{plan_stage, LocalRender, MediaWork, PlannedRender};
 use crate::workdir::WorkDir;
 use crate::{
-    assemble_stage, Assembled, ChunkResult, MediaSummary, ProgressEvent, ProgressSink, RenderError,
-    RenderJob, RenderPlan, RenderResult, Stage, StageTimings,
+    assemble_stage, Assembled, ChunkDir, ChunkResult, MediaSummary, ProgressEvent, ProgressSink,
+    RenderError, RenderJob, RenderPlan, RenderResult, Stage, StageTimings,
 };
 use hf_capture::{ActiveCaptureMode, CaptureOutput};
 use hf_core::IoError;
@@ -86,7 +86,11 @@ async fn render_in(
                 .expect("the audio thread does not panic")?;
             run.timings.audio = elapsed;
         }
-        let assembled = tokio::task::block_in_place(|| assemble_stage(&plan, root, &chunks))?;
+        let dirs = [ChunkDir {
+            dir: root,
+            result: &chunks[0],
+        }];
+        let assembled = tokio::task::block_in_place(|| assemble_stage(&plan, root, &dirs, false))?;
         run.timings.assemble = assemble_started.elapsed();
         Some(assembled)
     };

@@ -12,7 +12,8 @@ mod stage;
 mod workers;
 
 pub use stage::{plan_stage, PlannedRender};
-pub(crate) use stage::{LocalRender, MediaWork};
+pub(crate) use stage::{session_options, LocalRender, MediaWork};
+pub(crate) use workers::{auto_workers, available_memory};
 
 use crate::output::{OutputFormat, OutputKind};
 use crate::CapturePlan;

@@ -39,6 +39,32 @@ pub struct PlannedRender {
     pub(crate) local: LocalRender,
 }
 
+impl PlannedRender {
+    /// Wait for the media work (video frames extracted and linked beside the page, audio
+    /// mixed) and close the browser: every file the plan names under its root is complete.
+    pub async fn finish(self) -> Result<RenderPlan, RenderError> {
+        let LocalRender {
+            pool,
+            server,
+            media,
+            ..
+        } = self.local;
+        media
+            .extraction
+            .await
+            .expect("the extract task does not panic")?;
+        if let Some(mix) = media.audio {
+            tokio::task::block_in_place(|| mix.join()).expect("the audio thread does not panic")?;
+        }
+        let (sessions, _) = pool.into_workers();
+        for session in sessions {
+            session.close().await;
+        }
+        drop(server);
+        Ok(self.plan)
+    }
+}
+
 /// What [`plan_stage`] leaves running for the in-process render of its plan.
 pub(crate) struct LocalRender {
     pub(crate) pool: BrowserPool,
@@ -231,9 +257,22 @@ async fn open_page(
 ) -> Result<(FileServer, BrowserPool), RenderError> {
     let executable = resolve_browser(job.browser.as_deref())?;
     let server = FileServer::start(&root.join(&page.dir), &job.project_dir).await?;
-    let options = SessionOptions {
+    let options = session_options(executable, &server, page, capture, fps);
+    let pool = BrowserPool::start(options, root.to_path_buf()).await?;
+    Ok((server, pool))
+}
+
+/// How every browser of a render opens its page (profiles go where the pool puts them).
+pub(crate) fn session_options(
+    executable: PathBuf,
+    server: &FileServer,
+    page: &PagePlan,
+    capture: &CaptureSettings,
+    fps: Fps,
+) -> SessionOptions {
+    SessionOptions {
         executable,
-        user_data_dir: root.to_path_buf(),
+        user_data_dir: PathBuf::new(),
         url: server.url("index.html"),
         width: page.width,
         height: page.height,
@@ -246,9 +285,7 @@ async fn open_page(
         fps: fps.as_f64(),
         device_scale_factor: page.device_scale_factor,
         transparent: capture.transparent,
-    };
-    let pool = BrowserPool::start(options, root.to_path_buf()).await?;
-    Ok((server, pool))
+    }
 }
 
 /// The duration (the root's `data-duration`, else what the page reports) and the frame count;

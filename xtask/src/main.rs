@@ -5,8 +5,9 @@
 //! - `bench [--runs N] [--workers ...] [--case ...] [--vs-hyperframes]`: render the benchmark
 //!   compositions with a release `hf` (and upstream HyperFrames) and report throughput, CPU and
 //!   memory (see `bench.rs`).
-//! - `regress [NAME...] [--update] [--workers N] [--release]`: render `fixtures/` and compare
-//!   each with its PSNR baseline (see `regress.rs`).
+//! - `regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed]
+//!   [--chunks K]`: render `fixtures/` (in-process, or through plan / render-chunk / assemble)
+//!   and compare each with its PSNR baseline (see `regress.rs`).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a developer tool prints its report
 
@@ -26,7 +27,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::bench(&args[1..]),
         Some("regress") => regress::regress(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--baseline-hf PATH] | regress [NAME...] [--update] [--workers N] [--release]");
+            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--baseline-hf PATH] | regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed] [--chunks K]");
             std::process::exit(2);
         }
     }
@@ -77,7 +78,10 @@ fn test() -> Result<()> {
     tests.args(["test", "--workspace"]);
     run(tests, "cargo test")?;
     eprintln!("xtask: regress");
-    regress::regress(&workspace_root(), &["--prebuilt".to_string()])
+    regress::regress(&workspace_root(), &["--prebuilt".to_string()])?;
+    eprintln!("xtask: regress --mode distributed");
+    let distributed = ["--prebuilt", "--mode", "distributed"].map(String::from);
+    regress::regress(&workspace_root(), &distributed)
 }
 
 /// Build `hf` (debug, or release) and return the binary's path.

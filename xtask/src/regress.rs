@@ -1,7 +1,9 @@
-//! `cargo xtask regress [NAME...] [--update] [--workers N] [--release]`: render every
-//! `fixtures/<name>/` that has a `meta.json` and compare it with `baseline/output.<ext>`
-//! (`baseline/output/` for png-sequence) by PSNR at 100 evenly spaced checkpoints; alpha
-//! formats are compared on premultiplied colour and alpha.
+//! `cargo xtask regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|
+//! distributed] [--chunks K]`: render every `fixtures/<name>/` that has a `meta.json` and
+//! compare it with `baseline/output.<ext>` (`baseline/output/` for png-sequence) by PSNR at 100
+//! evenly spaced checkpoints; alpha formats are compared on premultiplied colour and alpha.
+//! `--mode distributed` renders through `hf plan` (K chunks, default 3), `hf render-chunk` for
+//! each chunk (last first) and `hf assemble`, against the same baselines.
 
 use anyhow::{bail, Context, Result};
 use hf_encode::compare::{compare_audio, compare_videos};
@@ -67,6 +69,9 @@ pub struct RenderConfig {
     /// Variable overrides.
     #[serde(default)]
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Frames per segment of the grid (default: hf's, about two seconds).
+    #[serde(default)]
+    pub segment_frames: Option<u64>,
 }
 
 /// `renderConfig.fps` as `hf render --fps` takes it: `30` or `"30000/1001"`.
@@ -127,9 +132,21 @@ pub fn load_meta(dir: &Path) -> Result<Meta> {
     Ok(meta)
 }
 
+/// How a fixture is rendered.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// `hf render`.
+    InProcess,
+    /// `hf plan`, then `hf render-chunk` for every chunk (last first), then `hf assemble`.
+    Distributed,
+}
+
 struct Options {
     names: Vec<String>,
     update: bool,
+    mode: Mode,
+    /// Chunks asked of `hf plan` in distributed mode.
+    chunks: u32,
     workers: Option<String>,
     release: bool,
     /// Use the `hf` that `cargo test --workspace` just built instead of building it again
@@ -141,6 +158,8 @@ fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
         names: Vec::new(),
         update: false,
+        mode: Mode::InProcess,
+        chunks: 3,
         workers: None,
         release: false,
         prebuilt: false,
@@ -155,14 +174,22 @@ fn parse(args: &[String]) -> Result<Options> {
                 options.workers = Some(iter.next().context("--workers needs a value")?.clone())
             }
             "--mode" => {
-                let mode = iter.next().context("--mode needs a value")?;
-                if mode != "in-process" {
-                    bail!("--mode {mode} is not available yet (in-process)");
+                options.mode = match iter.next().context("--mode needs a value")?.as_str() {
+                    "in-process" => Mode::InProcess,
+                    "distributed" => Mode::Distributed,
+                    other => bail!("--mode {other}: use in-process or distributed"),
                 }
+            }
+            "--chunks" => {
+                let value = iter.next().context("--chunks needs a value")?;
+                options.chunks = value.parse().context("--chunks takes a number")?;
             }
             flag if flag.starts_with("--") => bail!("unknown flag {flag}"),
             name => options.names.push(name.to_string()),
         }
+    }
+    if options.update && options.mode == Mode::Distributed {
+        bail!("--update renders baselines in-process only; drop --mode distributed");
     }
     Ok(options)
 }
@@ -258,6 +285,22 @@ fn output_name(meta: &Meta) -> String {
     }
 }
 
+/// Whether two outputs (files, or directories of files) hold the same bytes.
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let files = |path: &Path| -> Option<Vec<(std::ffi::OsString, Vec<u8>)>> {
+        if path.is_file() {
+            return Some(vec![(Default::default(), std::fs::read(path).ok()?)]);
+        }
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(path).ok()?.flatten() {
+            files.push((entry.file_name(), std::fs::read(entry.path()).ok()?));
+        }
+        files.sort();
+        Some(files)
+    };
+    matches!((files(a), files(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// Copy a file, or a directory's files, replacing what is at `to`.
 fn copy_output(from: &Path, to: &Path) -> Result<()> {
     if to.is_dir() {
@@ -286,6 +329,120 @@ fn run_fixture(hf: &Path, dir: &Path, options: &Options) -> Result<String> {
     result
 }
 
+/// The `hf` flags that describe the fixture's render (shared by `render` and `plan`).
+fn job_flags(meta: &Meta) -> Result<Vec<String>> {
+    let config = &meta.render_config;
+    let mut flags: Vec<String> = vec!["-q".into(), config.quality.clone().unwrap_or("high".into())];
+    if let Some(format) = &config.format {
+        flags.extend(["--format".into(), format.clone()]);
+    }
+    if let Some(text) = config.fps.as_ref().and_then(fps_argument) {
+        flags.extend(["--fps".into(), text]);
+    }
+    if let Some(frames) = config.segment_frames {
+        flags.extend(["--segment-frames".into(), frames.to_string()]);
+    }
+    if let Some(variables) = &config.variables {
+        flags.extend(["--variables".into(), serde_json::to_string(variables)?]);
+    }
+    Ok(flags)
+}
+
+/// Run `hf` with `args` on the seeded asset cache; an error with its stderr when it fails.
+fn run_hf(hf: &Path, args: &[String], what: &str) -> Result<String> {
+    let rendered = Command::new(hf)
+        .args(args)
+        .env("HF_CACHE_DIR", seeded_asset_cache(hf)?)
+        .output()
+        .context("cannot run hf")?;
+    if !rendered.status.success() {
+        bail!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&rendered.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&rendered.stdout).into_owned())
+}
+
+/// Render the fixture in `dir` to `output` as `options.mode` says; returns a note on how.
+fn render_fixture(
+    hf: &Path,
+    dir: &Path,
+    meta: &Meta,
+    output: &Path,
+    options: &Options,
+) -> Result<String> {
+    let src = dir.join("src").display().to_string();
+    let workers = options
+        .workers
+        .clone()
+        .or(meta.render_config.workers.map(|w| w.to_string()));
+    let worker_flags: Vec<String> = workers
+        .iter()
+        .flat_map(|w| ["--workers".into(), w.clone()])
+        .collect();
+    let out = output.display().to_string();
+    if options.mode == Mode::InProcess {
+        let args = [
+            vec!["render".into(), src, "-o".into(), out, "--quiet".into()],
+            job_flags(meta)?,
+            worker_flags,
+        ]
+        .concat();
+        run_hf(hf, &args, "render")?;
+        return Ok(String::new());
+    }
+    let scratch = output.with_file_name("distributed");
+    let plan = scratch.join("plan").display().to_string();
+    let chunks = options.chunks.to_string();
+    let args = [
+        vec![
+            "plan".into(),
+            src,
+            "-o".into(),
+            plan.clone(),
+            "--chunks".into(),
+            chunks,
+            "--json".into(),
+        ],
+        job_flags(meta)?,
+    ]
+    .concat();
+    let planned = run_hf(hf, &args, "plan")?;
+    let count = planned
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v["chunks"].as_u64())
+        .context("hf plan printed no chunk count")?;
+    let mut chunk_dirs = Vec::new();
+    for k in (0..count).rev() {
+        let chunk = scratch.join(format!("chunk-{k}")).display().to_string();
+        let args = [
+            vec![
+                "render-chunk".into(),
+                plan.clone(),
+                "--chunk".into(),
+                k.to_string(),
+                "-o".into(),
+                chunk.clone(),
+                "--quiet".into(),
+            ],
+            worker_flags.clone(),
+        ]
+        .concat();
+        run_hf(hf, &args, &format!("render-chunk {k}"))?;
+        chunk_dirs.push(chunk);
+    }
+    let args = [
+        vec!["assemble".into(), plan],
+        chunk_dirs,
+        vec!["-o".into(), out, "--quiet".into()],
+    ]
+    .concat();
+    run_hf(hf, &args, "assemble")?;
+    Ok(format!("{count} chunks; "))
+}
+
 fn render_and_compare(
     hf: &Path,
     dir: &Path,
@@ -293,39 +450,7 @@ fn render_and_compare(
     output: &Path,
     options: &Options,
 ) -> Result<String> {
-    let config = &meta.render_config;
-    let mut command = Command::new(hf);
-    command
-        .arg("render")
-        .arg(dir.join("src"))
-        .arg("-o")
-        .arg(output)
-        .arg("--quiet");
-    command.args(["-q", config.quality.as_deref().unwrap_or("high")]);
-    if let Some(format) = &config.format {
-        command.args(["--format", format]);
-    }
-    if let Some(text) = config.fps.as_ref().and_then(fps_argument) {
-        command.args(["--fps", &text]);
-    }
-    let workers = options
-        .workers
-        .clone()
-        .or(config.workers.map(|w| w.to_string()));
-    if let Some(workers) = workers {
-        command.args(["--workers", &workers]);
-    }
-    if let Some(variables) = &config.variables {
-        command.args(["--variables", &serde_json::to_string(variables)?]);
-    }
-    command.env("HF_CACHE_DIR", seeded_asset_cache(hf)?);
-    let rendered = command.output().context("cannot run hf")?;
-    if !rendered.status.success() {
-        bail!(
-            "render failed: {}",
-            String::from_utf8_lossy(&rendered.stderr).trim()
-        );
-    }
+    let how = render_fixture(hf, dir, meta, output, options)?;
     let baseline = dir.join("baseline").join(output_name(meta));
     if options.update {
         std::fs::create_dir_all(baseline.parent().expect("has parent"))?;
@@ -341,8 +466,14 @@ fn render_and_compare(
     }
     let comparison = compare_videos(&baseline, output, CHECKPOINTS)?;
     let failures = comparison.failures(meta.min_psnr);
+    // Reported, not required: a baseline made on another machine may differ in bytes only.
+    let same = if same_bytes(&baseline, output) {
+        "same bytes as the baseline; "
+    } else {
+        ""
+    };
     let mut summary = format!(
-        "psnr min {:.1} mean {:.1} dB over {} checkpoints",
+        "{how}{same}psnr min {:.1} mean {:.1} dB over {} checkpoints",
         comparison.min_psnr(),
         comparison.mean_psnr(),
         comparison.checkpoints.len()

@@ -30,6 +30,16 @@ else
   echo "setup: system packages already installed"
 fi
 
+# Ray and the hf-ray runner for distributed renders, in a venv of the repo's own (.venv).
+venv="$(dirname "$0")/.venv"
+if ! "$venv/bin/python" -c "import ray, hf_ray" >/dev/null 2>&1; then
+  echo "setup: installing Ray 2.60 and hf-ray into .venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "ray==2.60.0" -e "$(dirname "$0")/distributed/ray"
+else
+  echo "setup: .venv has Ray and hf-ray"
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found; install Rust 1.95 with rustup (https://rustup.rs) and re-run" >&2
   exit 1

@@ -179,9 +179,11 @@ struct Options {
     capture_only: bool,
     /// Another hf binary to run alternately with this build's.
     baseline_hf: Option<PathBuf>,
+    /// Chunk counts for the distributed benchmark (runs instead of the table).
+    distributed: Vec<usize>,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--baseline-hf PATH]";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--baseline-hf PATH] [--distributed 2,4,8]";
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
@@ -191,6 +193,7 @@ fn parse(args: &[String]) -> Result<Options> {
         vs_hyperframes: false,
         capture_only: false,
         baseline_hf: None,
+        distributed: Vec::new(),
     };
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
@@ -208,6 +211,16 @@ fn parse(args: &[String]) -> Result<Options> {
             "--workers" => options.workers = value.split(',').map(str::to_string).collect(),
             "--case" => options.only.push(value.clone()),
             "--baseline-hf" => options.baseline_hf = Some(PathBuf::from(value)),
+            "--distributed" => {
+                options.distributed = value
+                    .split(',')
+                    .map(|n| {
+                        n.trim()
+                            .parse()
+                            .context("--distributed takes chunk counts: 2,4,8")
+                    })
+                    .collect::<Result<_>>()?
+            }
             _ => bail!(USAGE),
         }
     }
@@ -247,6 +260,9 @@ pub fn bench(args: &[String]) -> Result<()> {
         bail!("no benchmark case matches {:?}", options.only);
     }
     let hf = build_hf(true)?;
+    if !options.distributed.is_empty() {
+        return crate::distributed_bench::bench(&hf, &options.distributed, options.runs);
+    }
     let out_dir = Path::new("target/bench");
     std::fs::create_dir_all(out_dir)?;
     prepare_bench_media()?;

@@ -76,17 +76,23 @@ fn main() -> ExitCode {
             130
         });
     }
-    let code = match (
-        error.downcast_ref::<RenderError>(),
-        error.downcast_ref::<DistributedError>(),
-    ) {
+    let distributed = error.downcast_ref::<DistributedError>();
+    let code = match (error.downcast_ref::<RenderError>(), distributed) {
         (Some(error), _) => error.code(),
         (_, Some(error)) => error.code(),
         (None, None) => "ERROR",
     };
     eprintln!("error[{code}]: {error:#}");
-    ExitCode::FAILURE
+    // Schedulers retry the distributed steps on 75 (EX_TEMPFAIL) and give up on 1.
+    match distributed {
+        Some(error) if !error.is_terminal() => ExitCode::from(RETRYABLE_EXIT),
+        _ => ExitCode::FAILURE,
+    }
 }
+
+/// The exit code of `plan`, `render-chunk` and `assemble` failures that a retry may fix (a
+/// crashed browser, a full disk); every other failure exits 1.
+const RETRYABLE_EXIT: u8 = 75;
 
 /// Log to stderr: warnings by default, more with each `-v`; `HF_LOG` overrides.
 fn install_logging(verbose: u8) {

@@ -60,7 +60,12 @@ impl Cluster {
             address: address.clone(),
         };
         run(Command::new(&ray)
-            .args(["start", "--head", &format!("--port={port}"), "--include-dashboard=false"])
+            .args([
+                "start",
+                "--head",
+                &format!("--port={port}"),
+                "--include-dashboard=false",
+            ])
             .arg(format!("--temp-dir={}", temp.display()))
             .args(common));
         run(Command::new(&ray)
@@ -101,7 +106,15 @@ fn hf_ray_renders_on_two_ray_nodes_the_bytes_of_hf_render() {
         .arg(&fixture)
         .arg("-o")
         .arg(&output)
-        .args(["--chunks", "3", "--report", "--hf", hf, "--address", &cluster.address])
+        .args([
+            "--chunks",
+            "3",
+            "--report",
+            "--hf",
+            hf,
+            "--address",
+            &cluster.address,
+        ])
         .args(flags));
     drop(cluster);
     let _ = std::fs::remove_dir_all(&ray_temp);

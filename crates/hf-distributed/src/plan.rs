@@ -122,7 +122,8 @@ async fn build(
     let plan = plan_stage(&local, &work, progress).await?.finish().await?;
     check_caps(&plan)?;
     let plan = freeze(plan, &work, built, target, &job.project_dir)?;
-    let chunks = plan.chunks(chunk_count(&plan, options.chunking));
+    let count = chunk_count(plan.segments().len(), plan.segment_frames, options.chunking);
+    let chunks = plan.chunks(count);
     let size = measure(built, &plan)?;
     if size.total() > options.max_plan_bytes {
         return Err(DistributedError::PlanTooLarge {
@@ -172,15 +173,13 @@ fn check_caps(plan: &RenderPlan) -> Result<(), DistributedError> {
     Ok(())
 }
 
-/// Chunks for `chunking`: a count, or whole segments adding up to about the frames asked.
-fn chunk_count(plan: &RenderPlan, chunking: Chunking) -> usize {
-    let segments = plan.segments().len();
+/// Chunks for `chunking` of `segments` segments of `segment_frames`: a count, or whole
+/// segments adding up to about the frames asked.
+fn chunk_count(segments: usize, segment_frames: u64, chunking: Chunking) -> usize {
     match chunking {
         Chunking::Count(count) => count.max(1),
         Chunking::Frames(frames) => {
-            let per_chunk = (frames as f64 / plan.segment_frames as f64)
-                .round()
-                .max(1.0) as usize;
+            let per_chunk = (frames as f64 / segment_frames as f64).round().max(1.0) as usize;
             segments.div_ceil(per_chunk)
         }
     }
@@ -268,4 +267,45 @@ fn measure(built: &Path, plan: &RenderPlan) -> Result<PlanSize, DistributedError
             std::fs::metadata(built.join(&audio.mix)).map_or(0, |m| m.len())
         }),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_frames_round_to_whole_segments() {
+        // 10 segments of 30 frames.
+        let count = |frames| chunk_count(10, 30, Chunking::Frames(frames));
+        assert_eq!(count(60), 5);
+        assert_eq!(count(100), 4, "100 frames round to 3 segments");
+        assert_eq!(count(1), 10, "at least one segment a chunk");
+        assert_eq!(count(10_000), 1);
+        assert_eq!(chunk_count(10, 30, Chunking::Count(0)), 1);
+        assert_eq!(chunk_count(10, 30, Chunking::Count(4)), 4);
+    }
+
+    #[test]
+    fn audio_sources_are_recorded_inside_the_plan() {
+        let project = Path::new("/projects/title");
+        let work = Path::new("/plans/.p.partial/.work");
+        assert_eq!(
+            relative_source(&project.join("media/a.wav"), work, project),
+            PathBuf::from("project/media/a.wav")
+        );
+        assert_eq!(
+            relative_source(&work.join("compiled/__hf_assets/b.mp3"), work, project),
+            PathBuf::from("compiled/__hf_assets/b.mp3")
+        );
+        assert_eq!(
+            relative_source(Path::new("/elsewhere/c.wav"), work, project),
+            PathBuf::from("/elsewhere/c.wav")
+        );
+    }
+
+    #[test]
+    fn outputs_inside_a_plan_are_named_by_format() {
+        assert_eq!(output_name(OutputFormat::Mp4), "output.mp4");
+        assert_eq!(output_name(OutputFormat::PngSequence), "output");
+    }
 }

@@ -3,6 +3,7 @@
 use crate::EncodeError;
 use hf_core::IoError;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A file or directory being written at a hidden temporary path beside `output`. Dropped
 /// without [`commit`](Self::commit), it is removed: a failed stage leaves nothing behind.
@@ -13,14 +14,17 @@ pub(crate) struct PendingOutput {
 }
 
 impl PendingOutput {
-    /// The pending output for `output`: `.<name>.<pid>.partial` in the same directory.
+    /// The pending output for `output`: `.<name>.<pid>-<n>.partial` in the same directory,
+    /// unique to this call (two writers of one output never share a temporary file).
     pub(crate) fn new(output: &Path) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = output
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
         PendingOutput {
-            temp: output.with_file_name(format!(".{name}.{}.partial", std::process::id())),
+            temp: output.with_file_name(format!(".{name}.{}-{n}.partial", std::process::id())),
             output: output.to_path_buf(),
             committed: false,
         }

@@ -18,7 +18,7 @@ struct Case {
     dir: &'static str,
 }
 
-const CASES: [Case; 4] = [
+const CASES: [Case; 6] = [
     Case {
         name: "gsap-title-box 1080p 10s",
         dir: "bench/gsap-title-box",
@@ -35,6 +35,14 @@ const CASES: [Case; 4] = [
         name: "three-images 1080p 10s",
         dir: "bench/three-images",
     },
+    Case {
+        name: "held-20 1080p 10s",
+        dir: "bench/held-20",
+    },
+    Case {
+        name: "scenes 1080p 30s",
+        dir: "bench/scenes",
+    },
 ];
 
 /// Sources of the three-videos benchmark (1080p30, 10 s) as lavfi inputs.
@@ -44,9 +52,32 @@ const BENCH_VIDEOS: [(&str, &str); 3] = [
     ("c", "testsrc=s=1920x1080:r=30:d=10"),
 ];
 
-/// Generate the benchmark media (once): three 1080p H.264 videos and a still of each. Made
-/// with the ffmpeg CLI because it is test material, not part of a render.
+/// Generate the benchmark media (once): three 1080p H.264 videos and a still of each, and the
+/// scenes benchmark's clip. Made with the ffmpeg CLI because it is test material, not part of
+/// a render.
 fn prepare_bench_media() -> Result<()> {
+    let clip = Path::new("bench/scenes/media/clip.mp4");
+    if !clip.exists() {
+        std::fs::create_dir_all(clip.parent().expect("a dir"))?;
+        let partial = clip.with_extension("partial.mp4");
+        let mut command = Command::new("ffmpeg");
+        command
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=s=1280x720:r=30:d=4",
+            ])
+            .args([
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+            ])
+            .arg(&partial);
+        run(command, "generate the scenes clip")?;
+        std::fs::rename(&partial, clip)?;
+    }
     let videos = Path::new("bench/three-videos/media");
     let images = Path::new("bench/three-images/media");
     std::fs::create_dir_all(videos)?;
@@ -81,6 +112,8 @@ fn prepare_bench_media() -> Result<()> {
 /// Measurements of one render.
 struct Sample {
     frames: u64,
+    /// Frames hf did not capture because they repeat the frame before (0 for upstream).
+    held: u64,
     /// Workers the render used (0 when the renderer does not say).
     workers: u64,
     /// Per-stage timings reported by hf (`RenderResult::timings`); null for upstream.
@@ -100,11 +133,14 @@ enum Renderer {
     HyperFrames,
     /// Another `hf` binary (`--baseline-hf`), for an A/B against an earlier build.
     HfBaseline,
+    /// hf capturing every frame, also those that repeat the frame before (`--no-skip`).
+    HfNoSkip,
 }
 
 impl Renderer {
-    const ALL: [Renderer; 4] = [
+    const ALL: [Renderer; 5] = [
         Renderer::Hf,
+        Renderer::HfNoSkip,
         Renderer::HfBaseline,
         Renderer::HfCaptureOnly,
         Renderer::HyperFrames,
@@ -116,6 +152,7 @@ impl Renderer {
             Renderer::HfCaptureOnly => "hf-capture",
             Renderer::HyperFrames => "hyperframes",
             Renderer::HfBaseline => "hf-baseline",
+            Renderer::HfNoSkip => "hf-no-skip",
         }
     }
 }
@@ -123,6 +160,8 @@ impl Renderer {
 /// Median figures over the runs of one renderer on one case.
 struct Summary {
     frames: u64,
+    /// Share of frames not captured because they repeat the frame before.
+    held_share: f64,
     workers: u64,
     fps: f64,
     realtime: f64,
@@ -139,6 +178,7 @@ fn summarize(mut samples: Vec<Sample>) -> Summary {
     let wall = median.wall.as_secs_f64();
     Summary {
         frames: median.frames,
+        held_share: median.held as f64 / median.frames.max(1) as f64,
         workers: median.workers,
         fps: median.frames as f64 / wall,
         realtime: median.video_seconds / wall,
@@ -151,7 +191,7 @@ fn summarize(mut samples: Vec<Sample>) -> Summary {
 }
 
 /// Where the time went in hf's median run, from its stage timings.
-fn breakdown(timings: &serde_json::Value) -> String {
+fn breakdown(timings: &serde_json::Value, held_share: f64) -> String {
     if timings.is_null() {
         return String::new();
     }
@@ -160,7 +200,8 @@ fn breakdown(timings: &serde_json::Value) -> String {
         t["secs"].as_f64().unwrap_or(0.0) + t["nanos"].as_f64().unwrap_or(0.0) / 1e9
     };
     format!(
-        "probe {:.2}, extract {:.2}, capture loop {:.2} (of it encoder wait {:.2}), encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
+        "held {:.0}%, probe {:.2}, extract {:.2}, capture loop {:.2} (of it encoder wait {:.2}), encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
+        100.0 * held_share,
         seconds("probe"),
         seconds("extract"),
         seconds("capture"),
@@ -179,11 +220,13 @@ struct Options {
     capture_only: bool,
     /// Another hf binary to run alternately with this build's.
     baseline_hf: Option<PathBuf>,
+    /// Also run hf with `--no-skip-static`.
+    no_skip: bool,
     /// Chunk counts for the distributed benchmark (runs instead of the table).
     distributed: Vec<usize>,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--baseline-hf PATH] [--distributed 2,4,8]";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8]";
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
@@ -193,6 +236,7 @@ fn parse(args: &[String]) -> Result<Options> {
         vs_hyperframes: false,
         capture_only: false,
         baseline_hf: None,
+        no_skip: false,
         distributed: Vec::new(),
     };
     let mut rest = args.iter();
@@ -203,6 +247,10 @@ fn parse(args: &[String]) -> Result<Options> {
         }
         if flag == "--capture-only" {
             options.capture_only = true;
+            continue;
+        }
+        if flag == "--no-skip" {
+            options.no_skip = true;
             continue;
         }
         let value = rest.next().context(USAGE)?;
@@ -308,17 +356,22 @@ fn run_case(
     let dir = Path::new(run.case.dir);
     let mut samples: HashMap<&'static str, Vec<Sample>> = HashMap::new();
     for _ in 0..options.runs {
-        let sample = render_hf(hf, dir, &run.hf_output, run.workers, false)?;
+        let sample = render_hf(hf, dir, &run.hf_output, run.workers, &[])?;
         samples.entry("hf").or_default().push(sample);
         if let Some(baseline) = &options.baseline_hf {
             let output = out_dir.join("baseline.mp4");
-            let sample = render_hf(baseline, dir, &output, run.workers, false)?;
+            let sample = render_hf(baseline, dir, &output, run.workers, &[])?;
             samples.entry("hf-baseline").or_default().push(sample);
         }
         if options.capture_only {
             let output = out_dir.join("capture-only.mp4");
-            let sample = render_hf(hf, dir, &output, run.workers, true)?;
+            let sample = render_hf(hf, dir, &output, run.workers, &["--capture-only"])?;
             samples.entry("hf-capture").or_default().push(sample);
+        }
+        if options.no_skip {
+            let output = out_dir.join("no-skip.mp4");
+            let sample = render_hf(hf, dir, &output, run.workers, &["--no-skip-static"])?;
+            samples.entry("hf-no-skip").or_default().push(sample);
         }
         if let Some(upstream) = upstream {
             let scratch = out_dir.join("upstream-project");
@@ -359,7 +412,7 @@ fn report_case(
             summary.realtime,
             summary.cpu_per_frame,
             summary.peak_rss_bytes as f64 / 1e6,
-            breakdown(&summary.median_timings)
+            breakdown(&summary.median_timings, summary.held_share)
         );
         results.renders.push(serde_json::json!({
             "composition": case.name,
@@ -373,6 +426,7 @@ fn report_case(
             "realtime_factor": summary.realtime,
             "cpu_seconds_per_frame": summary.cpu_per_frame,
             "peak_rss_bytes": summary.peak_rss_bytes,
+            "held_share": summary.held_share,
             "wall_seconds": summary.walls,
             "timings_of_median_run": summary.median_timings,
         }));
@@ -388,6 +442,15 @@ fn report_case(
             100.0 * hf.fps / capture.fps
         );
         results.capture_fps.insert(key, capture.fps);
+    }
+    if let Some(capturing) = summaries.get("hf-no-skip") {
+        println!(
+            "{:<26} skipping held frames ({:.0}% of them): {:.2}x frames/s, {:.2}x CPU per frame",
+            case.name,
+            100.0 * hf.held_share,
+            hf.fps / capturing.fps,
+            hf.cpu_per_frame / capturing.cpu_per_frame
+        );
     }
     if let Some(baseline) = summaries.get("hf-baseline") {
         println!(
@@ -539,12 +602,13 @@ fn measure(mut command: Command) -> Result<Measured> {
     })
 }
 
+/// One `hf render` of `dir` with `extra` flags (`--capture-only`, `--no-skip-static`).
 fn render_hf(
     hf: &Path,
     dir: &Path,
     output: &Path,
     workers: &str,
-    capture_only: bool,
+    extra: &[&str],
 ) -> Result<Sample> {
     // Every run starts cold: video frames are extracted, not found in a cache.
     let cache = Path::new("target/bench/cache");
@@ -559,10 +623,8 @@ fn render_hf(
         .arg("-o")
         .arg(output)
         .arg("--json")
-        .args(["--workers", workers]);
-    if capture_only {
-        command.arg("--capture-only");
-    }
+        .args(["--workers", workers])
+        .args(extra);
     let run = measure(command)?;
     if !run.success {
         bail!("hf render {} failed: {}", dir.display(), run.stderr.trim());
@@ -576,6 +638,7 @@ fn render_hf(
     let result = &finished["result"];
     Ok(Sample {
         frames: result["frames"].as_u64().unwrap_or(0),
+        held: result["held_frames"].as_u64().unwrap_or(0),
         workers: result["workers"].as_u64().unwrap_or(0),
         timings: result["timings"].clone(),
         video_seconds: result["duration_seconds"].as_f64().unwrap_or(0.0),
@@ -667,6 +730,7 @@ impl Upstream {
         let info = hf_encode::inspect::probe_video(output)?;
         Ok(Sample {
             frames: info.frames,
+            held: 0,
             workers: 0,
             timings: serde_json::Value::Null,
             video_seconds: info.duration_seconds,

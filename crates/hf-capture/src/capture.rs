@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Input of [`capture_frames`]: which frames to capture.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaptureInput {
     /// The frames, in order.
     pub frames: FrameRange,
@@ -17,6 +17,16 @@ pub struct CaptureInput {
     pub fps: Fps,
     /// Longest time one frame (seek + capture) may take.
     pub frame_timeout: Duration,
+    /// Frames known to show what the frame before them shows: they are not captured, the
+    /// sink gets [`FrameImage::SameAsPrevious`]. The first frame of the run is always captured.
+    pub held: Vec<FrameRange>,
+}
+
+impl CaptureInput {
+    /// Whether frame `index` repeats the frame before it without being captured.
+    fn repeats(&self, index: u64) -> bool {
+        index > self.frames.first && self.held.iter().any(|run| run.indices().contains(&index))
+    }
 }
 
 /// Result of [`capture_frames`]. Results of several runs add up.
@@ -28,6 +38,9 @@ pub struct CaptureOutput {
     pub held: u64,
     /// Of the captured frames, those the page reported unchanged (no image decoded for them).
     pub unchanged: u64,
+    /// Frames known to repeat the frame before them, handed on without being captured.
+    #[serde(default)]
+    pub repeated: u64,
     /// Time spent seeking and capturing in the browser.
     pub capture_time: Duration,
     /// Time spent handing frames to the sink (waiting for an encoder that is behind).
@@ -39,6 +52,7 @@ impl std::ops::AddAssign for CaptureOutput {
         self.captured += other.captured;
         self.held += other.held;
         self.unchanged += other.unchanged;
+        self.repeated += other.repeated;
         self.capture_time += other.capture_time;
         self.sink_time += other.sink_time;
     }
@@ -69,6 +83,14 @@ pub async fn capture_frames(
             // The session's last image is no longer the previous frame.
             session.require_full_image();
             output.held += 1;
+            on_frame(index);
+            continue;
+        }
+        if input.repeats(index) {
+            // Nothing to seek, draw, encode or decode: the sink shows the frame before again.
+            tokio::task::block_in_place(|| sink.frame(index, FrameImage::SameAsPrevious))
+                .map_err(sink_failed(index))?;
+            output.repeated += 1;
             on_frame(index);
             continue;
         }

@@ -63,6 +63,21 @@
   window.cancelAnimationFrame = function (id) {
     rafQueue = rafQueue.filter(function (entry) { return entry.id !== id; });
   };
+  // Page code that runs on every seek (`hf-seek` listeners) or on a real-time clock
+  // (setInterval) can change the page at any frame: no frame is predicted held then.
+  var seekListeners = 0;
+  var pageUsesIntervals = false;
+  var nativeAddEventListener = window.addEventListener;
+  window.addEventListener = function (type) {
+    if (type === "hf-seek") seekListeners++;
+    return nativeAddEventListener.apply(this, arguments);
+  };
+  var nativeSetInterval = window.setInterval;
+  window.setInterval = function () {
+    pageUsesIntervals = true;
+    return nativeSetInterval.apply(this, arguments);
+  };
+
   function flushAnimationFrames() {
     // Run a snapshot: callbacks registered during the flush run on the next seek.
     var due = rafQueue;
@@ -779,6 +794,144 @@
   }
 
   // ---- Readiness ----
+
+  // ---- Activity: when the page can change (to skip capturing frames that repeat the last) ----
+  // Root-time spans [start, end] during which something animates, or a reason why nothing can
+  // be predicted. Conservative: whatever hf cannot see into changes everything from its time on.
+  var FOREVER = 1e9;
+
+  // A GSAP animation with callbacks or class/display changes can start anything: unknown from
+  // its start on.
+  function opensUnknown(animation) {
+    var vars = animation.vars || {};
+    if (vars.onStart || vars.onComplete || vars.onUpdate || vars.onRepeat || vars.onReverseComplete) return true;
+    var css = vars.css || vars;
+    return "className" in css || "display" in css || "onInterrupt" in vars;
+  }
+
+  // Spans of `tl`'s children in root time; `toRoot` maps `tl`'s time to root time.
+  function timelineSpans(tl, toRoot, spans) {
+    var children = tl.getChildren(false, true, true);
+    for (var i = 0; i < children.length; i++) {
+      var child = children[i];
+      var start = child.startTime(), end = child.endTime();
+      if (!isFinite(start) || !isFinite(end)) { spans.push([toRoot(start), FOREVER]); continue; }
+      if (opensUnknown(child)) { spans.push([toRoot(start), FOREVER]); continue; }
+      var nested = typeof child.getChildren === "function";
+      var plain = !(typeof child.repeat === "function" && child.repeat() !== 0) &&
+        !(typeof child.reversed === "function" && child.reversed());
+      if (nested && plain) {
+        var scale = child.timeScale() || 1;
+        timelineSpans(child, (function (offset, k) {
+          return function (v) { return toRoot(offset + v / k); };
+        })(start, scale), spans);
+      } else {
+        spans.push([toRoot(start), toRoot(end)]);
+      }
+    }
+  }
+
+  function gsapSpans(spans) {
+    var root = findRoot();
+    var main = rootTimeline();
+    var registry = registeredTimelines();
+    var registered = [];
+    Object.keys(registry).forEach(function (id) {
+      var tl = registry[id];
+      if (!tl || typeof tl.getChildren !== "function") return;
+      registered.push(tl);
+      if (opensUnknown(tl)) { spans.push([0, FOREVER]); return; }
+      if (tl === main) { timelineSpans(tl, function (v) { return v; }, spans); return; }
+      var host = document.querySelector('[data-composition-id="' + id + '"]');
+      if (!host || host === root) return;
+      var begin = absoluteStart(host), from = playbackStartOf(host), rate = playbackRateOf(host);
+      var local = [];
+      timelineSpans(tl, function (v) { return begin + (v - from) / rate; }, local);
+      local.forEach(function (span) {
+        if (span[1] >= begin) spans.push([Math.max(span[0], begin), span[1]]);
+      });
+    });
+    // Tweens outside the registered timelines run on GSAP's own clock: unknown.
+    var gsap = window.gsap;
+    if (gsap && gsap.globalTimeline && typeof gsap.globalTimeline.getChildren === "function") {
+      var loose = gsap.globalTimeline.getChildren(false, true, true).filter(function (child) {
+        return registered.indexOf(child) < 0 && !child.paused();
+      });
+      if (loose.length) return "GSAP animations outside the registered timelines";
+    }
+    return null;
+  }
+
+  function clipSpans(spans) {
+    var root = findRoot();
+    var clips = document.querySelectorAll("[data-start]");
+    for (var i = 0; i < clips.length; i++) {
+      var el = clips[i];
+      if (el === root) continue;
+      var host = timingHost(el);
+      var start = absoluteStart(el);
+      var duration = resolveDuration(el);
+      var end = duration > 0 ? start + duration / (host ? playbackRateOf(host) : 1) : FOREVER;
+      spans.push([start, start], [end, end]);
+      // A clip hidden with display:none hides its CSS animations from the page: its window.
+      if (el.hasAttribute("data-hf-display")) spans.push([start, end]);
+    }
+  }
+
+  function animationSpans(spans) {
+    var animations = pageAnimations();
+    for (var i = 0; i < animations.length; i++) {
+      var animation = animations[i];
+      if (!animation.effect) return "an animation without an effect";
+      var timing = animation.effect.getComputedTiming();
+      var origin = animationOriginOf(animation);
+      var begin = origin + timing.delay / 1000;
+      var active = timing.activeDuration;
+      spans.push([begin, isFinite(active) ? begin + active / 1000 : FOREVER]);
+    }
+    lottieAnimations().forEach(function (animation) {
+      var origin = animationOrigin(animation.wrapper || null);
+      var frames = Number(animation.totalFrames), rate = Number(animation.frameRate);
+      var end = animation.loop || !(frames > 0 && rate > 0) ? FOREVER : origin + frames / rate;
+      spans.push([origin, end]);
+    });
+    return null;
+  }
+
+  // Page features hf cannot see into: any of them and nothing is predicted.
+  function unpredictable() {
+    if (pageUsesAnimationFrames) return "page code uses requestAnimationFrame";
+    if (seekListeners > 0) return "page code listens to hf-seek";
+    if (pageUsesIntervals) return "page code uses setInterval";
+    if (document.querySelector("iframe")) return "the page has iframes";
+    if (document.querySelector("animate, animateMotion, animateTransform, set")) return "the page has SVG animations";
+    var running = new Set();
+    pageAnimations().forEach(function (a) { if (a.effect && a.effect.target) running.add(a.effect.target); });
+    var all = document.querySelectorAll("body *");
+    for (var i = 0; i < all.length; i++) {
+      var style = getComputedStyle(all[i]);
+      if (/[1-9]/.test(style.transitionDuration)) return "the page has CSS transitions";
+      // (A clip hidden with display:none counts as animating over its whole window.)
+      if (style.animationName && style.animationName !== "none" && !running.has(all[i]) &&
+          !all[i].closest("[data-hf-display]")) {
+        return "a CSS animation that is not running yet";
+      }
+    }
+    return null;
+  }
+
+  function activity() {
+    var spans = [];
+    var reason = unpredictable();
+    try {
+      reason = reason || gsapSpans(spans) || animationSpans(spans);
+      clipSpans(spans);
+    } catch (e) {
+      reason = reason || "the page's animations could not be read: " + e;
+    }
+    return { unknown: reason, spans: spans.filter(function (s) { return isFinite(s[0]) && isFinite(s[1]); }) };
+  }
+
   var fontsReady = false;
   var imagesReady = false;
   function whenLoaded() {
@@ -851,6 +1004,8 @@
     media: mediaSlotsWithSizes,
     /** GSAP-animated media volumes sampled at every frame: { renderId: [volume, ...] }. */
     volumeEnvelopes: volumeEnvelopes,
+    /** When the page can change: root-time spans, or why that cannot be predicted. */
+    activity: activity,
     /**
      * Show the composition at time t (seconds). The renderer's only seek call. `videoFrames`
      * maps each video's render id to the image of its frame at t (null: outside its slot).

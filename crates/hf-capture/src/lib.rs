@@ -29,7 +29,7 @@ pub use capture::{capture_frames, CaptureInput, CaptureOutput};
 pub use disk::FrameFiles;
 pub use error::CaptureError;
 pub use pool::{BrowserPool, BrowserRestarter};
-pub use runtime::{runtime_script_tag, RUNTIME_FILE, RUNTIME_JS};
+pub use runtime::{runtime_script_tag, PageActivity, RUNTIME_FILE, RUNTIME_JS};
 pub use server::FileServer;
 pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
 pub use video::{MediaSlot, VideoFrameSource, VideoFrames};

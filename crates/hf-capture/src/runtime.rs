@@ -4,7 +4,7 @@
 
 use crate::page::{Evaluated, PageHandle};
 use crate::{CaptureError, MediaSlot};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// The runtime script's file name, served from the compiled page's directory.
@@ -28,6 +28,16 @@ pub(crate) struct ReadyStatus {
     pub(crate) images_ready: bool,
     pub(crate) missing_timelines: Vec<String>,
     pub(crate) duration: f64,
+}
+
+/// When a page can change (`__hf.activity()`): what frames may repeat the frame before them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageActivity {
+    /// Why nothing can be predicted (page code on every frame, a real-time clock...), if so.
+    pub unknown: Option<String>,
+    /// Root-time spans `[start, end]` in seconds during which something on the page animates
+    /// (an instant is a span of length 0; `1e9` is "from then on").
+    pub spans: Vec<[f64; 2]>,
 }
 
 /// Typed calls into the runtime of one page.
@@ -130,6 +140,13 @@ impl Runtime<'_> {
         let expression = format!("window.__hf.volumeEnvelopes({frames})");
         self.page
             .run_json(&expression, "__hf.volumeEnvelopes()")
+            .await
+    }
+
+    /// When the page can change, as its runtime sees it now (after load, at time 0).
+    pub(crate) async fn activity(&self) -> Result<PageActivity, CaptureError> {
+        self.page
+            .run_json("window.__hf.activity()", "__hf.activity()")
             .await
     }
 

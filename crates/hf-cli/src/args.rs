@@ -70,6 +70,10 @@ pub(crate) struct JobArgs {
     /// Browser binary [default: $HF_BROWSER_PATH, then Debian's chromium-headless-shell].
     #[arg(long)]
     browser: Option<PathBuf>,
+    /// Capture every frame, also those predicted to repeat the frame before them (the output
+    /// is the same; this only makes it slower, for checking).
+    #[arg(long)]
+    no_skip_static: bool,
 }
 
 #[derive(Args)]
@@ -157,6 +161,7 @@ impl JobArgs {
         job.strict_variables = self.strict_variables;
         job.allow_missing_assets = self.allow_missing_assets;
         job.browser = self.browser.clone();
+        job.skip_static = !self.no_skip_static;
         Ok(job)
     }
 }

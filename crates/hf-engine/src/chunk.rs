@@ -10,7 +10,7 @@ use hf_capture::{
     capture_frames, resolve_browser, BrowserPool, BrowserRestarter, CaptureError, CaptureInput,
     CaptureOutput, CaptureSession, FileServer, FrameFiles,
 };
-use hf_core::{DiscardFrames, Fps, FrameSink, IoError};
+use hf_core::{DiscardFrames, Fps, FrameRange, FrameSink, IoError};
 use hf_encode::{EncodeError, EncodeInput, SegmentEncoder, VideoEncodeSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -144,6 +144,8 @@ struct ChunkContext {
     fps: Fps,
     frame_timeout: Duration,
     root: PathBuf,
+    /// Frames that repeat the frame before them (the plan's prediction).
+    held: Vec<FrameRange>,
     /// Segment file names (relative to the root) by segment index, for video formats.
     segment_files: Vec<Option<PathBuf>>,
     queue: Mutex<VecDeque<SegmentSpec>>,
@@ -190,6 +192,7 @@ pub async fn render_chunk(
         fps: plan.fps,
         frame_timeout: plan.capture.frame_timeout,
         root: root.to_path_buf(),
+        held: plan.held.clone(),
         segment_files: grid.iter().map(|s| plan.segment_file(s.index)).collect(),
         queue: Mutex::new(segments.iter().copied().collect()),
         stop: AtomicBool::new(false),
@@ -401,6 +404,7 @@ async fn capture_into(
         frames: segment.frames(),
         fps: ctx.fps,
         frame_timeout: ctx.frame_timeout,
+        held: held_in(&ctx.held, segment.frames()),
     };
     let mut on_frame = |index: u64| {
         let _ = ctx
@@ -408,6 +412,17 @@ async fn capture_into(
             .send((segment.index, index + 1 - segment.first_frame));
     };
     Ok(capture_frames(session, &input, sink, &ctx.stop, &mut on_frame).await?)
+}
+
+/// The parts of the runs in `held` that fall in `frames`.
+fn held_in(held: &[FrameRange], frames: FrameRange) -> Vec<FrameRange> {
+    held.iter()
+        .filter_map(|run| {
+            let first = run.first.max(frames.first);
+            let end = run.end().min(frames.end());
+            (first < end).then(|| FrameRange::new(first, end - first))
+        })
+        .collect()
 }
 
 /// A fresh encoder for `segment`, writing its file under the root.

@@ -135,6 +135,14 @@ pub struct RenderJob {
     pub load_timeout_seconds: f64,
     /// Longest wait after load for compositions to register timelines, in seconds.
     pub timeline_timeout_seconds: f64,
+    /// Skip capturing frames that repeat the frame before them (predicted from the page):
+    /// the same bytes, faster. Default: `true`.
+    #[serde(default = "skip_static_default")]
+    pub skip_static: bool,
+}
+
+fn skip_static_default() -> bool {
+    true
 }
 
 impl RenderJob {
@@ -167,6 +175,7 @@ impl RenderJob {
             browser: None,
             load_timeout_seconds: 60.0,
             timeline_timeout_seconds: 2.0,
+            skip_static: true,
         }
     }
 

@@ -197,6 +197,7 @@ fn render_result(
         resumed_frames: captured.held,
         capture_only: assembled.is_none(),
         unchanged_frames: captured.unchanged,
+        held_frames: captured.repeated,
         media: match assembled {
             Some(assembled) => MediaSummary {
                 audio_seconds: assembled.audio_seconds,

@@ -72,6 +72,9 @@ pub struct RenderResult {
     pub capture_only: bool,
     /// Frames the page reported unchanged (reused without decoding).
     pub unchanged_frames: u64,
+    /// Frames never captured because they repeat the frame before them (predicted).
+    #[serde(default)]
+    pub held_frames: u64,
     /// What the media stages did.
     #[serde(default)]
     pub media: MediaSummary,

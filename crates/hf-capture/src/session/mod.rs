@@ -4,7 +4,7 @@ mod draw;
 
 use crate::browser::{ChromeProcess, LaunchOptions};
 use crate::page::PageHandle;
-use crate::{CaptureError, MediaSlot, VideoFrames};
+use crate::{CaptureError, MediaSlot, PageActivity, VideoFrames};
 use chromiumoxide::cdp::browser_protocol::dom::Rgba;
 use chromiumoxide::cdp::browser_protocol::emulation::{
     SetDefaultBackgroundColorOverrideParams, SetDeviceMetricsOverrideParams,
@@ -310,6 +310,11 @@ impl CaptureSession {
         frames: u64,
     ) -> Result<HashMap<String, Vec<f64>>, CaptureError> {
         self.page.runtime().volume_envelopes(frames).await
+    }
+
+    /// When the page can change (for predicting frames that repeat the frame before them).
+    pub async fn activity(&mut self) -> Result<PageActivity, CaptureError> {
+        self.page.runtime().activity().await
     }
 
     /// Close the page and browser. Dropping the session also kills the browser.

@@ -8,6 +8,7 @@
 //! by a fresh encoder into a closed-GOP piece. So the joined output is the same bytes however
 //! many workers or machines took the segments.
 
+mod held;
 mod stage;
 mod workers;
 
@@ -53,6 +54,11 @@ pub struct RenderPlan {
     pub capture: CaptureSettings,
     /// The extracted frames each `<video>` shows (the images live under the compiled page).
     pub videos: VideoFrames,
+    /// Frames that show what the frame before them showed, predicted from the page (nothing
+    /// animates between the two times, no clip starts or ends, every video shows the same
+    /// source frame): never captured, the encoder repeats the picture before. Empty when the
+    /// page cannot be predicted or skipping is off.
+    pub held: Vec<FrameRange>,
     /// The sound of the render, when any element sounds and the format keeps audio.
     pub audio: Option<AudioPlan>,
     /// What is written, where, with which encoder.

@@ -1,6 +1,7 @@
 //! The plan stage: compile the project, load it in the first browser to learn what only the
 //! page knows (duration, media slots, volume envelopes), and decide the rest of the render.
 
+use super::held::held_frames;
 use super::workers::{auto_workers, available_memory, calibrated_workers};
 use super::{
     default_segment_frames, AudioPlan, CaptureSettings, OutputTarget, PagePlan, RenderPlan,
@@ -14,8 +15,10 @@ use crate::{
     AssetCache, CapturePlan, ProgressEvent, ProgressSink, RenderError, RenderJob, Stage,
     StageTimings,
 };
-use hf_capture::{resolve_browser, BrowserPool, FileServer, SessionOptions};
-use hf_core::{Fps, IoError};
+use hf_capture::{
+    resolve_browser, BrowserPool, FileServer, PageActivity, SessionOptions, VideoFrames,
+};
+use hf_core::{Fps, FrameRange, IoError};
 use hf_encode::{audio_stage, AudioMixInput, AudioMixOutput, EncodeError, GopSettings};
 use hf_encode::{VideoEncodeSettings, AUDIO_RATE};
 use std::path::{Path, PathBuf};
@@ -106,6 +109,30 @@ fn warn_all(progress: &mut dyn ProgressSink, warnings: &[String]) {
     }
 }
 
+/// The frames never captured because they repeat the frame before them (none when the job
+/// turns skipping off), with a line in the log saying how many and why not more.
+fn held_frames_of(
+    job: &RenderJob,
+    activity: &PageActivity,
+    videos: &VideoFrames,
+    fps: Fps,
+    frames: u64,
+) -> Vec<FrameRange> {
+    if !job.skip_static {
+        return Vec::new();
+    }
+    let held = held_frames(activity, videos, fps, frames);
+    let count: u64 = held.iter().map(|run| run.count).sum();
+    tracing::info!(
+        held = count,
+        frames,
+        share = format!("{:.0}%", 100.0 * count as f64 / frames as f64),
+        unpredictable = activity.unknown.as_deref().unwrap_or("no"),
+        "frames that repeat the frame before them"
+    );
+    held
+}
+
 /// Compile `job`'s project under `root`, probe it in a first browser and decide the render.
 /// Video frame extraction and the audio mix start here and run on; the in-process render
 /// picks them up from the result.
@@ -131,6 +158,8 @@ pub async fn plan_stage(
     let capture = capture_settings(job, &output);
     let (server, mut pool) = open_page(job, root, &page, &capture, fps).await?;
     let (duration, frames) = duration_and_frames(job, &compiled, &mut pool, fps, progress)?;
+    // Read before anything seeks the page: every animation is there as the page made it.
+    let activity = pool.first().activity().await?;
     let media = probe_media(&compiled, &mut pool, &page, fps, frames, duration).await?;
     let extraction = start_extraction(job, root, &media, fps);
     let audio = audio_plan(&media, &output, fps, frames, progress);
@@ -149,6 +178,7 @@ pub async fn plan_stage(
         segment_frames,
         capture,
         videos: media.video_frames(),
+        held: held_frames_of(job, &activity, &media.video_frames(), fps, frames),
         audio,
         capture_only: job.capture_only,
     };

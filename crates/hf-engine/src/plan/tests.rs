@@ -29,6 +29,7 @@ pub(crate) fn sample_plan(frames: u64, segment_frames: u64) -> RenderPlan {
             timeline_timeout: Duration::from_secs(2),
         },
         videos: VideoFrames::default(),
+        held: vec![FrameRange::new(10, 20)],
         audio: None,
         output: OutputTarget {
             path: PathBuf::from("out.mp4"),

@@ -182,3 +182,17 @@ window.__timelines["main"] = tl;"##,
         result.held_frames
     );
 }
+
+#[test]
+fn a_timeline_that_is_not_gsap_is_never_skipped() {
+    let result = render_both(
+        &page(
+            r##"<div id="a" class="box" style="left:20px;top:40px"></div>"##,
+            r##"const box = document.getElementById("a");
+window.__timelines["main"] = { duration: () => 1.5, pause() {},
+  totalTime(t) { box.style.transform = "translateX(" + Math.round(t * 200) + "px)"; } };"##,
+        ),
+        |_| {},
+    );
+    assert_eq!(result.held_frames, 0);
+}

@@ -836,9 +836,14 @@
     var main = rootTimeline();
     var registry = registeredTimelines();
     var registered = [];
+    var opaque = null;
     Object.keys(registry).forEach(function (id) {
       var tl = registry[id];
-      if (!tl || typeof tl.getChildren !== "function") return;
+      if (!tl) return;
+      if (typeof tl.getChildren !== "function") {
+        opaque = "timeline \"" + id + "\" is not GSAP (hf cannot see what it animates when)";
+        return;
+      }
       registered.push(tl);
       if (opensUnknown(tl)) { spans.push([0, FOREVER]); return; }
       if (tl === main) { timelineSpans(tl, function (v) { return v; }, spans); return; }
@@ -859,7 +864,7 @@
       });
       if (loose.length) return "GSAP animations outside the registered timelines";
     }
-    return null;
+    return opaque;
   }
 
   function clipSpans(spans) {

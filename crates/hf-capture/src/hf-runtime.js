@@ -77,13 +77,28 @@
     pageUsesIntervals = true;
     return nativeSetInterval.apply(this, arguments);
   };
+  // Timers page code sets once the page has loaded run on the real clock (a setTimeout loop
+  // animating something): GSAP's own and the runtime's do not count.
+  var pageTimersAfterLoad = 0;
+  var pageLoaded = false;
+  var nativeSetTimeout = window.setTimeout;
+  window.setTimeout = function () {
+    if (pageLoaded && !requestedByGsap()) pageTimersAfterLoad++;
+    return nativeSetTimeout.apply(this, arguments);
+  };
+  nativeAddEventListener.call(window, "load", function () {
+    nativeSetTimeout(function () { pageLoaded = true; }, 0);
+  });
+  function rethrowLater(error) {
+    nativeSetTimeout(function () { throw error; });
+  }
 
   function flushAnimationFrames() {
     // Run a snapshot: callbacks registered during the flush run on the next seek.
     var due = rafQueue;
     rafQueue = [];
     for (var i = 0; i < due.length; i++) {
-      try { due[i].callback(virtualNowMs); } catch (e) { setTimeout(function () { throw e; }); }
+      try { due[i].callback(virtualNowMs); } catch (e) { rethrowLater(e); }
     }
   }
 
@@ -417,7 +432,7 @@
     var pending = [];
     var detail = { time: t, waitUntil: function (promise) { pending.push(Promise.resolve(promise)); } };
     window.__hfThreeTime = t;
-    try { window.dispatchEvent(new CustomEvent("hf-seek", { detail: detail })); } catch (e) { setTimeout(function () { throw e; }); }
+    try { window.dispatchEvent(new CustomEvent("hf-seek", { detail: detail })); } catch (e) { rethrowLater(e); }
     return pending;
   }
 
@@ -908,14 +923,24 @@
     if (pageUsesAnimationFrames) return "page code uses requestAnimationFrame";
     if (seekListeners > 0) return "page code listens to hf-seek";
     if (pageUsesIntervals) return "page code uses setInterval";
+    if (pageTimersAfterLoad > 0) return "page code sets timers after load";
     if (document.querySelector("iframe")) return "the page has iframes";
-    if (document.querySelector("animate, animateMotion, animateTransform, set")) return "the page has SVG animations";
+    if (document.querySelector("animate, animateMotion, animateTransform, set, marquee")) return "the page has SVG or marquee animations";
+    // Chrome animates these images by itself (GIF <img> are shown as frames by hf).
+    var animatedImage = /\.(webp|apng|gif)([?#]|$)/i;
+    var images = document.images;
+    for (var j = 0; j < images.length; j++) {
+      if (!images[j].hasAttribute("data-hf-render-id") && animatedImage.test(images[j].currentSrc || images[j].src)) {
+        return "an image Chrome may animate (" + (images[j].currentSrc || images[j].src) + ")";
+      }
+    }
     var running = new Set();
     pageAnimations().forEach(function (a) { if (a.effect && a.effect.target) running.add(a.effect.target); });
     var all = document.querySelectorAll("body *");
     for (var i = 0; i < all.length; i++) {
       var style = getComputedStyle(all[i]);
       if (/[1-9]/.test(style.transitionDuration)) return "the page has CSS transitions";
+      if (/\.(webp|apng|gif)["')?#]/i.test(style.backgroundImage)) return "a background image Chrome may animate";
       // (A clip hidden with display:none counts as animating over its whole window.)
       if (style.animationName && style.animationName !== "none" && !running.has(all[i]) &&
           !all[i].closest("[data-hf-display]")) {

@@ -60,11 +60,6 @@ fn relative_name(dir: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The sha256 of the file at `path`, in hex.
 pub(crate) fn file_sha256(path: &Path) -> Result<String, IoError> {
     let mut file = std::fs::File::open(path).map_err(IoError::with("read", path))?;
@@ -79,7 +74,7 @@ pub(crate) fn file_sha256(path: &Path) -> Result<String, IoError> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Put a copy of the file `from` at `to`: a hard link when the file system allows, else a

@@ -9,7 +9,7 @@
 //! PLAN_DIR/audio.f32       the audio mix, when the render has sound
 //! ```
 
-use crate::files::{file_sha256, hex, walk};
+use crate::files::{file_sha256, walk};
 use crate::DistributedError;
 use hf_engine::{ChunkSpec, RenderPlan};
 use serde::{Deserialize, Serialize};
@@ -105,7 +105,7 @@ impl PlanFile {
             hasher.update(part.as_bytes());
             hasher.update(b"\0");
         }
-        Ok(hex(&hasher.finalize()))
+        Ok(hex::encode(hasher.finalize()))
     }
 
     /// Write it as `dir/plan.json`.

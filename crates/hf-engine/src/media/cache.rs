@@ -38,11 +38,7 @@ fn frame_cache_key(
     hasher.update(
         format!("|v{FRAME_CACHE_VERSION}|{media_start:.9}|{fps}|{alpha}|{shrink_to:?}").as_bytes(),
     );
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// One frame cache entry this render needs: every video with the same source, media start and

@@ -6,7 +6,6 @@
 
 use hf_engine::{RenderJob, RenderResult};
 use std::path::Path;
-use std::process::Command;
 
 /// A 640x360, 1.5 s page at 30 fps with `body` inside its root and `script` after it.
 fn page(body: &str, script: &str) -> String {
@@ -137,21 +136,10 @@ tl.to("#a", { x: 100, duration: 0.2 }, 0);
 window.__timelines["main"] = tl;"##,
         ),
         |dir| {
-            let status = Command::new("ffmpeg")
-                .args([
-                    "-v",
-                    "error",
-                    "-y",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "testsrc2=s=160x90:r=30:d=1",
-                ])
-                .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
-                .arg(dir.join("clip.mp4"))
-                .status()
-                .expect("ffmpeg runs");
-            assert!(status.success());
+            hf_tests::ffmpeg(
+                dir,
+                "-f lavfi -i testsrc2=s=160x90:r=30:d=1 -c:v libx264 -pix_fmt yuv420p clip.mp4",
+            )
         },
     );
     // Held before the video and after it; every frame it plays is captured.

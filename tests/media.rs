@@ -5,9 +5,8 @@
 
 use hf_encode::inspect::{audio_duration, decode_audio, decode_rgb_frames, probe_video};
 use hf_engine::{ProgressEvent, RenderJob, Stage};
-use hf_tests::assert_pixel;
+use hf_tests::{assert_pixel, ffmpeg};
 use std::path::Path;
-use std::process::Command;
 
 const RED: [u8; 3] = [255, 0, 0];
 const GREEN: [u8; 3] = [0, 255, 0];
@@ -16,18 +15,6 @@ const WHITE: [u8; 3] = [255, 255, 255];
 const TOLERANCE: u8 = 16;
 /// lavfi's sine has amplitude 1/8: RMS 0.0884 at full volume.
 const SINE_RMS: f64 = 0.125 / std::f64::consts::SQRT_2;
-
-/// Run the ffmpeg CLI (arguments split on whitespace) to make test media. Tests only: hf
-/// itself links libav.
-fn ffmpeg(dir: &Path, args: &str) {
-    let status = Command::new("ffmpeg")
-        .current_dir(dir)
-        .args(["-v", "error", "-y"])
-        .args(args.split_whitespace())
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg {args}");
-}
 
 /// rgb.mp4: red, green, blue for one second each, with a 440 Hz tone on both channels.
 /// tone.wav: one second of mono 440 Hz. alpha.webm: VP9 whose left half is transparent.

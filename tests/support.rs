@@ -1,8 +1,21 @@
-//! Helpers for hf's end-to-end tests: fixture paths, rendering, pixel assertions.
+//! Helpers for hf's end-to-end tests: fixture paths, test media, rendering, pixel assertions.
 
 use hf_encode::inspect::RgbImage;
 use hf_engine::{CaptureMode, RenderJob, RenderResult};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Run the ffmpeg CLI in `dir` (arguments split on whitespace) to make test media. Tests only:
+/// hf itself links libav.
+pub fn ffmpeg(dir: &Path, args: &str) {
+    let status = Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-v", "error", "-y"])
+        .args(args.split_whitespace())
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg {args}");
+}
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

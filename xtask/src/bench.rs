@@ -57,44 +57,15 @@ const BENCH_VIDEOS: [(&str, &str); 3] = [
 /// a render.
 fn prepare_bench_media() -> Result<()> {
     let clip = Path::new("bench/scenes/media/clip.mp4");
-    if !clip.exists() {
-        std::fs::create_dir_all(clip.parent().expect("a dir"))?;
-        let partial = clip.with_extension("partial.mp4");
-        let mut command = Command::new("ffmpeg");
-        command
-            .args([
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=s=1280x720:r=30:d=4",
-            ])
-            .args([
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
-            ])
-            .arg(&partial);
-        run(command, "generate the scenes clip")?;
-        std::fs::rename(&partial, clip)?;
-    }
+    std::fs::create_dir_all(clip.parent().expect("a dir"))?;
+    generate_video(clip, "testsrc2=s=1280x720:r=30:d=4", &[])?;
     let videos = Path::new("bench/three-videos/media");
     let images = Path::new("bench/three-images/media");
     std::fs::create_dir_all(videos)?;
     std::fs::create_dir_all(images)?;
     for (name, source) in BENCH_VIDEOS {
         let video = videos.join(format!("{name}.mp4"));
-        if !video.exists() {
-            let partial = videos.join(format!("{name}.partial.mp4"));
-            let mut command = Command::new("ffmpeg");
-            command
-                .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
-                .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"])
-                .args(["-pix_fmt", "yuv420p", "-g", "60"])
-                .arg(&partial);
-            run(command, "generate a benchmark video")?;
-            std::fs::rename(&partial, &video)?;
-        }
+        generate_video(&video, source, &["-g", "60"])?;
         let image = images.join(format!("{name}.jpg"));
         if !image.exists() {
             let mut command = Command::new("ffmpeg");
@@ -106,6 +77,25 @@ fn prepare_bench_media() -> Result<()> {
             run(command, "generate a benchmark still")?;
         }
     }
+    Ok(())
+}
+
+/// Encode the lavfi `source` to the H.264 file `video` (with `extra` encoder flags), unless it
+/// is there already; written beside it and renamed, so an interrupted run leaves nothing.
+fn generate_video(video: &Path, source: &str, extra: &[&str]) -> Result<()> {
+    if video.exists() {
+        return Ok(());
+    }
+    let partial = video.with_extension("partial.mp4");
+    let mut command = Command::new("ffmpeg");
+    command
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"])
+        .args(["-pix_fmt", "yuv420p"])
+        .args(extra)
+        .arg(&partial);
+    run(command, "generate a benchmark video")?;
+    std::fs::rename(&partial, video)?;
     Ok(())
 }
 

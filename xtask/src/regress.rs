@@ -205,6 +205,7 @@ pub fn regress(root: &Path, args: &[String]) -> Result<()> {
     if !hf.is_file() {
         bail!("{} does not exist; run without --prebuilt", hf.display());
     }
+    let hf = Hf::new(hf)?;
     let fixtures = root.join("fixtures");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fixtures)?
         .flatten()
@@ -255,26 +256,52 @@ pub fn regress(root: &Path, args: &[String]) -> Result<()> {
 /// CDN URLs the fixtures name, served from the vendored GSAP so regress runs offline.
 const GSAP_URLS: &[&str] = &["https://cdn.jsdelivr.net/npm/gsap@3.15.0/dist/gsap.min.js"];
 
-/// `target/regress-asset-cache`, seeded with [`GSAP_URLS`] by `hf cache import`.
-fn seeded_asset_cache(hf: &Path) -> Result<PathBuf> {
-    let root = crate::workspace_root();
-    let dir = root.join("target").join("regress-asset-cache");
-    let gsap = root.join("fixtures/gsap-move/src/gsap.min.js");
-    for url in GSAP_URLS {
-        let imported = Command::new(hf)
-            .args(["cache", "import", url])
-            .arg(&gsap)
-            .env("HF_CACHE_DIR", &dir)
+/// The `hf` binary under test, and the asset cache every run of it uses.
+struct Hf {
+    binary: PathBuf,
+    /// `target/regress-asset-cache`, seeded once with [`GSAP_URLS`].
+    cache: PathBuf,
+}
+
+impl Hf {
+    /// `binary`, with its asset cache seeded by `hf cache import`.
+    fn new(binary: PathBuf) -> Result<Self> {
+        let root = crate::workspace_root();
+        let cache = root.join("target").join("regress-asset-cache");
+        let gsap = root.join("fixtures/gsap-move/src/gsap.min.js");
+        let hf = Hf { binary, cache };
+        for url in GSAP_URLS {
+            let args = [
+                "cache".into(),
+                "import".into(),
+                url.to_string(),
+                path_arg(&gsap),
+            ];
+            hf.run(&args, &format!("hf cache import {url}"))?;
+        }
+        Ok(hf)
+    }
+
+    /// Run `hf` with `args` on the seeded asset cache; its stdout, or an error with its stderr.
+    fn run(&self, args: &[String], what: &str) -> Result<String> {
+        let ran = Command::new(&self.binary)
+            .args(args)
+            .env("HF_CACHE_DIR", &self.cache)
             .output()
-            .context("cannot run hf cache import")?;
-        if !imported.status.success() {
+            .context("cannot run hf")?;
+        if !ran.status.success() {
             bail!(
-                "hf cache import {url} failed: {}",
-                String::from_utf8_lossy(&imported.stderr).trim()
+                "{what} failed: {}",
+                String::from_utf8_lossy(&ran.stderr).trim()
             );
         }
+        Ok(String::from_utf8_lossy(&ran.stdout).into_owned())
     }
-    Ok(dir)
+}
+
+/// A path as a command-line argument.
+fn path_arg(path: &Path) -> String {
+    path.display().to_string()
 }
 
 /// `output.<ext>` for the fixture's format; `output` (a directory) for png-sequence.
@@ -318,7 +345,7 @@ fn copy_output(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run_fixture(hf: &Path, dir: &Path, options: &Options) -> Result<String> {
+fn run_fixture(hf: &Hf, dir: &Path, options: &Options) -> Result<String> {
     let meta = load_meta(dir)?;
     let out_dir =
         std::env::temp_dir().join(format!("hf-regress-{}-{}", meta.name, std::process::id()));
@@ -348,31 +375,14 @@ fn job_flags(meta: &Meta) -> Result<Vec<String>> {
     Ok(flags)
 }
 
-/// Run `hf` with `args` on the seeded asset cache; an error with its stderr when it fails.
-fn run_hf(hf: &Path, args: &[String], what: &str) -> Result<String> {
-    let rendered = Command::new(hf)
-        .args(args)
-        .env("HF_CACHE_DIR", seeded_asset_cache(hf)?)
-        .output()
-        .context("cannot run hf")?;
-    if !rendered.status.success() {
-        bail!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&rendered.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&rendered.stdout).into_owned())
-}
-
 /// Render the fixture in `dir` to `output` as `options.mode` says; returns a note on how.
 fn render_fixture(
-    hf: &Path,
+    hf: &Hf,
     dir: &Path,
     meta: &Meta,
     output: &Path,
     options: &Options,
 ) -> Result<String> {
-    let src = dir.join("src").display().to_string();
     let workers = options
         .workers
         .clone()
@@ -381,34 +391,45 @@ fn render_fixture(
         .iter()
         .flat_map(|w| ["--workers".into(), w.clone()])
         .collect();
-    let out = output.display().to_string();
-    if options.mode == Mode::InProcess {
-        let args = [
-            vec!["render".into(), src, "-o".into(), out, "--quiet".into()],
-            job_flags(meta)?,
-            worker_flags,
-        ]
-        .concat();
-        run_hf(hf, &args, "render")?;
-        return Ok(String::new());
+    let src = path_arg(&dir.join("src"));
+    if options.mode == Mode::Distributed {
+        return render_distributed(hf, &src, meta, output, &worker_flags, options.chunks);
     }
-    let scratch = output.with_file_name("distributed");
-    let plan = scratch.join("plan").display().to_string();
-    let chunks = options.chunks.to_string();
     let args = [
         vec![
-            "plan".into(),
+            "render".into(),
             src,
             "-o".into(),
-            plan.clone(),
-            "--chunks".into(),
-            chunks,
-            "--json".into(),
+            path_arg(output),
+            "--quiet".into(),
         ],
+        job_flags(meta)?,
+        worker_flags,
+    ]
+    .concat();
+    hf.run(&args, "render")?;
+    Ok(String::new())
+}
+
+/// `hf plan` the project `src` into `chunks` chunks, `hf render-chunk` each (last first), then
+/// `hf assemble` them into `output`; returns a note on how.
+fn render_distributed(
+    hf: &Hf,
+    src: &str,
+    meta: &Meta,
+    output: &Path,
+    worker_flags: &[String],
+    chunks: u32,
+) -> Result<String> {
+    let scratch = output.with_file_name("distributed");
+    let plan = path_arg(&scratch.join("plan"));
+    let args = [
+        vec!["plan".into(), src.into(), "-o".into(), plan.clone()],
+        vec!["--chunks".into(), chunks.to_string(), "--json".into()],
         job_flags(meta)?,
     ]
     .concat();
-    let planned = run_hf(hf, &args, "plan")?;
+    let planned = hf.run(&args, "plan")?;
     let count = planned
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -416,35 +437,33 @@ fn render_fixture(
         .context("hf plan printed no chunk count")?;
     let mut chunk_dirs = Vec::new();
     for k in (0..count).rev() {
-        let chunk = scratch.join(format!("chunk-{k}")).display().to_string();
+        let chunk = path_arg(&scratch.join(format!("chunk-{k}")));
         let args = [
             vec![
                 "render-chunk".into(),
                 plan.clone(),
                 "--chunk".into(),
                 k.to_string(),
-                "-o".into(),
-                chunk.clone(),
-                "--quiet".into(),
             ],
-            worker_flags.clone(),
+            vec!["-o".into(), chunk.clone(), "--quiet".into()],
+            worker_flags.to_vec(),
         ]
         .concat();
-        run_hf(hf, &args, &format!("render-chunk {k}"))?;
+        hf.run(&args, &format!("render-chunk {k}"))?;
         chunk_dirs.push(chunk);
     }
     let args = [
         vec!["assemble".into(), plan],
         chunk_dirs,
-        vec!["-o".into(), out, "--quiet".into()],
+        vec!["-o".into(), path_arg(output), "--quiet".into()],
     ]
     .concat();
-    run_hf(hf, &args, "assemble")?;
+    hf.run(&args, "assemble")?;
     Ok(format!("{count} chunks; "))
 }
 
 fn render_and_compare(
-    hf: &Path,
+    hf: &Hf,
     dir: &Path,
     meta: &Meta,
     output: &Path,

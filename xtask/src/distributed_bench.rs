@@ -1,7 +1,7 @@
 //! `cargo xtask bench --distributed 2,4,8`: the 300-frame 1080p benchmark through hf-ray on a
-//! local Ray cluster (one task slot more than this machine's cores) with each chunk count, against `hf render` with the
-//! same flags: plan time, each chunk's fixed cost (start to first captured frame), assemble
-//! time and total wall time.
+//! local Ray cluster (one task slot more than this machine's cores) with each chunk count,
+//! against `hf render` with the same flags: plan time, each chunk's fixed cost (start to first
+//! captured frame), assemble time and total wall time.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

@@ -65,7 +65,8 @@ impl fmt::Display for Fps {
 impl FromStr for Fps {
     type Err = String;
 
-    /// Parses `30`, `29.97`-free rationals such as `30000/1001`, and rejects zero or negative rates.
+    /// Parses integers (`30`) and rationals (`30000/1001`); decimals such as `29.97`, zero and
+    /// negative rates are rejected.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
             format!("invalid frame rate `{s}`: use an integer such as 30 or a rational such as 30000/1001")

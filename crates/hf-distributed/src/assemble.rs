@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 /// Before anything is written: every chunk's sidecar names this plan's hash and one of its
 /// chunks, every chunk is there exactly once, every piece has the size and hash its sidecar
 /// records (and a video piece the frames, starting on a keyframe); the plan itself is checked
-/// as [`read_plan`] does (the audio mix is there when the plan has sound). The output appears by rename only when complete; chunk
-/// directories are left as they were, so an assemble can be run again.
+/// as [`read_plan`] does (the audio mix is there when the plan has sound). The output appears
+/// by rename only when complete; chunk directories are left as they were, so an assemble can
+/// be run again.
 pub fn assemble(
     plan_dir: &Path,
     chunk_dirs: &[PathBuf],

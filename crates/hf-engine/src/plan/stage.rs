@@ -167,6 +167,8 @@ pub async fn plan_stage(
     let segment_frames = job
         .segment_frames
         .unwrap_or_else(|| default_segment_frames(fps));
+    let videos = media.video_frames();
+    let held = held_frames_of(job, &activity, &videos, fps, frames);
     let plan = RenderPlan {
         version: PLAN_VERSION,
         project_dir: compiled.project_dir.clone(),
@@ -177,8 +179,8 @@ pub async fn plan_stage(
         duration_seconds: duration,
         segment_frames,
         capture,
-        videos: media.video_frames(),
-        held: held_frames_of(job, &activity, &media.video_frames(), fps, frames),
+        videos,
+        held,
         audio,
         capture_only: job.capture_only,
     };

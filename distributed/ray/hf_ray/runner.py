@@ -16,11 +16,10 @@ from typing import Callable, Optional, Sequence
 
 import ray
 
-# hf error codes a retry can fix (a browser that crashed, a full disk that was cleared);
-# every other code is the input's fault and fails the render at once.
-RETRYABLE_CODES = frozenset(
-    {"IO_ERROR", "CAPTURE_FAILED", "FRAME_TIMEOUT", "BROWSER_LAUNCH_FAILED", "ENCODE_FAILED"}
-)
+# hf's exit status when a retry may fix the failure (a browser that crashed, a full disk that
+# was cleared); any other failure is the input's fault and fails the render at once. hf
+# decides which is which, so the list of codes lives in one place.
+RETRYABLE_EXIT = 75
 
 
 class HfError(Exception):
@@ -36,7 +35,7 @@ class HfError(Exception):
 
 
 class RetryableHfError(HfError):
-    """An ``hf`` failure worth retrying (see ``RETRYABLE_CODES``)."""
+    """An ``hf`` failure worth retrying: it exited with ``RETRYABLE_EXIT``."""
 
 
 @dataclasses.dataclass
@@ -79,7 +78,7 @@ def run_hf(hf: str, args: Sequence[str], command: str) -> list:
         code = "ERROR"
         if "error[" in stderr:
             code = stderr.split("error[", 1)[1].split("]", 1)[0]
-        error = RetryableHfError if code in RETRYABLE_CODES else HfError
+        error = RetryableHfError if done.returncode == RETRYABLE_EXIT else HfError
         raise error(command, code, stderr.splitlines()[-1] if stderr else f"exit {done.returncode}")
     lines = []
     for line in done.stdout.splitlines():

@@ -2,10 +2,12 @@
 //! Where frames go (an encoder, frame files, nowhere) is the sink's business; capture-streaming
 //! and capture-disk are this one loop with different sinks.
 
-use crate::{CaptureError, CaptureSession};
+use crate::layered::{window_of, BlendJob, BlendQueue};
+use crate::{CaptureError, CaptureSession, TransitionWindow};
 use hf_core::{Fps, FrameImage, FrameRange, FrameSink, SinkError};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Input of [`capture_frames`]: which frames to capture.
@@ -20,6 +22,10 @@ pub struct CaptureInput {
     /// Frames known to show what the frame before them shows: they are not captured, the
     /// sink gets [`FrameImage::SameAsPrevious`]. The first frame of the run is always captured.
     pub held: Vec<FrameRange>,
+    /// Transitions with frames in this run: those frames are captured as two layers and
+    /// blended (capture-layered).
+    #[serde(default)]
+    pub transitions: Vec<TransitionWindow>,
 }
 
 impl CaptureInput {
@@ -45,6 +51,12 @@ pub struct CaptureOutput {
     pub capture_time: Duration,
     /// Time spent handing frames to the sink (waiting for an encoder that is behind).
     pub sink_time: Duration,
+    /// Of the captured frames, transition frames blended from two layers.
+    #[serde(default)]
+    pub blended: u64,
+    /// Pool time spent decoding and blending transition layers (alongside capture).
+    #[serde(default)]
+    pub blend_time: Duration,
 }
 
 impl std::ops::AddAssign for CaptureOutput {
@@ -55,6 +67,8 @@ impl std::ops::AddAssign for CaptureOutput {
         self.repeated += other.repeated;
         self.capture_time += other.capture_time;
         self.sink_time += other.sink_time;
+        self.blended += other.blended;
+        self.blend_time += other.blend_time;
     }
 }
 
@@ -75,11 +89,21 @@ pub async fn capture_frames(
     // Sinks block (an encoder that is behind, a file write): off the async workers.
     let frames = input.frames;
     tokio::task::block_in_place(|| sink.begin(frames)).map_err(sink_failed(frames.first))?;
+    let windows: Vec<Arc<TransitionWindow>> =
+        input.transitions.iter().cloned().map(Arc::new).collect();
+    // Noise fields in parallel now, not inside a blend on the pool.
+    let (width, height) = session.frame_size();
+    for window in &windows {
+        tokio::task::block_in_place(|| {
+            hf_transitions::prepare(window.shader, width as usize, height as usize)
+        });
+    }
+    let mut queue = BlendQueue::new(sink);
     for index in frames.indices() {
         if cancel.load(Ordering::Relaxed) {
             return Err(CaptureError::Cancelled);
         }
-        if sink.holds(index) {
+        if queue.holds(index) {
             // The session's last image is no longer the previous frame.
             session.require_full_image();
             output.held += 1;
@@ -88,27 +112,55 @@ pub async fn capture_frames(
         }
         if input.repeats(index) {
             // Nothing to seek, draw, encode or decode: the sink shows the frame before again.
-            tokio::task::block_in_place(|| sink.frame(index, FrameImage::SameAsPrevious))
-                .map_err(sink_failed(index))?;
+            queue.push(index, FrameImage::SameAsPrevious)?;
             output.repeated += 1;
             on_frame(index);
             continue;
         }
         let started = Instant::now();
         let time = input.fps.frame_time(index);
-        let image = session
-            .capture_frame_within(index, time, input.frame_timeout)
-            .await?;
-        output.capture_time += started.elapsed();
-        if image == FrameImage::SameAsPrevious {
-            output.unchanged += 1;
+        if let Some(window) = window_of(&windows, index) {
+            let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
+            let layers = session
+                .capture_layers_within(
+                    index,
+                    time,
+                    scenes,
+                    window.background.as_deref(),
+                    input.frame_timeout,
+                )
+                .await?;
+            output.capture_time += started.elapsed();
+            let started = Instant::now();
+            queue.push_blend(BlendJob {
+                index,
+                window: window.clone(),
+                progress: window.progress(input.fps, index),
+                format: session.image_format(),
+                layers,
+            })?;
+            output.sink_time += started.elapsed();
+        } else {
+            let image = session
+                .capture_frame_within(index, time, input.frame_timeout)
+                .await?;
+            output.capture_time += started.elapsed();
+            if image == FrameImage::SameAsPrevious {
+                output.unchanged += 1;
+            }
+            let started = Instant::now();
+            queue.push(index, image)?;
+            output.sink_time += started.elapsed();
         }
-        let started = Instant::now();
-        tokio::task::block_in_place(|| sink.frame(index, image)).map_err(sink_failed(index))?;
-        output.sink_time += started.elapsed();
         output.captured += 1;
         on_frame(index);
     }
+    let started = Instant::now();
+    queue.flush()?;
+    output.sink_time += started.elapsed();
+    output.blended = queue.blended;
+    output.blend_time = queue.blend_time;
+    let sink = queue.into_sink();
     tokio::task::block_in_place(|| sink.finish()).map_err(sink_failed(frames.end()))?;
     Ok(output)
 }

@@ -56,6 +56,27 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
         .map_err(IoError::with("write", path))
 }
 
+/// A frame hf made (a blended transition) as an image file in `format`: PNG keeps alpha,
+/// JPEG (opaque outputs) at quality 95.
+fn encode_rgba(
+    format: ImageFormat,
+    width: u32,
+    height: u32,
+    pixels: Vec<u8>,
+) -> Result<Vec<u8>, SinkError> {
+    let image = image::RgbaImage::from_raw(width, height, pixels)
+        .ok_or("an RGBA frame whose size does not match its pixels")?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    match format {
+        ImageFormat::Png => image.write_to(&mut bytes, image::ImageFormat::Png)?,
+        ImageFormat::Jpeg => {
+            let rgb = image::DynamicImage::ImageRgba8(image).into_rgb8();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95).encode_image(&rgb)?
+        }
+    }
+    Ok(bytes.into_inner())
+}
+
 impl FrameSink for FrameFiles {
     fn holds(&self, index: u64) -> bool {
         self.path(index).is_file()
@@ -65,6 +86,11 @@ impl FrameSink for FrameFiles {
         let path = self.path(index);
         match image {
             FrameImage::Encoded { bytes, .. } => write_atomically(&path, &bytes)?,
+            FrameImage::Rgba {
+                width,
+                height,
+                pixels,
+            } => write_atomically(&path, &encode_rgba(self.format, width, height, pixels)?)?,
             FrameImage::SameAsPrevious => {
                 let previous = self.path(index.saturating_sub(1));
                 let bytes = std::fs::read(&previous).map_err(IoError::with("read", &previous))?;

@@ -90,6 +90,14 @@ pub enum CaptureError {
         /// The per-frame limit.
         seconds: f64,
     },
+    /// A transition frame's layers could not be blended.
+    #[error("transition frame {index} could not be blended: {reason}")]
+    Blend {
+        /// Render index of the frame.
+        index: u64,
+        /// What went wrong (a layer image that does not decode).
+        reason: String,
+    },
     /// The render was cancelled (SIGINT/SIGTERM or the embedder's cancel flag).
     #[error("the render was cancelled")]
     Cancelled,

@@ -978,6 +978,109 @@
   if (document.readyState === "complete") whenLoaded();
   else window.addEventListener("load", whenLoaded);
 
+  // ---- Shader transitions: HyperShader.init(...) or window.__hf.transitions = [...] ----
+  // Render mode for the transitions library: it only schedules scene opacity and writes
+  // __hf.transitions; hf captures each scene as a layer and blends them itself.
+  if (!window.__HF_VIRTUAL_TIME__) window.__HF_VIRTUAL_TIME__ = { engine: "hf" };
+  // The library's metadata leaves out the colours; keep the ones its init was given.
+  function wrapHyperShader(library) {
+    if (!library || typeof library.init !== "function" || library.init.__hf) return library;
+    var init = library.init;
+    var wrapped = function (config) {
+      var timeline = init.apply(this, arguments);
+      var list = window.__hf && window.__hf.transitions;
+      if (Array.isArray(list) && config) {
+        list.forEach(function (entry) {
+          entry.bgColor = config.bgColor;
+          entry.accentColor = config.accentColor;
+          entry.fromLibrary = true;
+        });
+      }
+      return timeline;
+    };
+    wrapped.__hf = true;
+    // Bundlers export read-only getters: the page gets an object that inherits the rest.
+    var wrapper = Object.create(library);
+    Object.defineProperty(wrapper, "init", { value: wrapped, enumerable: true });
+    return wrapper;
+  }
+  var hyperShader;
+  try {
+    Object.defineProperty(window, "HyperShader", {
+      configurable: true,
+      enumerable: true,
+      get: function () { return hyperShader; },
+      set: function (value) { hyperShader = wrapHyperShader(value); }
+    });
+  } catch (e) { /* a page-defined HyperShader stays as it is */ }
+
+  function finiteOrNull(value) {
+    var n = Number(value);
+    return isFinite(n) ? n : null;
+  }
+  function transitionList() {
+    var list = window.__hf && window.__hf.transitions;
+    if (!Array.isArray(list)) return [];
+    return list.map(function (t) {
+      t = t || {};
+      var hasShader = typeof t.shader === "string";
+      return {
+        time: finiteOrNull(t.time),
+        duration: t.duration == null ? 0.7 : finiteOrNull(t.duration),
+        shader: hasShader ? t.shader : null,
+        fromScene: String(t.fromScene == null ? "" : t.fromScene),
+        toScene: String(t.toScene == null ? "" : t.toScene),
+        bgColor: typeof t.bgColor === "string" ? t.bgColor : null,
+        accentColor: typeof t.accentColor === "string" ? t.accentColor : null,
+        // The library animates a transition without a shader itself (a CSS crossfade).
+        pageFades: !hasShader && t.fromLibrary === true,
+        fromFound: !!document.getElementById(t.fromScene),
+        toFound: !!document.getElementById(t.toScene)
+      };
+    });
+  }
+
+  // One scene alone on the page (its layer of a transition frame): everything else hidden,
+  // page backgrounds `background` (a CSS colour, or transparent), the scene itself opaque.
+  var layerMask = null;
+  function maskLayer(id, background) {
+    unmaskLayer();
+    var scene = document.getElementById(id);
+    if (!scene) return false;
+    // What is hidden inside the scene stays hidden under the mask's show rule.
+    var restore = [];
+    function pin(el, property, value) {
+      restore.push([el, property, el.style.getPropertyValue(property), el.style.getPropertyPriority(property)]);
+      el.style.setProperty(property, value, "important");
+    }
+    var inside = scene.getElementsByTagName("*");
+    var hidden = [];
+    for (var i = 0; i < inside.length; i++) {
+      if (getComputedStyle(inside[i]).visibility === "hidden") hidden.push(inside[i]);
+    }
+    hidden.forEach(function (el) { pin(el, "visibility", "hidden"); });
+    pin(scene, "opacity", "1");
+    var selector = "#" + CSS.escape(id);
+    var style = document.createElement("style");
+    style.id = "__hf_layer_mask__";
+    style.textContent = "body *{visibility:hidden!important}" +
+      selector + "," + selector + " *{visibility:visible!important}" +
+      "html,body{background:" + (background || "transparent") + "!important;background-image:none!important}";
+    document.head.appendChild(style);
+    layerMask = { style: style, restore: restore };
+    return true;
+  }
+  function unmaskLayer() {
+    if (!layerMask) return true;
+    layerMask.style.remove();
+    layerMask.restore.reverse().forEach(function (entry) {
+      if (entry[2]) entry[0].style.setProperty(entry[1], entry[2], entry[3]);
+      else entry[0].style.removeProperty(entry[1]);
+    });
+    layerMask = null;
+    return true;
+  }
+
   var fps = 30;
   function quantize(t) {
     return Math.floor(t * fps + 1e-9) / fps;
@@ -1063,6 +1166,11 @@
       if (pending.length === 0) return remaining;
       return Promise.all(pending).then(function () { return remaining; });
     },
+    /** The page's transitions (`__hf.transitions`, normalised), for the renderer's plan. */
+    transitionList: transitionList,
+    /** Show only scene `id` over `background` (a transition layer); undone by unmaskLayer. */
+    maskLayer: maskLayer,
+    unmaskLayer: unmaskLayer,
     get duration() { return compositionDuration(); }
   };
 })();

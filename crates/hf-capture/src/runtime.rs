@@ -40,6 +40,33 @@ pub struct PageActivity {
     pub spans: Vec<[f64; 2]>,
 }
 
+/// One transition as the page declares it (`__hf.transitions`, written by the transitions
+/// library's `HyperShader.init` or by the page itself), normalised by the runtime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransitionMeta {
+    /// Start on the root timeline, in seconds (`None`: not a finite number).
+    pub time: Option<f64>,
+    /// Length in seconds (0.7 when the page gave none; `None`: not a finite number).
+    pub duration: Option<f64>,
+    /// The shader's name; `None` is a crossfade.
+    pub shader: Option<String>,
+    /// Id of the scene the transition leaves.
+    pub from_scene: String,
+    /// Id of the scene it arrives at.
+    pub to_scene: String,
+    /// `HyperShader.init`'s `bgColor`: what the scenes are captured over.
+    pub bg_color: Option<String>,
+    /// `HyperShader.init`'s `accentColor`.
+    pub accent_color: Option<String>,
+    /// The page animates this one itself (the library's CSS crossfade): nothing to blend.
+    pub page_fades: bool,
+    /// Whether an element with id `from_scene` exists.
+    pub from_found: bool,
+    /// Whether an element with id `to_scene` exists.
+    pub to_found: bool,
+}
+
 /// Typed calls into the runtime of one page.
 pub(crate) struct Runtime<'p> {
     page: &'p PageHandle,
@@ -148,6 +175,33 @@ impl Runtime<'_> {
         self.page
             .run_json("window.__hf.activity()", "__hf.activity()")
             .await
+    }
+
+    /// The page's transitions.
+    pub(crate) async fn transitions(&self) -> Result<Vec<TransitionMeta>, CaptureError> {
+        self.page
+            .run_json("window.__hf.transitionList()", "__hf.transitionList()")
+            .await
+    }
+
+    /// Show only the scene with id `scene`, over `background` (a CSS colour; `None`:
+    /// transparent). Undone by [`Self::unmask_layer`].
+    pub(crate) async fn mask_layer(
+        &self,
+        scene: &str,
+        background: Option<&str>,
+    ) -> Result<(), CaptureError> {
+        let expression = format!(
+            "window.__hf.maskLayer({}, {})",
+            serde_json::to_string(scene).expect("strings serialise"),
+            serde_json::to_string(&background).expect("strings serialise"),
+        );
+        self.page.run(&expression).await.map(drop)
+    }
+
+    /// Show the whole page again after [`Self::mask_layer`].
+    pub(crate) async fn unmask_layer(&self) -> Result<(), CaptureError> {
+        self.page.run("window.__hf.unmaskLayer()").await.map(drop)
     }
 
     /// Make the page's and body's backgrounds transparent (alpha outputs).

@@ -31,6 +31,16 @@ pub enum FrameImage {
         /// The compressed image.
         bytes: Vec<u8>,
     },
+    /// Decoded pixels made by hf (a blended transition frame): straight (not premultiplied)
+    /// RGBA, row by row, at the frame size.
+    Rgba {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// `width * height * 4` bytes.
+        pixels: Vec<u8>,
+    },
     /// The page reported no damage: the frame equals the previous one.
     SameAsPrevious,
 }

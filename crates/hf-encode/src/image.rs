@@ -227,7 +227,47 @@ impl FrameConverter {
         scaler
             .run(&self.decoded, &mut self.rgb)
             .map_err(EncodeError::libav("convert frame to RGB"))?;
+        self.rgb_to_target()
+    }
 
+    /// Convert straight RGBA `pixels` of the picture size (a frame hf made, such as a
+    /// blended transition) to the encoder's format.
+    pub(crate) fn convert_rgba(
+        &mut self,
+        index: u64,
+        width: u32,
+        height: u32,
+        pixels: &[u8],
+    ) -> Result<&mut frame::Video, EncodeError> {
+        if (width, height) != (self.width, self.height)
+            || pixels.len() != (width * height * 4) as usize
+        {
+            return Err(EncodeError::BadFrame {
+                index,
+                reason: format!(
+                    "a {width}x{height} RGBA frame ({} bytes) in a {}x{} render",
+                    pixels.len(),
+                    self.width,
+                    self.height
+                ),
+            });
+        }
+        if (self.rgb.format(), self.rgb.width(), self.rgb.height()) != (Pixel::RGBA, width, height)
+        {
+            self.rgb = frame::Video::new(Pixel::RGBA, width, height);
+        }
+        let stride = self.rgb.stride(0);
+        let row_bytes = width as usize * 4;
+        let data = self.rgb.data_mut(0);
+        for (y, row) in pixels.chunks_exact(row_bytes).enumerate() {
+            data[y * stride..y * stride + row_bytes].copy_from_slice(row);
+        }
+        self.rgb_to_target()
+    }
+
+    /// The frame in `self.rgb` (full-range RGBA at the picture size) in the target format,
+    /// padded when the size is odd.
+    fn rgb_to_target(&mut self) -> Result<&mut frame::Video, EncodeError> {
         let target = self.codec.pixel_format();
         if self.to_target.is_none() {
             let mut context = scaling::Context::get(

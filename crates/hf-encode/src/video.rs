@@ -449,6 +449,11 @@ fn encode_segment(
         // it is given, so nothing is duplicated here).
         let yuv = match image {
             FrameImage::Encoded { format, bytes } => converter.convert(index, format, &bytes)?,
+            FrameImage::Rgba {
+                width,
+                height,
+                pixels,
+            } => converter.convert_rgba(index, width, height, &pixels)?,
             FrameImage::SameAsPrevious => converter
                 .last()
                 .ok_or(EncodeError::NothingToRepeat { index })?,

@@ -3,12 +3,12 @@
 //! on any worker. A segment whose browser dies is rendered again from its first frame on a
 //! fresh browser, so the bytes are those of an undisturbed render.
 
-use crate::plan::{auto_workers, available_memory, session_options};
+use crate::plan::{auto_workers, available_memory, session_options, windows_in};
 use crate::progress::FrameProgress;
 use crate::{ChunkSpec, ProgressEvent, ProgressSink, RenderError, RenderPlan, SegmentSpec, Stage};
 use hf_capture::{
     capture_frames, resolve_browser, BrowserPool, BrowserRestarter, CaptureError, CaptureInput,
-    CaptureOutput, CaptureSession, FileServer, FrameFiles,
+    CaptureOutput, CaptureSession, FileServer, FrameFiles, TransitionWindow,
 };
 use hf_core::{DiscardFrames, Fps, FrameRange, FrameSink, IoError};
 use hf_encode::{EncodeError, EncodeInput, SegmentEncoder, VideoEncodeSettings};
@@ -146,6 +146,7 @@ struct ChunkContext {
     root: PathBuf,
     /// Frames that repeat the frame before them (the plan's prediction).
     held: Vec<FrameRange>,
+    transitions: Vec<TransitionWindow>,
     /// Segment file names (relative to the root) by segment index, for video formats.
     segment_files: Vec<Option<PathBuf>>,
     queue: Mutex<VecDeque<SegmentSpec>>,
@@ -193,6 +194,7 @@ pub async fn render_chunk(
         frame_timeout: plan.capture.frame_timeout,
         root: root.to_path_buf(),
         held: plan.held.clone(),
+        transitions: plan.transitions.clone(),
         segment_files: grid.iter().map(|s| plan.segment_file(s.index)).collect(),
         queue: Mutex::new(segments.iter().copied().collect()),
         stop: AtomicBool::new(false),
@@ -405,6 +407,7 @@ async fn capture_into(
         fps: ctx.fps,
         frame_timeout: ctx.frame_timeout,
         held: held_in(&ctx.held, segment.frames()),
+        transitions: windows_in(&ctx.transitions, segment.frames()),
     };
     let mut on_frame = |index: u64| {
         let _ = ctx

@@ -181,6 +181,30 @@ pub enum RenderError {
         /// What is missing or out of place, and what to do.
         reason: String,
     },
+    /// A transition names a shader that does not exist.
+    #[error("transition {number} uses {error}\n  fix: use one of those names, or leave `shader` out for a crossfade")]
+    UnknownShader {
+        /// 1-based position in the page's transitions.
+        number: usize,
+        /// The name and the known names.
+        error: hf_transitions::UnknownShader,
+    },
+    /// A transition names a scene that is not on the page.
+    #[error("transition {number} names scene \"{id}\", but no element has that id\n  fix: give the scene's element id=\"{id}\" or correct the id in the transition")]
+    TransitionSceneNotFound {
+        /// 1-based position in the page's transitions.
+        number: usize,
+        /// The missing id.
+        id: String,
+    },
+    /// A transition's time or duration is not a number.
+    #[error("transition {number} has a {field} that is not a number\n  fix: give it in seconds, e.g. {field}: 1.5")]
+    InvalidTransition {
+        /// 1-based position in the page's transitions.
+        number: usize,
+        /// `time` or `duration`.
+        field: &'static str,
+    },
     /// The render was cancelled by the caller (SIGINT/SIGTERM in the CLI).
     #[error("the render was cancelled; nothing was written")]
     Cancelled,
@@ -235,6 +259,9 @@ impl RenderError {
             RenderError::Io(_) => "IO_ERROR",
             RenderError::InvalidOption { .. } => "INVALID_OPTION",
             RenderError::InvalidChunks { .. } => "INVALID_CHUNKS",
+            RenderError::UnknownShader { .. } => "UNKNOWN_SHADER",
+            RenderError::TransitionSceneNotFound { .. } => "TRANSITION_SCENE_NOT_FOUND",
+            RenderError::InvalidTransition { .. } => "INVALID_TRANSITION",
             RenderError::Cancelled | RenderError::Capture(C::Cancelled) => "CANCELLED",
             RenderError::ResumeMismatch { .. } => "RESUME_MISMATCH",
             RenderError::Capture(C::FrameTimeout { .. }) => "FRAME_TIMEOUT",

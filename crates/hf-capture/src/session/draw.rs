@@ -78,13 +78,81 @@ impl CaptureSession {
         }
     }
 
-    /// [`Self::capture_frame_within`] without looking at prefetched frames.
-    async fn prepare_and_capture(
+    /// Capture frame `index` of a transition as layers: each of `scenes` alone over
+    /// `background` (a CSS colour; `None`: transparent), as encoded images in the session's
+    /// format. Prepared like [`Self::capture_frame_within`], with the same time limit.
+    pub async fn capture_layers_within(
+        &mut self,
+        index: u64,
+        time: f64,
+        scenes: [&str; 2],
+        background: Option<&str>,
+        limit: Duration,
+    ) -> Result<[Vec<u8>; 2], CaptureError> {
+        // A prefetched frame is the whole page, not a layer.
+        self.prefetched.clear();
+        self.prepare(index, time, limit).await?;
+        let layers =
+            tokio::time::timeout(limit, self.capture_layers(index, time, scenes, background))
+                .await
+                .map_err(|_| CaptureError::FrameTimeout {
+                    index,
+                    time,
+                    seconds: limit.as_secs_f64(),
+                })??;
+        // The screen now shows a layer, not the frame: the next frame needs a full image.
+        self.need_full_image = true;
+        Ok(layers)
+    }
+
+    async fn capture_layers(
+        &mut self,
+        index: u64,
+        time: f64,
+        scenes: [&str; 2],
+        background: Option<&str>,
+    ) -> Result<[Vec<u8>; 2], CaptureError> {
+        self.seek(index, time).await?;
+        let mut layers = Vec::with_capacity(2);
+        for scene in scenes {
+            self.page.runtime().mask_layer(scene, background).await?;
+            layers.push(self.grab_image(index).await?);
+        }
+        self.page.runtime().unmask_layer().await?;
+        Ok(layers.try_into().expect("two layers"))
+    }
+
+    /// The image Chrome draws next, whatever the damage: a repeat of the last image when
+    /// nothing changed.
+    async fn grab_image(&mut self, index: u64) -> Result<Vec<u8>, CaptureError> {
+        for attempt in 0..GRAB_ATTEMPTS {
+            match self.grab(index).await? {
+                Grab::Image(bytes) => {
+                    self.last_image = Some(bytes.clone());
+                    return Ok(bytes);
+                }
+                Grab::Unchanged => match &self.last_image {
+                    Some(bytes) => return Ok(bytes.clone()),
+                    None => self.force_full_damage().await?,
+                },
+                Grab::Nothing => {}
+            }
+            tokio::time::sleep(Duration::from_millis((5u64 << attempt).min(100))).await;
+        }
+        Err(CaptureError::NoImage {
+            index,
+            attempts: GRAB_ATTEMPTS,
+        })
+    }
+
+    /// Before frame `index`: when the page did not just draw the frame before it, catch up
+    /// and draw that frame uncaptured (see [`Self::capture_frame_within`]).
+    async fn prepare(
         &mut self,
         index: u64,
         time: f64,
         limit: Duration,
-    ) -> Result<FrameImage, CaptureError> {
+    ) -> Result<(), CaptureError> {
         let timed_out = |_| CaptureError::FrameTimeout {
             index,
             time,
@@ -102,9 +170,24 @@ impl CaptureSession {
                 .await
                 .map_err(timed_out)??;
         }
+        Ok(())
+    }
+
+    /// [`Self::capture_frame_within`] without looking at prefetched frames.
+    async fn prepare_and_capture(
+        &mut self,
+        index: u64,
+        time: f64,
+        limit: Duration,
+    ) -> Result<FrameImage, CaptureError> {
+        self.prepare(index, time, limit).await?;
         tokio::time::timeout(limit, self.capture_frame(index, time))
             .await
-            .map_err(timed_out)?
+            .map_err(|_| CaptureError::FrameTimeout {
+                index,
+                time,
+                seconds: limit.as_secs_f64(),
+            })?
     }
 
     /// Seek the page to frame `index` at `time`, showing the video frames of that time.

@@ -4,7 +4,7 @@ mod draw;
 
 use crate::browser::{ChromeProcess, LaunchOptions};
 use crate::page::PageHandle;
-use crate::{CaptureError, MediaSlot, PageActivity, VideoFrames};
+use crate::{CaptureError, MediaSlot, PageActivity, TransitionMeta, VideoFrames};
 use chromiumoxide::cdp::browser_protocol::dom::Rgba;
 use chromiumoxide::cdp::browser_protocol::emulation::{
     SetDefaultBackgroundColorOverrideParams, SetDeviceMetricsOverrideParams,
@@ -86,6 +86,9 @@ pub struct PageFacts {
     pub duration: f64,
     /// Composition ids that never registered a timeline within the wait.
     pub missing_timelines: Vec<String>,
+    /// The transitions the page declares (`__hf.transitions`).
+    #[serde(default)]
+    pub transitions: Vec<TransitionMeta>,
 }
 
 /// A browser with one page loaded and ready to capture.
@@ -113,6 +116,8 @@ pub struct CaptureSession {
     prefetched: VecDeque<(u64, FrameImage)>,
     /// Extracted video frames shown in place of `<video>` elements.
     video_frames: Arc<VideoFrames>,
+    /// Size of the captured images in pixels (the viewport times the device scale).
+    frame_size: (u32, u32),
 }
 
 impl CaptureSession {
@@ -163,11 +168,16 @@ impl CaptureSession {
             facts: PageFacts {
                 duration: 0.0,
                 missing_timelines: Vec::new(),
+                transitions: Vec::new(),
             },
             next_index: 0,
             last_drawn: None,
             prefetched: VecDeque::new(),
             video_frames: Arc::default(),
+            frame_size: {
+                let scaled = |v: u32| (f64::from(v) * options.device_scale_factor).round() as u32;
+                (scaled(options.width), scaled(options.height))
+            },
         };
         if begin_frame {
             // Probe beginFrame before navigating so Auto mode can fall back cheaply.
@@ -244,6 +254,7 @@ impl CaptureSession {
                         return Ok(PageFacts {
                             duration: s.duration,
                             missing_timelines: s.missing_timelines.clone(),
+                            transitions: self.page.runtime().transitions().await?,
                         });
                     }
                     format!("timelines for {}", s.missing_timelines.join(", "))
@@ -259,6 +270,16 @@ impl CaptureSession {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Size of the captured images in pixels.
+    pub fn frame_size(&self) -> (u32, u32) {
+        self.frame_size
+    }
+
+    /// The image format frames are captured in.
+    pub fn image_format(&self) -> ImageFormat {
+        self.image_format
     }
 
     /// The capture path in use.

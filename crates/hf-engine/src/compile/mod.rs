@@ -19,6 +19,7 @@ use document::DocumentShape;
 use hf_capture::{RUNTIME_FILE, RUNTIME_JS};
 use hf_core::{Fps, IoError};
 use inject::{inject_iframes, Injections};
+use remote::{HYPER_SHADER_FILE, HYPER_SHADER_JS};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 /// Frame size the compiler assumes when the root has no `data-width`/`data-height`.
@@ -160,6 +161,7 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
     let html_path = input.work_dir.join("index.html");
     write_file(&html_path, &compiled)?;
     write_file(&input.work_dir.join(RUNTIME_FILE), RUNTIME_JS)?;
+    write_file(&input.work_dir.join(HYPER_SHADER_FILE), HYPER_SHADER_JS)?;
     inject_iframes(
         &shape.iframes,
         &input.project_dir,

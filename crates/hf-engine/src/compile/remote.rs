@@ -17,6 +17,18 @@ use std::sync::LazyLock;
 /// Folder (inside the work dir) localised assets are written to.
 pub const ASSET_DIR: &str = "__hf_assets";
 
+/// File (beside the compiled page) holding hf's render-mode stand-in for the shader
+/// transitions library, served in place of the library from a CDN.
+pub const HYPER_SHADER_FILE: &str = "__hf_hyper_shader.js";
+
+/// hf's render-mode stand-in for `@hyperframes/shader-transitions`.
+pub const HYPER_SHADER_JS: &str = include_str!("hyper-shader.js");
+
+/// Whether `url` loads the shader transitions library from a CDN (jsDelivr, unpkg, ...).
+fn is_shader_transitions_library(url: &str) -> bool {
+    url.contains("@hyperframes/shader-transitions")
+}
+
 /// GSAP version a missing local `gsap*.js` falls back to (as upstream does).
 const GSAP_FALLBACK_VERSION: &str = "3.15.0";
 
@@ -205,6 +217,12 @@ impl<'a> Localizer<'a> {
             let selector = format!("{tag}[{attribute}]");
             element!(selector, move |el| {
                 let value = el.get_attribute(attribute).unwrap_or_default();
+                if tag == "script" && is_remote(&value) && is_shader_transitions_library(&value) {
+                    el.set_attribute(attribute, &format!("/{HYPER_SHADER_FILE}"))?;
+                    el.remove_attribute("integrity");
+                    el.remove_attribute("crossorigin");
+                    return Ok(());
+                }
                 let remote = if is_remote(&value) {
                     Some(value.clone())
                 } else if tag == "script" && self.missing_local_gsap(&value, path) {

@@ -10,15 +10,17 @@
 
 mod held;
 mod stage;
+mod transitions;
 mod workers;
 
 pub use stage::{plan_stage, PlannedRender};
 pub(crate) use stage::{session_options, LocalRender, MediaWork};
+pub(crate) use transitions::windows_in;
 pub(crate) use workers::{auto_workers, available_memory};
 
 use crate::output::{OutputFormat, OutputKind};
 use crate::CapturePlan;
-use hf_capture::{CaptureMode, VideoFrames};
+use hf_capture::{CaptureMode, TransitionWindow, VideoFrames};
 use hf_core::{Fps, FrameRange, ImageFormat};
 use hf_encode::{AudioTrack, VideoEncodeSettings};
 use serde::{Deserialize, Serialize};
@@ -26,7 +28,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The format version of a serialized [`RenderPlan`]; bumped when its shape changes.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// Everything the capture, encode and assemble stages need for one render, decided once.
 ///
@@ -59,6 +61,8 @@ pub struct RenderPlan {
     /// source frame): never captured, the encoder repeats the picture before. Empty when the
     /// page cannot be predicted or skipping is off.
     pub held: Vec<FrameRange>,
+    /// Shader transitions: their frames are captured as one layer per scene and blended.
+    pub transitions: Vec<TransitionWindow>,
     /// The sound of the render, when any element sounds and the format keeps audio.
     pub audio: Option<AudioPlan>,
     /// What is written, where, with which encoder.

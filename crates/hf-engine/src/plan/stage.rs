@@ -2,6 +2,7 @@
 //! page knows (duration, media slots, volume envelopes), and decide the rest of the render.
 
 use super::held::held_frames;
+use super::transitions::transition_windows;
 use super::workers::{auto_workers, available_memory, calibrated_workers};
 use super::{
     default_segment_frames, AudioPlan, CaptureSettings, OutputTarget, PagePlan, RenderPlan,
@@ -159,7 +160,17 @@ pub async fn plan_stage(
     let (server, mut pool) = open_page(job, root, &page, &capture, fps).await?;
     let (duration, frames) = duration_and_frames(job, &compiled, &mut pool, fps, progress)?;
     // Read before anything seeks the page: every animation is there as the page made it.
-    let activity = pool.first().activity().await?;
+    let mut activity = pool.first().activity().await?;
+    let transitions = transition_windows(
+        &pool.first().facts().transitions,
+        fps,
+        frames,
+        capture.transparent,
+    )?;
+    // A blended frame differs from the one before it, whatever the page does.
+    activity
+        .spans
+        .extend(transitions.iter().map(|t| [t.start, t.start + t.duration]));
     let media = probe_media(&compiled, &mut pool, &page, fps, frames, duration).await?;
     let extraction = start_extraction(job, root, &media, fps);
     let audio = audio_plan(&media, &output, fps, frames, progress);
@@ -181,6 +192,7 @@ pub async fn plan_stage(
         capture,
         videos,
         held,
+        transitions,
         audio,
         capture_only: job.capture_only,
     };

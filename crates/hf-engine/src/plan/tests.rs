@@ -30,6 +30,7 @@ pub(crate) fn sample_plan(frames: u64, segment_frames: u64) -> RenderPlan {
         },
         videos: VideoFrames::default(),
         held: vec![FrameRange::new(10, 20)],
+        transitions: Vec::new(),
         audio: None,
         output: OutputTarget {
             path: PathBuf::from("out.mp4"),

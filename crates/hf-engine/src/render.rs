@@ -149,6 +149,7 @@ async fn start_workers(
 fn add_chunk(timings: &mut StageTimings, chunk: &ChunkResult) {
     timings.capture += chunk.elapsed;
     timings.encoder_wait += chunk.capture.sink_time;
+    timings.blend += chunk.capture.blend_time;
     timings.convert += chunk.convert_time;
     timings.encode += chunk.encode_time;
 }
@@ -197,6 +198,7 @@ fn render_result(
         resumed_frames: captured.held,
         capture_only: assembled.is_none(),
         unchanged_frames: captured.unchanged,
+        blended_frames: captured.blended,
         held_frames: captured.repeated,
         media: match assembled {
             Some(assembled) => MediaSummary {

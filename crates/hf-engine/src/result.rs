@@ -30,6 +30,10 @@ pub struct StageTimings {
     /// Decoding and mixing audio (alongside capture), wall time of its thread.
     #[serde(default)]
     pub audio: Duration,
+    /// Decoding and blending transition layers on the blend pool (alongside capture), summed
+    /// over the pool's threads.
+    #[serde(default)]
+    pub blend: Duration,
 }
 
 /// What a finished render produced.
@@ -72,6 +76,9 @@ pub struct RenderResult {
     pub capture_only: bool,
     /// Frames the page reported unchanged (reused without decoding).
     pub unchanged_frames: u64,
+    /// Transition frames blended from two scene layers.
+    #[serde(default)]
+    pub blended_frames: u64,
     /// Frames never captured because they repeat the frame before them (predicted).
     #[serde(default)]
     pub held_frames: u64,

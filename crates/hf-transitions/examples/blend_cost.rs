@@ -27,7 +27,11 @@ fn main() {
     println!(
         "shader               first (fields) ms   per frame, 1 thread ms   per frame, pool ms"
     );
-    for shader in Shader::ALL {
+    let only = std::env::var("HF_SHADER").ok();
+    for shader in Shader::ALL
+        .into_iter()
+        .filter(|s| only.as_deref().is_none_or(|o| o == s.name()))
+    {
         let run = |progress: f32| {
             blend(BlendInput {
                 shader,

@@ -2,9 +2,9 @@
 
 use crate::fields::fields;
 use crate::kernels::{self, Frame, GlitchFrame, Pixel};
+use crate::rows::for_each_row;
 use crate::texture::Texture;
 use crate::{Accents, Layer, Shader};
-use rayon::prelude::*;
 
 /// One transition frame to blend.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +21,8 @@ pub struct BlendInput<'a> {
     pub accents: &'a Accents,
 }
 
-/// The frame `input` describes.
+/// The frame `input` describes. Rows run in parallel on rayon's pool, unless this is called
+/// on a pool thread (a blend spawned on the pool): then on that thread alone.
 ///
 /// # Panics
 /// When the two layers differ in size.
@@ -72,17 +73,14 @@ where
 {
     let (width, height) = (frame.width, frame.height);
     let mut pixels = vec![0u8; width * height * 4];
-    pixels
-        .par_chunks_mut(width * 4)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let v = (y as f32 + 0.5) / height as f32;
-            for (x, out) in row.chunks_exact_mut(4).enumerate() {
-                let u = (x as f32 + 0.5) / width as f32;
-                let rgba = kernel(frame, Pixel { x, y, u, v });
-                store(rgba, out);
-            }
-        });
+    for_each_row(&mut pixels, width * 4, |y, row| {
+        let v = (y as f32 + 0.5) / height as f32;
+        for (x, out) in row.chunks_exact_mut(4).enumerate() {
+            let u = (x as f32 + 0.5) / width as f32;
+            let rgba = kernel(frame, Pixel { x, y, u, v });
+            store(rgba, out);
+        }
+    });
     pixels
 }
 

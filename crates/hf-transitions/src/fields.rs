@@ -2,8 +2,8 @@
 //! shared by every blend of that size (a transition's frames, and later transitions).
 
 use crate::noise::{fbm, ridged, vnoise};
+use crate::rows::for_each_row;
 use crate::Shader;
-use rayon::prelude::*;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Planes of per-pixel values (what each holds depends on the shader, see [`compute`]).
@@ -51,7 +51,8 @@ pub(crate) fn fields(shader: Shader, width: usize, height: usize) -> Option<Arc<
 }
 
 /// Compute (and cache) the noise fields `shader` needs at `width x height`, in parallel when
-/// called from outside rayon's pool; blends of that size then find them ready.
+/// called from outside rayon's pool (on a pool thread they are computed on that thread
+/// alone); blends of that size then find them ready.
 pub fn prepare(shader: Shader, width: usize, height: usize) {
     let _ = fields(shader, width, height);
 }
@@ -83,23 +84,14 @@ pub(crate) fn thermal_extra_rows(height: usize) -> usize {
 }
 
 /// A plane of `rows` rows, `f(u, v)` at each pixel centre.
-///
-/// Rows run in parallel unless this is one of rayon's own threads: a pool thread waiting in
-/// a parallel loop runs other queued jobs meanwhile, and one of them may be a blend waiting
-/// for these very fields (their `OnceLock`), on the stack of the thread that must finish them.
 fn plane(width: usize, height: usize, rows: usize, f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     let mut plane = vec![0.0; width * rows];
-    let fill = |(y, row): (usize, &mut [f32])| {
+    for_each_row(&mut plane, width, |y, row| {
         let v = (y as f32 + 0.5) / height as f32;
         for (x, value) in row.iter_mut().enumerate() {
             *value = f((x as f32 + 0.5) / width as f32, v);
         }
-    };
-    if rayon::current_thread_index().is_some() {
-        plane.chunks_mut(width).enumerate().for_each(fill);
-    } else {
-        plane.par_chunks_mut(width).enumerate().for_each(fill);
-    }
+    });
     plane
 }
 

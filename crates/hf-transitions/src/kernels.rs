@@ -3,6 +3,7 @@
 //! variables.
 
 use crate::fields::Fields;
+use crate::noise::{floor, fract};
 use crate::texture::Texture;
 use crate::Accents;
 
@@ -37,12 +38,24 @@ impl Frame<'_> {
 
 type Rgba = [f32; 4];
 
+// Written out lane by lane: `array::map` is not always inlined, and these run per pixel.
+#[inline(always)]
 fn mix(a: Rgba, b: Rgba, t: f32) -> Rgba {
-    [0, 1, 2, 3].map(|i| a[i] + (b[i] - a[i]) * t)
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+        a[3] + (b[3] - a[3]) * t,
+    ]
 }
 
+#[inline(always)]
 fn mix3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    [0, 1, 2].map(|i| a[i] + (b[i] - a[i]) * t)
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 /// GLSL `smoothstep` (also with `edge0 > edge1`, as the shaders use it).
@@ -69,8 +82,9 @@ fn add_light(mut px: Rgba, rgb: [f32; 3]) -> Rgba {
     px
 }
 
+#[inline(always)]
 fn scale3(rgb: [f32; 3], k: f32) -> [f32; 3] {
-    rgb.map(|c| c * k)
+    [rgb[0] * k, rgb[1] * k, rgb[2] * k]
 }
 
 fn clamp01(t: f32) -> f32 {
@@ -164,9 +178,8 @@ impl GlitchFrame {
 
 pub(crate) fn glitch(f: &Frame<'_>, px: Pixel) -> Rgba {
     let g = f.glitch.as_ref().expect("glitch frame prepared");
-    let band = ((px.v * 60.0).floor() as usize).min(59);
-    let block =
-        ((px.v * 8.0).floor() as usize).min(7) * 12 + ((px.u * 12.0).floor() as usize).min(11);
+    let band = (floor(px.v * 60.0) as usize).min(59);
+    let block = (floor(px.v * 8.0) as usize).min(7) * 12 + (floor(px.u * 12.0) as usize).min(11);
     let [bx, by] = g.block_shift[block];
     let gu = clamp01(px.u + g.line_shift[band] + bx);
     let gv = clamp01(px.v + by);
@@ -174,10 +187,10 @@ pub(crate) fn glitch(f: &Frame<'_>, px: Pixel) -> Rgba {
     let mut col = f.from.sample(gu, gv);
     col[0] = f.from.sample_channel(gu + shift, gv, 0);
     col[2] = f.from.sample_channel(gu - shift, gv, 2);
-    let scanline = step(0.5, (px.v * f.height as f32 * 0.5).fract()) * 0.05 * g.intensity;
+    let scanline = step(0.5, fract(px.v * f.height as f32 * 0.5)) * 0.05 * g.intensity;
     let levels = 256.0 + (8.0 - 256.0) * g.intensity * 0.5;
     for c in &mut col[..3] {
-        *c = (((*c - scanline) * g.flicker) * levels).floor() / levels;
+        *c = floor(((*c - scanline) * g.flicker) * levels) / levels;
     }
     mix(col, f.to.texel(px.x, px.y), f.p)
 }
@@ -193,7 +206,11 @@ pub(crate) fn light_leak(f: &Frame<'_>, px: Pixel) -> Rgba {
     let leak = clamp01(libm::expf(-dist * 1.8) * f.p * 4.0);
     let warm = mix3(a.accent, a.bright, dist * 0.7);
     let flare = libm::expf(-(px.v - (-0.2 + px.u * 0.3)).abs() * 15.0) * leak * 0.3;
-    let light = [0, 1, 2].map(|i| warm[i] * leak * 3.0 + a.bright[i] * flare);
+    let light = [
+        warm[0] * leak * 3.0 + a.bright[0] * flare,
+        warm[1] * leak * 3.0 + a.bright[1] * flare,
+        warm[2] * leak * 3.0 + a.bright[2] * flare,
+    ];
     let mut over = add_light(f.from.texel(px.x, px.y), light);
     for c in &mut over[..3] {
         *c = aces(*c);
@@ -224,7 +241,7 @@ pub(crate) fn whip_pan(f: &Frame<'_>, px: Pixel) -> Rgba {
                 sum[c] += tap[c];
             }
         }
-        sum.map(|s| s / 10.0)
+        [sum[0] / 10.0, sum[1] / 10.0, sum[2] / 10.0, sum[3] / 10.0]
     };
     let from = blur(f.from, f.p * 1.5, f.p * 0.08);
     let to = blur(f.to, -(1.0 - f.p) * 1.5, -(1.0 - f.p) * 0.08);
@@ -247,7 +264,7 @@ pub(crate) fn cinematic_zoom(f: &Frame<'_>, px: Pixel) -> Rgba {
             sum[2] += layer.sample_channel(bu, bv, 2);
             sum[3] += centre[3];
         }
-        sum.map(|s| s / 12.0)
+        [sum[0] / 12.0, sum[1] / 12.0, sum[2] / 12.0, sum[3] / 12.0]
     };
     let from = blur(f.from, -f.p * 0.08);
     let to = blur(f.to, (1.0 - f.p) * 0.06);
@@ -322,8 +339,8 @@ pub(crate) fn swirl_vortex(f: &Frame<'_>, px: Pixel) -> Rgba {
 fn scrolled(f: &Frame<'_>, plane: usize, px: Pixel) -> f32 {
     let fields = f.fields.expect("thermal fields were computed");
     let offset = f.p * 2.0 / 3.0 * f.height as f32;
-    let row = px.y + offset.floor() as usize;
-    let t = offset.fract();
+    let row = px.y + floor(offset) as usize;
+    let t = fract(offset);
     let values = &fields.planes[plane];
     let at = |r: usize| values[r * f.width + px.x];
     at(row) + (at(row + 1) - at(row)) * t
@@ -374,6 +391,10 @@ pub(crate) fn ridged_burn(f: &Frame<'_>, px: Pixel) -> Rgba {
     burn = mix3(burn, [1.0; 3], smoothstep(0.5, 1.0, heat));
     let sparks = f.field(1, px) * heat * 3.0;
     let base = mix(f.to.texel(px.x, px.y), f.from.texel(px.x, px.y), e);
-    let light = [0, 1, 2].map(|i| burn[i] * heat * 3.5 + acc.bright[i] * sparks);
+    let light = [
+        burn[0] * heat * 3.5 + acc.bright[0] * sparks,
+        burn[1] * heat * 3.5 + acc.bright[1] * sparks,
+        burn[2] * heat * 3.5 + acc.bright[2] * sparks,
+    ];
     add_light(base, light)
 }

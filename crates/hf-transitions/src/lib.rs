@@ -18,6 +18,7 @@ mod fields;
 mod kernels;
 mod layer;
 mod noise;
+mod rows;
 mod shader;
 mod texture;
 

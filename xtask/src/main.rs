@@ -14,6 +14,7 @@
 mod bench;
 mod distributed_bench;
 mod regress;
+mod transition_parity;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

@@ -160,6 +160,15 @@ pub async fn capture_frames(
     output.sink_time += started.elapsed();
     output.blended = queue.blended;
     output.blend_time = queue.blend_time;
+    if output.blended > 0 {
+        tracing::debug!(
+            blended = output.blended,
+            blend_time = ?output.blend_time,
+            in_flight_limit = crate::BLENDS_IN_FLIGHT,
+            noise_fields_mb = hf_transitions::cached_field_bytes() as f64 / 1e6,
+            "transition frames blended"
+        );
+    }
     let sink = queue.into_sink();
     tokio::task::block_in_place(|| sink.finish()).map_err(sink_failed(frames.end()))?;
     Ok(output)

@@ -10,8 +10,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Blends in flight per capture loop: each holds two captured layers, their decoded pixels
-/// and the output (about 25 MB at 1080p), so a worker holds at most about 100 MB of them.
+/// Blends queued per capture loop before capture waits for the oldest. A queued blend holds
+/// its two captured images (a few hundred KB); a running one (at most one per pool thread)
+/// also holds the decoded layers, their `f32` copies and the output, about 90 MB at 1080p.
 pub const BLENDS_IN_FLIGHT: usize = 4;
 
 /// One transition of a render: which frames blend which scenes with which shader.

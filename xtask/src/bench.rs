@@ -232,9 +232,11 @@ struct Options {
     distributed: Vec<usize>,
     /// Compare every transition with upstream's renders (runs instead of the table).
     transition_parity: bool,
+    /// Also run upstream with `--no-page-side-compositing` on cases with transitions.
+    upstream_layered: bool,
 }
 
-const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity]";
+const USAGE: &str = "usage: cargo xtask bench [--runs N] [--workers 1,2,3,auto] [--case NAME-PREFIX]... [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity] [--upstream-layered]";
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
@@ -247,6 +249,7 @@ fn parse(args: &[String]) -> Result<Options> {
         no_skip: false,
         distributed: Vec::new(),
         transition_parity: false,
+        upstream_layered: false,
     };
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
@@ -260,6 +263,10 @@ fn parse(args: &[String]) -> Result<Options> {
         }
         if flag == "--no-skip" {
             options.no_skip = true;
+            continue;
+        }
+        if flag == "--upstream-layered" {
+            options.upstream_layered = true;
             continue;
         }
         if flag == "--transition-parity" {
@@ -394,7 +401,7 @@ fn run_case(
             let scratch = out_dir.join("upstream-project");
             let sample = upstream.render(dir, &scratch, &run.upstream_output, run.workers, &[])?;
             samples.entry("hyperframes").or_default().push(sample);
-            if run.case.has_transitions() {
+            if options.upstream_layered && run.case.has_transitions() {
                 let output = layered_output(&run.upstream_output);
                 let flags = ["--no-page-side-compositing"];
                 let sample = upstream.render(dir, &scratch, &output, run.workers, &flags)?;

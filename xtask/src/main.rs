@@ -29,7 +29,7 @@ fn main() -> Result<()> {
         Some("bench") => bench::bench(&args[1..]),
         Some("regress") => regress::regress(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] | regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed] [--chunks K]");
+            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity] [--upstream-layered] | regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed] [--chunks K]");
             std::process::exit(2);
         }
     }

@@ -32,8 +32,9 @@ const SHADERS: [&str; 15] = [
 const FIRST: u64 = 15;
 const LAST: u64 = 33;
 
-/// The scenes carry their own font: upstream's page-side compositor draws clones of the scenes
-/// outside the root, where a font set on the root would not reach them.
+/// The scenes carry their own font (upstream's page-side compositor draws clones of the scenes
+/// outside the root, where a font set on the root would not reach them) and are timed clips
+/// (upstream's layered path shows nothing of a scene that is not).
 fn page(shader: &str) -> String {
     format!(
         r##"<!doctype html><html><head><meta charset="utf-8"><script src="gsap.min.js"></script>
@@ -45,7 +46,8 @@ fn page(shader: &str) -> String {
 #b{{background:radial-gradient(circle at 75% 70%,#fde047 0 50px,transparent 51px),linear-gradient(135deg,#03131f,#06966d 50%,#e0fb55)}}
 </style></head><body>
 <div id="root" data-composition-id="main" data-width="640" data-height="360" data-duration="1.5">
-<section id="a" class="scene">ALPHA</section><section id="b" class="scene">BETA</section></div>
+<section id="a" class="scene clip" data-start="0" data-duration="1.5">ALPHA</section>
+<section id="b" class="scene clip" data-start="0" data-duration="1.5">BETA</section></div>
 <script>
 const tl = gsap.timeline({{ paused: true }});
 HyperShader.init({{ bgColor: "#000000", accentColor: "#7dd3fc", scenes: ["a", "b"],

@@ -89,15 +89,7 @@ pub async fn capture_frames(
     // Sinks block (an encoder that is behind, a file write): off the async workers.
     let frames = input.frames;
     tokio::task::block_in_place(|| sink.begin(frames)).map_err(sink_failed(frames.first))?;
-    let windows: Vec<Arc<TransitionWindow>> =
-        input.transitions.iter().cloned().map(Arc::new).collect();
-    // Noise fields in parallel now, not inside a blend on the pool.
-    let (width, height) = session.frame_size();
-    for window in &windows {
-        tokio::task::block_in_place(|| {
-            hf_transitions::prepare(window.shader, width as usize, height as usize)
-        });
-    }
+    let windows = prepare_transitions(session, &input.transitions);
     let mut queue = BlendQueue::new(sink);
     for index in frames.indices() {
         if cancel.load(Ordering::Relaxed) {
@@ -117,41 +109,11 @@ pub async fn capture_frames(
             on_frame(index);
             continue;
         }
-        let started = Instant::now();
-        let time = input.fps.frame_time(index);
-        if let Some(window) = window_of(&windows, index) {
-            let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
-            let layers = session
-                .capture_layers_within(
-                    index,
-                    time,
-                    scenes,
-                    window.background.as_deref(),
-                    input.frame_timeout,
-                )
-                .await?;
-            output.capture_time += started.elapsed();
-            let started = Instant::now();
-            queue.push_blend(BlendJob {
-                index,
-                window: window.clone(),
-                progress: window.progress(input.fps, index),
-                format: session.image_format(),
-                layers,
-            })?;
-            output.sink_time += started.elapsed();
-        } else {
-            let image = session
-                .capture_frame_within(index, time, input.frame_timeout)
-                .await?;
-            output.capture_time += started.elapsed();
-            if image == FrameImage::SameAsPrevious {
-                output.unchanged += 1;
-            }
-            let started = Instant::now();
-            queue.push(index, image)?;
-            output.sink_time += started.elapsed();
+        match window_of(&windows, index) {
+            Some(window) => capture_blended(session, input, window, index, &mut queue).await?,
+            None => capture_whole(session, input, index, &mut queue).await?,
         }
+        .add_to(&mut output);
         output.captured += 1;
         on_frame(index);
     }
@@ -164,7 +126,6 @@ pub async fn capture_frames(
         tracing::debug!(
             blended = output.blended,
             blend_time = ?output.blend_time,
-            in_flight_limit = crate::BLENDS_IN_FLIGHT,
             noise_fields_mb = hf_transitions::cached_field_bytes() as f64 / 1e6,
             "transition frames blended"
         );
@@ -172,4 +133,88 @@ pub async fn capture_frames(
     let sink = queue.into_sink();
     tokio::task::block_in_place(|| sink.finish()).map_err(sink_failed(frames.end()))?;
     Ok(output)
+}
+
+/// The run's transitions, shared with the blends, with their noise fields computed now (in
+/// parallel, not later inside a blend on the pool).
+fn prepare_transitions(
+    session: &CaptureSession,
+    transitions: &[TransitionWindow],
+) -> Vec<Arc<TransitionWindow>> {
+    let (width, height) = session.frame_size();
+    for window in transitions {
+        tokio::task::block_in_place(|| {
+            hf_transitions::prepare(window.shader, width as usize, height as usize)
+        });
+    }
+    transitions.iter().cloned().map(Arc::new).collect()
+}
+
+/// What capturing one frame took.
+struct FrameCost {
+    capture_time: Duration,
+    sink_time: Duration,
+    unchanged: bool,
+}
+
+impl FrameCost {
+    fn add_to(self, output: &mut CaptureOutput) {
+        output.capture_time += self.capture_time;
+        output.sink_time += self.sink_time;
+        output.unchanged += u64::from(self.unchanged);
+    }
+}
+
+/// Capture frame `index` of the page as it is and queue it.
+async fn capture_whole(
+    session: &mut CaptureSession,
+    input: &CaptureInput,
+    index: u64,
+    queue: &mut BlendQueue<'_>,
+) -> Result<FrameCost, CaptureError> {
+    let started = Instant::now();
+    let time = input.fps.frame_time(index);
+    let image = session
+        .capture_frame_within(index, time, input.frame_timeout)
+        .await?;
+    let capture_time = started.elapsed();
+    let unchanged = image == FrameImage::SameAsPrevious;
+    let started = Instant::now();
+    queue.push(index, image)?;
+    Ok(FrameCost {
+        capture_time,
+        sink_time: started.elapsed(),
+        unchanged,
+    })
+}
+
+/// Capture frame `index` of `window` as one layer per scene and queue their blend.
+async fn capture_blended(
+    session: &mut CaptureSession,
+    input: &CaptureInput,
+    window: &Arc<TransitionWindow>,
+    index: u64,
+    queue: &mut BlendQueue<'_>,
+) -> Result<FrameCost, CaptureError> {
+    let started = Instant::now();
+    let time = input.fps.frame_time(index);
+    let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
+    let background = window.background.as_deref();
+    let layers = session
+        .capture_layers_within(index, time, scenes, background, input.frame_timeout)
+        .await?;
+    let capture_time = started.elapsed();
+    let started = Instant::now();
+    queue.push_blend(BlendJob {
+        index,
+        window: window.clone(),
+        progress: window.progress(input.fps, index),
+        format: session.image_format(),
+        layers,
+    })?;
+    Ok(FrameCost {
+        capture_time,
+        sink_time: started.elapsed(),
+        unchanged: false,
+    })
 }

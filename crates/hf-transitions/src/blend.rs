@@ -35,7 +35,9 @@ pub fn blend(input: BlendInput<'_>) -> Layer {
     );
     let fields = fields(input.shader, width, height);
     let p = input.progress.clamp(0.0, 1.0);
-    let (from, to) = (Texture::new(input.from), Texture::new(input.to));
+    let [from_pixels, to_pixels] = TEXTURES.take();
+    let from = Texture::reusing(input.from, from_pixels);
+    let to = Texture::reusing(input.to, to_pixels);
     let frame = Frame {
         from: &from,
         to: &to,
@@ -63,7 +65,13 @@ pub fn blend(input: BlendInput<'_>) -> Layer {
         Shader::DomainWarp => run(&frame, kernels::domain_warp),
         Shader::RidgedBurn => run(&frame, kernels::ridged_burn),
     };
+    TEXTURES.set([from.into_pixels(), to.into_pixels()]);
     Layer::from_premultiplied(width, height, pixels)
+}
+
+thread_local! {
+    /// The last blend's texture allocations on this thread, reused by the next.
+    static TEXTURES: std::cell::Cell<[Vec<[f32; 4]>; 2]> = const { std::cell::Cell::new([Vec::new(), Vec::new()]) };
 }
 
 /// Every pixel of `frame` through `kernel`, as premultiplied RGBA8.

@@ -109,7 +109,6 @@ enum Queued {
 pub(crate) struct BlendQueue<'s> {
     sink: &'s mut dyn FrameSink,
     queue: VecDeque<Queued>,
-    blending: usize,
     /// Frames blended so far, and the pool time they took.
     pub(crate) blended: u64,
     pub(crate) blend_time: Duration,
@@ -120,7 +119,6 @@ impl<'s> BlendQueue<'s> {
         BlendQueue {
             sink,
             queue: VecDeque::new(),
-            blending: 0,
             blended: 0,
             blend_time: Duration::ZERO,
         }
@@ -156,8 +154,15 @@ impl<'s> BlendQueue<'s> {
             let _ = sender.send(result);
         });
         self.queue.push_back(Queued::Blending(index, receiver));
-        self.blending += 1;
         self.drain(false)
+    }
+
+    /// Blends queued and not yet delivered.
+    fn blends_queued(&self) -> usize {
+        self.queue
+            .iter()
+            .filter(|queued| matches!(queued, Queued::Blending(..)))
+            .count()
     }
 
     /// Every queued frame into the sink, waiting for the blends still running.
@@ -172,7 +177,8 @@ impl<'s> BlendQueue<'s> {
             let (index, image) = match head {
                 Queued::Ready(index, image) => (index, image),
                 Queued::Blending(index, receiver) => {
-                    let wait = all || self.blending > BLENDS_IN_FLIGHT;
+                    // The head counts too: it was just taken off the queue.
+                    let wait = all || self.blends_queued() + 1 > BLENDS_IN_FLIGHT;
                     let result = if wait {
                         tokio::task::block_in_place(|| receiver.recv()).ok()
                     } else {
@@ -182,7 +188,6 @@ impl<'s> BlendQueue<'s> {
                         self.queue.push_front(Queued::Blending(index, receiver));
                         return Ok(());
                     };
-                    self.blending -= 1;
                     let (image, took) = result?;
                     self.blended += 1;
                     self.blend_time += took;

@@ -116,23 +116,29 @@ impl CaptureSession {
         let mut layers = Vec::with_capacity(2);
         for scene in scenes {
             self.page.runtime().mask_layer(scene, background).await?;
-            layers.push(self.grab_image(index).await?);
+            let layer = self.grab_image(index, false).await?;
+            layers.push(layer.expect("a full image is asked for"));
         }
         self.page.runtime().unmask_layer().await?;
         Ok(layers.try_into().expect("two layers"))
     }
 
-    /// The image Chrome draws next, whatever the damage: a repeat of the last image when
-    /// nothing changed.
-    async fn grab_image(&mut self, index: u64) -> Result<Vec<u8>, CaptureError> {
+    /// The image Chrome draws next. When nothing changed since the last drawn frame: `None`
+    /// if `allow_repeat`, else the last image again (the screen still shows it).
+    async fn grab_image(
+        &mut self,
+        index: u64,
+        allow_repeat: bool,
+    ) -> Result<Option<Vec<u8>>, CaptureError> {
         for attempt in 0..GRAB_ATTEMPTS {
             match self.grab(index).await? {
                 Grab::Image(bytes) => {
                     self.last_image = Some(bytes.clone());
-                    return Ok(bytes);
+                    return Ok(Some(bytes));
                 }
+                Grab::Unchanged if allow_repeat => return Ok(None),
                 Grab::Unchanged => match &self.last_image {
-                    Some(bytes) => return Ok(bytes.clone()),
+                    Some(bytes) => return Ok(Some(bytes.clone())),
                     None => self.force_full_damage().await?,
                 },
                 Grab::Nothing => {}
@@ -237,30 +243,14 @@ impl CaptureSession {
         time: f64,
     ) -> Result<FrameImage, CaptureError> {
         self.seek(index, time).await?;
-        for attempt in 0..GRAB_ATTEMPTS {
-            match self.grab(index).await? {
-                Grab::Image(bytes) => {
-                    self.last_image = Some(bytes.clone());
-                    self.need_full_image = false;
-                    return Ok(self.encoded(bytes));
-                }
-                Grab::Unchanged if !self.need_full_image => return Ok(FrameImage::SameAsPrevious),
-                Grab::Unchanged => match &self.last_image {
-                    Some(bytes) => {
-                        let bytes = bytes.clone();
-                        self.need_full_image = false;
-                        return Ok(self.encoded(bytes));
-                    }
-                    None => self.force_full_damage().await?,
-                },
-                Grab::Nothing => {}
+        let allow_repeat = !self.need_full_image;
+        match self.grab_image(index, allow_repeat).await? {
+            Some(bytes) => {
+                self.need_full_image = false;
+                Ok(self.encoded(bytes))
             }
-            tokio::time::sleep(Duration::from_millis((5u64 << attempt).min(100))).await;
+            None => Ok(FrameImage::SameAsPrevious),
         }
-        Err(CaptureError::NoImage {
-            index,
-            attempts: GRAB_ATTEMPTS,
-        })
     }
 
     fn encoded(&self, bytes: Vec<u8>) -> FrameImage {

@@ -91,6 +91,13 @@ impl FrameSink for FrameFiles {
                 height,
                 pixels,
             } => write_atomically(&path, &encode_rgba(self.format, width, height, pixels)?)?,
+            FrameImage::Layers(_) => {
+                return Err(format!(
+                    "frame {index} is an HDR frame of layers; HDR renders encode as they capture \
+                     and never write frame files"
+                )
+                .into())
+            }
             FrameImage::SameAsPrevious => {
                 let previous = self.path(index.saturating_sub(1));
                 let bytes = std::fs::read(&previous).map_err(IoError::with("read", &previous))?;

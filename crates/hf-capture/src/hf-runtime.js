@@ -1081,6 +1081,167 @@
     return true;
   }
 
+  // ---- HDR layers: HDR media drawn by the renderer between captures of the page ----
+  // What the page paints below and above each HDR element is captured separately (each group
+  // alone, with alpha); the renderer draws the HDR pictures in between at full precision.
+  var hdrGroups = null;
+  var IDENTITY = [1, 0, 0, 1, 0, 0];
+  function multiply(m, n) {
+    return [m[0] * n[0] + m[2] * n[1], m[1] * n[0] + m[3] * n[1],
+      m[0] * n[2] + m[2] * n[3], m[1] * n[2] + m[3] * n[3],
+      m[0] * n[4] + m[2] * n[5] + m[4], m[1] * n[4] + m[3] * n[5] + m[5]];
+  }
+  function parseMatrix(text) {
+    var values = (/\(([^)]*)\)/.exec(text) || [])[1];
+    if (!values) return IDENTITY;
+    var v = values.split(",").map(Number);
+    if (v.length === 16) return [v[0], v[1], v[4], v[5], v[12], v[13]];
+    return v.length === 6 ? v : IDENTITY;
+  }
+  // Element pixels (border box, origin top left) to page pixels, every transform of the
+  // element and its ancestors included.
+  function elementMatrix(el) {
+    var chain = [];
+    for (var a = el; a && a.nodeType === 1; a = a.parentElement) chain.push(a);
+    var styles = chain.map(function (a) {
+      var cs = getComputedStyle(a);
+      return { transform: cs.transform, origin: cs.transformOrigin,
+        inline: a.style.getPropertyValue("transform"), priority: a.style.getPropertyPriority("transform") };
+    });
+    var transformed = chain.filter(function (a, i) { return styles[i].transform !== "none"; });
+    transformed.forEach(function (a) { a.style.setProperty("transform", "none", "important"); });
+    var boxes = chain.map(function (a) { return a.getBoundingClientRect(); });
+    chain.forEach(function (a, i) {
+      if (styles[i].transform === "none") return;
+      if (styles[i].inline) a.style.setProperty("transform", styles[i].inline, styles[i].priority);
+      else a.style.removeProperty("transform");
+    });
+    var m = IDENTITY;
+    for (var i = chain.length - 1; i >= 0; i--) {
+      if (styles[i].transform === "none") continue;
+      var origin = styles[i].origin.split(" ").map(parseFloat);
+      var ox = boxes[i].left + (origin[0] || 0), oy = boxes[i].top + (origin[1] || 0);
+      m = multiply(m, multiply(multiply([1, 0, 0, 1, ox, oy], parseMatrix(styles[i].transform)), [1, 0, 0, 1, -ox, -oy]));
+    }
+    return multiply(m, [1, 0, 0, 1, boxes[0].left, boxes[0].top]);
+  }
+  function px(value, of) {
+    var n = parseFloat(value) || 0;
+    return /%$/.test(String(value).trim()) ? n * of / 100 : n;
+  }
+  // A media element the page shows now (its clip open, nothing hiding it).
+  function shownMedia(el) {
+    if (clipStates.get(el) === false || el.getClientRects().length === 0) return false;
+    var holder = el.tagName === "VIDEO" ? el.parentElement : el;
+    return !holder || getComputedStyle(holder).visibility === "visible";
+  }
+  function placement(el, dpr) {
+    var cs = getComputedStyle(el);
+    var w = el.offsetWidth, h = el.offsetHeight;
+    var left = px(cs.borderLeftWidth) + px(cs.paddingLeft), top = px(cs.borderTopWidth) + px(cs.paddingTop);
+    var right = px(cs.borderRightWidth) + px(cs.paddingRight), bottom = px(cs.borderBottomWidth) + px(cs.paddingBottom);
+    var position = cs.objectPosition.split(" ");
+    var axis = function (value) {
+      value = String(value || "50%").trim();
+      return /%$/.test(value) ? [parseFloat(value) / 100, 0] : [0, parseFloat(value) || 0];
+    };
+    var opacity = 1, clip = null;
+    for (var a = el; a && a.nodeType === 1; a = a.parentElement) {
+      var style = getComputedStyle(a);
+      opacity *= Number(style.opacity);
+      if (a !== el && a !== document.documentElement && a !== document.body &&
+          (style.overflowX !== "visible" || style.overflowY !== "visible")) {
+        var r = a.getBoundingClientRect();
+        var box = [(r.left + a.clientLeft) * dpr, (r.top + a.clientTop) * dpr,
+          (r.left + a.clientLeft + a.clientWidth) * dpr, (r.top + a.clientTop + a.clientHeight) * dpr];
+        clip = clip ? [Math.max(clip[0], box[0]), Math.max(clip[1], box[1]),
+          Math.min(clip[2], box[2]), Math.min(clip[3], box[3])] : box;
+      }
+    }
+    var corner = function (value) { return Math.min(px(value.split(" ")[0], Math.min(w, h)), Math.min(w, h) / 2); };
+    var ox = axis(position[0]), oy = axis(position[1]);
+    return {
+      transform: multiply([dpr, 0, 0, dpr, 0, 0], elementMatrix(el)),
+      size: [w, h],
+      content: [left, top, Math.max(0, w - left - right), Math.max(0, h - top - bottom)],
+      fit: ["fill", "contain", "cover", "none", "scale-down"].indexOf(cs.objectFit) >= 0 ? cs.objectFit : "fill",
+      position: [ox[0], ox[1], oy[0], oy[1]],
+      opacity: opacity,
+      radius: [corner(cs.borderTopLeftRadius), corner(cs.borderTopRightRadius),
+        corner(cs.borderBottomRightRadius), corner(cs.borderBottomLeftRadius)],
+      clip: clip
+    };
+  }
+  // Where an element paints: stacking level, positioned or not, document order.
+  function paintKey(el, order, cache) {
+    var z = 0, tier = 0;
+    for (var a = el; a && a !== document.documentElement; a = a.parentElement) {
+      var style = cache.get(a);
+      if (!style) { style = getComputedStyle(a); cache.set(a, style); }
+      if (style.position !== "static") {
+        tier = 1;
+        if (style.zIndex !== "auto") { z = parseInt(style.zIndex, 10) || 0; break; }
+      }
+    }
+    return [z, tier, order];
+  }
+  function before(a, b) {
+    return a[0] !== b[0] ? a[0] < b[0] : a[1] !== b[1] ? a[1] < b[1] : a[2] < b[2];
+  }
+  // The HDR elements (by render id) shown now, back to front, with their placement; the rest
+  // of the page is split into the groups painted below, between and above them.
+  function hdrLayout(ids) {
+    hdrGroups = null;
+    var dpr = window.devicePixelRatio || 1;
+    var all = Array.prototype.slice.call(document.body.getElementsByTagName("*"));
+    var order = new Map(), cache = new Map();
+    all.forEach(function (el, i) { order.set(el, i); });
+    var shown = [], media = new Set();
+    ids.forEach(function (id) {
+      var el = document.querySelector('[data-hf-render-id="' + CSS.escape(id) + '"]');
+      if (!el) return;
+      media.add(el);
+      if (shownMedia(el)) shown.push({ id: id, el: el, key: paintKey(el, order.get(el), cache) });
+    });
+    if (shown.length === 0) return [];
+    shown.sort(function (a, b) { return before(a.key, b.key) ? -1 : 1; });
+    var groups = shown.map(function () { return []; }).concat([[]]);
+    var hidden = [];
+    all.forEach(function (el) {
+      if (media.has(el)) { hidden.push(el); return; }
+      if (getComputedStyle(el).visibility === "hidden") { hidden.push(el); return; }
+      var key = paintKey(el, order.get(el), cache), g = 0;
+      while (g < shown.length && before(shown[g].key, key)) g++;
+      groups[g].push(el);
+    });
+    hdrGroups = { groups: groups, hidden: hidden };
+    return shown.map(function (entry) {
+      var out = placement(entry.el, dpr);
+      out.id = entry.id;
+      return out;
+    });
+  }
+  // Show only page group `group` of the last hdrLayout (0: below every HDR element, with the
+  // page background); undone by unmaskLayer.
+  function maskHdrLayer(group) {
+    unmaskLayer();
+    if (!hdrGroups || !hdrGroups.groups[group]) return false;
+    var restore = [];
+    function pin(el, value) {
+      restore.push([el, "visibility", el.style.getPropertyValue("visibility"), el.style.getPropertyPriority("visibility")]);
+      el.style.setProperty("visibility", value, "important");
+    }
+    hdrGroups.groups[group].forEach(function (el) { pin(el, "visible"); });
+    hdrGroups.hidden.forEach(function (el) { pin(el, "hidden"); });
+    var style = document.createElement("style");
+    style.id = "__hf_layer_mask__";
+    style.textContent = "body *{visibility:hidden!important}" + (group > 0
+      ? "html,body{background:transparent!important;background-image:none!important}" : "");
+    document.head.appendChild(style);
+    layerMask = { style: style, restore: restore };
+    return true;
+  }
+
   var fps = 30;
   function quantize(t) {
     return Math.floor(t * fps + 1e-9) / fps;
@@ -1171,6 +1332,10 @@
     /** Show only scene `id` over `background` (a transition layer); undone by unmaskLayer. */
     maskLayer: maskLayer,
     unmaskLayer: unmaskLayer,
+    /** HDR elements shown now (render ids in), placed, back to front; splits the page. */
+    hdrLayout: hdrLayout,
+    /** Show only page group `group` between HDR elements; undone by unmaskLayer. */
+    maskHdrLayer: maskHdrLayer,
     get duration() { return compositionDuration(); }
   };
 })();

@@ -34,4 +34,4 @@ pub use pool::{BrowserPool, BrowserRestarter};
 pub use runtime::{runtime_script_tag, PageActivity, TransitionMeta, RUNTIME_FILE, RUNTIME_JS};
 pub use server::FileServer;
 pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
-pub use video::{MediaSlot, VideoFrameSource, VideoFrames};
+pub use video::{HdrElement, MediaSlot, VideoFrameSource, VideoFrames};

@@ -19,6 +19,38 @@ pub fn runtime_script_tag() -> String {
     format!("<script src=\"/{RUNTIME_FILE}\" data-hf-runtime></script>")
 }
 
+/// One HDR element as `__hf.hdrLayout()` places it (see [`hf_core::MediaPlacement`]).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct HdrPlacement {
+    pub(crate) id: String,
+    pub(crate) transform: [f64; 6],
+    pub(crate) size: [f64; 2],
+    pub(crate) content: [f64; 4],
+    pub(crate) fit: hf_core::ObjectFit,
+    pub(crate) position: [f64; 4],
+    pub(crate) opacity: f64,
+    pub(crate) radius: [f64; 4],
+    pub(crate) clip: Option<[f64; 4]>,
+}
+
+impl HdrPlacement {
+    /// The encoder's placement of source `source` at source time `time`.
+    pub(crate) fn into_media(self, source: u32, time: f64) -> hf_core::MediaPlacement {
+        hf_core::MediaPlacement {
+            source,
+            time,
+            transform: self.transform,
+            size: self.size,
+            content: self.content,
+            fit: self.fit,
+            position: self.position,
+            opacity: self.opacity,
+            radius: self.radius,
+            clip: self.clip,
+        }
+    }
+}
+
 /// `__hf.status()`: what the renderer waits for before the first frame.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -197,6 +229,26 @@ impl Runtime<'_> {
             serde_json::to_string(&background).expect("strings serialise"),
         );
         self.page.run(&expression).await.map(drop)
+    }
+
+    /// The HDR elements among `ids` the page shows now, back to front, with their placement
+    /// (in frame pixels); the page is split into groups around them for
+    /// [`Self::mask_hdr_layer`].
+    pub(crate) async fn hdr_layout(&self, ids: &[&str]) -> Result<Vec<HdrPlacement>, CaptureError> {
+        let expression = format!(
+            "window.__hf.hdrLayout({})",
+            serde_json::to_string(ids).expect("strings serialise")
+        );
+        self.page.run_json(&expression, "__hf.hdrLayout()").await
+    }
+
+    /// Show only page group `group` of the last [`Self::hdr_layout`] (0: below every HDR
+    /// element). Undone by [`Self::unmask_layer`].
+    pub(crate) async fn mask_hdr_layer(&self, group: usize) -> Result<(), CaptureError> {
+        self.page
+            .run(&format!("window.__hf.maskHdrLayer({group})"))
+            .await
+            .map(drop)
     }
 
     /// Show the whole page again after [`Self::mask_layer`].

@@ -15,6 +15,31 @@ pub struct VideoFrameSource {
     pub url_prefix: String,
     /// Whether frames are PNG (alpha) rather than JPEG.
     pub alpha: bool,
+    /// An HDR video the renderer draws itself (see [`HdrElement`]): no frame images.
+    #[serde(default)]
+    pub hdr: bool,
+}
+
+/// An HDR video or image of an HDR render: the page lays it out, the encoder draws its
+/// pictures from the source (the page shows nothing of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HdrElement {
+    /// The element's `data-hf-render-id`.
+    pub render_id: String,
+    /// Index of its source in the render's HDR sources.
+    pub source: u32,
+    /// When a video shows which source frame; `None` for a still image.
+    pub timing: Option<VideoTiming>,
+}
+
+impl HdrElement {
+    /// The source time shown at render time `time`; `None` when a video is outside its slot.
+    pub fn source_time(&self, time: f64) -> Option<f64> {
+        match &self.timing {
+            None => Some(0.0),
+            Some(timing) => timing.frame_at(time).map(|k| timing.source_time(k)),
+        }
+    }
 }
 
 /// Every video of the page whose frames the renderer supplies.
@@ -22,6 +47,9 @@ pub struct VideoFrameSource {
 pub struct VideoFrames {
     /// One entry per `<video>`.
     pub videos: Vec<VideoFrameSource>,
+    /// HDR videos and images the encoder draws (HDR renders only).
+    #[serde(default)]
+    pub hdr: Vec<HdrElement>,
 }
 
 impl VideoFrames {
@@ -36,7 +64,7 @@ impl VideoFrames {
             .videos
             .iter()
             .map(|video| {
-                let url = video.timing.frame_at(time).map(|k| {
+                let url = video.timing.frame_at(time).filter(|_| !video.hdr).map(|k| {
                     format!(
                         "{}{}",
                         video.url_prefix,
@@ -99,7 +127,9 @@ mod tests {
                 timing: VideoTiming::new(1.0, 2.0, 0.0, 1.0, false, 10.0, Fps::whole(30)),
                 url_prefix: "__hf_frames/clip/".into(),
                 alpha: false,
+                hdr: false,
             }],
+            hdr: Vec::new(),
         };
         assert_eq!(frames.seek_argument(0.5).unwrap(), r#"{"clip":null}"#);
         assert_eq!(
@@ -107,5 +137,34 @@ mod tests {
             r#"{"clip":"__hf_frames/clip/000015.jpg"}"#
         );
         assert_eq!(VideoFrames::default().seek_argument(1.0), None);
+    }
+
+    #[test]
+    fn hdr_videos_get_no_frame_images_and_map_render_time_to_source_time() {
+        let timing = VideoTiming::new(1.0, 2.0, 0.5, 1.0, false, 10.0, Fps::whole(30));
+        let mut frames = VideoFrames {
+            videos: vec![VideoFrameSource {
+                render_id: "clip".into(),
+                timing,
+                url_prefix: "__hf_frames/clip/".into(),
+                alpha: false,
+                hdr: true,
+            }],
+            hdr: Vec::new(),
+        };
+        assert_eq!(frames.seek_argument(1.5).unwrap(), r#"{"clip":null}"#);
+        frames.hdr.push(HdrElement {
+            render_id: "clip".into(),
+            source: 0,
+            timing: Some(timing),
+        });
+        let element = &frames.hdr[0];
+        assert_eq!(element.source_time(0.5), None);
+        assert!((element.source_time(1.5).unwrap() - 1.0).abs() < 1e-9);
+        let still = HdrElement {
+            timing: None,
+            ..element.clone()
+        };
+        assert_eq!(still.source_time(7.0), Some(0.0));
     }
 }

@@ -2,8 +2,8 @@
 
 use clap::Args;
 use hf_engine::{
-    CaptureMode, CapturePlan, Fps, OutputFormat, Quality, RenderError, RenderJob, Resolution,
-    VideoCodec,
+    CaptureMode, CapturePlan, Fps, HdrMode, OutputFormat, Quality, RenderError, RenderJob,
+    Resolution, VideoCodec,
 };
 use std::path::{Path, PathBuf};
 
@@ -74,6 +74,13 @@ pub(crate) struct JobArgs {
     /// is the same; this only makes it slower, for checking).
     #[arg(long)]
     no_skip_static: bool,
+    /// HDR output (H.265 Main 10, BT.2020) even without HDR sources: PQ when a source is PQ,
+    /// else HLG. By default HDR sources (PQ/HLG videos, cICP PNGs) make the output HDR.
+    #[arg(long, conflicts_with = "sdr")]
+    hdr: bool,
+    /// SDR output: HDR sources are tone-mapped to BT.709.
+    #[arg(long)]
+    sdr: bool,
 }
 
 #[derive(Args)]
@@ -162,6 +169,11 @@ impl JobArgs {
         job.allow_missing_assets = self.allow_missing_assets;
         job.browser = self.browser.clone();
         job.skip_static = !self.no_skip_static;
+        job.hdr = match (self.hdr, self.sdr) {
+            (true, _) => HdrMode::Force,
+            (_, true) => HdrMode::Sdr,
+            _ => HdrMode::Auto,
+        };
         Ok(job)
     }
 }

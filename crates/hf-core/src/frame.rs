@@ -22,7 +22,7 @@ impl ImageFormat {
 }
 
 /// One captured frame as it travels from capture to encode.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FrameImage {
     /// Compressed image bytes as Chrome returned them.
     Encoded {
@@ -41,8 +41,63 @@ pub enum FrameImage {
         /// `width * height * 4` bytes.
         pixels: Vec<u8>,
     },
+    /// An HDR frame as layers, back to front, for the encoder to composite: page captures
+    /// (PNG with alpha) and HDR media drawn from their sources at full precision.
+    Layers(Vec<FrameLayer>),
     /// The page reported no damage: the frame equals the previous one.
     SameAsPrevious,
+}
+
+/// One layer of a [`FrameImage::Layers`] frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FrameLayer {
+    /// A capture of part of the page over a transparent background: PNG bytes with alpha.
+    Page(Vec<u8>),
+    /// An HDR video frame or image drawn where the page lays its element out.
+    Media(MediaPlacement),
+}
+
+/// How `object-fit` places a picture in its element's content box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectFit {
+    /// Stretched to the box.
+    Fill,
+    /// Scaled to fit inside the box, aspect kept.
+    Contain,
+    /// Scaled to cover the box, aspect kept.
+    Cover,
+    /// Natural size.
+    None,
+    /// `none` or `contain`, whichever is smaller.
+    ScaleDown,
+}
+
+/// Where and how an HDR source's picture is drawn on a frame, in frame pixels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaPlacement {
+    /// Index of the source in the render's HDR sources.
+    pub source: u32,
+    /// Source time to show, in seconds (the last source frame at or before it).
+    pub time: f64,
+    /// Affine map from the element's border box (its own pixels, origin top left) to the
+    /// frame: `[a, b, c, d, e, f]`, frame = `(a*x + c*y + e, b*x + d*y + f)`.
+    pub transform: [f64; 6],
+    /// Border-box width and height.
+    pub size: [f64; 2],
+    /// The content box inside the border box: left, top, width, height.
+    pub content: [f64; 4],
+    /// `object-fit`.
+    pub fit: ObjectFit,
+    /// `object-position` per axis: a fraction of the free space plus pixels.
+    pub position: [f64; 4],
+    /// Opacity of the element and its ancestors, multiplied.
+    pub opacity: f64,
+    /// Border radius per corner (top left, top right, bottom right, bottom left).
+    pub radius: [f64; 4],
+    /// Frame rectangle (left, top, right, bottom) outside which nothing shows (ancestors that
+    /// clip their overflow); the whole frame when `None`.
+    pub clip: Option<[f64; 4]>,
 }
 
 /// A run of consecutive frames of a render: a segment of the grid, or a chunk of segments.

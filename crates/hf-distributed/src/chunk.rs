@@ -164,8 +164,10 @@ async fn render_into(
         }
         progress.event(event);
     };
+    let mut plan = file.plan.clone();
+    plan.locate_sources(plan_dir);
     let result =
-        hf_engine::render_chunk(&file.plan, built, &chunk, workers, &mut tracked, cancel).await?;
+        hf_engine::render_chunk(&plan, built, &chunk, workers, &mut tracked, cancel).await?;
     std::fs::remove_dir_all(&browsers).map_err(IoError::with("remove", &browsers))?;
     Ok((result, timings))
 }

@@ -214,12 +214,19 @@ fn freeze(
             track.source = relative_source(&track.source, work, &project);
         }
     }
+    // Chunk workers decode HDR sources from the plan's copy of the project.
+    if let Some(hdr) = &mut plan.hdr {
+        for source in &mut hdr.sources {
+            source.path = relative_source(&source.path, work, &project);
+        }
+    }
     plan.project_dir = PathBuf::from(PROJECT_DIR);
     plan.output.path = PathBuf::from(output_name(plan.output.format));
     Ok(plan)
 }
 
-/// An audio source's path inside the plan (it was mixed already; the path is a record).
+/// A source's path inside the plan: under the compiled page or the project copy (an audio
+/// source was mixed already and its path is a record; HDR sources are decoded from there).
 fn relative_source(source: &Path, work: &Path, project: &Path) -> PathBuf {
     let source = std::path::absolute(source).unwrap_or(source.to_path_buf());
     if let Ok(inside) = source.strip_prefix(std::path::absolute(work).unwrap_or(work.into())) {
@@ -234,7 +241,7 @@ fn relative_source(source: &Path, work: &Path, project: &Path) -> PathBuf {
 /// Replace each video's link into the frame cache with a directory of the frames the render
 /// shows (hard links where the file system allows).
 fn materialize_video_frames(plan: &RenderPlan, compiled: &Path) -> Result<(), DistributedError> {
-    for video in &plan.videos.videos {
+    for video in plan.videos.videos.iter().filter(|v| !v.hdr) {
         let dir = compiled.join(video.url_prefix.trim_end_matches('/'));
         let cache = std::fs::read_link(&dir).map_err(IoError::with("read", &dir))?;
         let shown: BTreeSet<u64> = (0..plan.frames)

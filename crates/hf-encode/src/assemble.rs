@@ -156,6 +156,7 @@ fn concat_segments(
             // hvc1 for H.265; otherwise a zero tag lets the muxer pick its own instead of
             // copying the segment container's.
             crate::video::set_codec_tag(&mut out_stream, codec);
+            copy_side_data(&stream, &mut out_stream);
             if let Some(audio) = audio.as_deref_mut() {
                 audio.add_stream(&mut output)?;
             }
@@ -205,5 +206,23 @@ fn shift_packet(packet: &mut Packet, in_tb: Rational, frame_tb: Rational, offset
     packet.set_dts(packet.dts().map(|t| t + offset_frames));
     if packet.duration() <= 0 {
         packet.set_duration(1);
+    }
+}
+
+/// Stream side data (HDR10's mastering display and content light level) copied over.
+fn copy_side_data(from: &format::stream::Stream<'_>, to: &mut format::stream::StreamMut<'_>) {
+    for side in from.side_data() {
+        let data = side.data();
+        // SAFETY: libav allocates `data.len()` bytes for the stream, which owns them after.
+        unsafe {
+            let out = ffmpeg_next::ffi::av_stream_new_side_data(
+                to.as_mut_ptr(),
+                side.kind().into(),
+                data.len(),
+            );
+            if !out.is_null() {
+                std::ptr::copy_nonoverlapping(data.as_ptr(), out, data.len());
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 pub(crate) enum Matrix {
     Bt601 = 5,
     Bt709 = 1,
+    Bt2020 = 9,
 }
 
 /// Set swscale's matrices and ranges (swscale otherwise assumes BT.601 everywhere).

@@ -24,6 +24,7 @@ pub mod compare;
 mod error;
 mod extract;
 mod files;
+mod hdr;
 mod image;
 pub mod inspect;
 mod libav;
@@ -41,6 +42,9 @@ pub use audio::{
 pub use codec::{AudioCodec, Container, VideoCodec};
 pub use error::{EncodeError, MediaError};
 pub use extract::{extract_stage, ExtractInput, ExtractOutput};
+pub use hdr::{
+    mastering, png_transfer, pq_signal, sdr_light_to_signal, HdrSource, HdrTransfer, SDR_WHITE_NITS,
+};
 pub use libav::{init, libav_versions};
 pub use probe::{probe_media, AudioStreamInfo, MediaInfo, VideoStreamInfo};
 pub use sequence::{

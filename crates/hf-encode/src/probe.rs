@@ -36,6 +36,9 @@ pub struct VideoStreamInfo {
     /// Clockwise rotation (0, 90, 180 or 270 degrees) the display matrix asks for; extracted
     /// frames come out upright.
     pub rotation: u32,
+    /// The HDR transfer the stream is tagged with (PQ or HLG), if any.
+    #[serde(default)]
+    pub transfer: Option<crate::HdrTransfer>,
 }
 
 /// A source's audio stream.
@@ -171,6 +174,7 @@ impl StreamProbe {
             alpha: alpha_mode || pixel_has_alpha(decoder.format()),
             frames: 0,
             rotation: stream_rotation(&stream),
+            transfer: crate::HdrTransfer::from_libav(decoder.color_transfer_characteristic()),
         };
         Ok((Self::new(&stream, "video", decoder.0), info))
     }

@@ -3,6 +3,7 @@
 
 use crate::codec::LIBAV_PACKAGE;
 use crate::files::file_size;
+use crate::hdr::{mastering, HdrConverter, HdrSource, HdrTransfer, HDR_PIXEL_FORMAT};
 use crate::image::FrameConverter;
 use crate::libav::FpsExt;
 use crate::{EncodeError, VideoCodec};
@@ -49,6 +50,19 @@ pub struct VideoEncodeSettings {
     /// Encoder threads. Part of the settings (never derived from the worker count) because
     /// x264's output depends on it; a fixed value keeps renders byte-identical.
     pub threads: u32,
+    /// HDR output in this transfer (H.265 only): 10-bit BT.2020, HDR10 static metadata.
+    #[serde(default)]
+    pub hdr: Option<HdrTransfer>,
+}
+
+impl VideoEncodeSettings {
+    /// The pixel format the encoder is fed.
+    pub fn pixel_format(&self) -> ffmpeg_next::format::Pixel {
+        match self.hdr {
+            Some(_) => HDR_PIXEL_FORMAT,
+            None => self.codec.pixel_format(),
+        }
+    }
 }
 
 /// Input of a [`SegmentEncoder`]: the segment and how to encode it.
@@ -63,6 +77,10 @@ pub struct EncodeInput {
     pub first_frame: u64,
     /// How many frames the segment holds; fewer received is an error.
     pub frame_count: u64,
+    /// The HDR sources a frame's [`FrameLayer::Media`](hf_core::FrameLayer) layers name, by
+    /// index (HDR renders only).
+    #[serde(default)]
+    pub hdr_sources: Vec<HdrSource>,
 }
 
 /// What a [`SegmentEncoder`] wrote.
@@ -105,7 +123,64 @@ struct SegmentWriter {
     stream_time_base: ffmpeg_next::Rational,
     frames: i64,
     /// Colour description stamped on every frame (ProRes writes it into each frame header).
-    bt709: bool,
+    colour: Colour,
+}
+
+/// The colour description of a segment's frames.
+#[derive(Clone, Copy)]
+enum Colour {
+    Bt709,
+    Bt601,
+    Bt2020(HdrTransfer),
+}
+
+impl Colour {
+    fn of(settings: &VideoEncodeSettings) -> Self {
+        match settings.hdr {
+            Some(transfer) => Colour::Bt2020(transfer),
+            None if settings.codec.uses_bt709() => Colour::Bt709,
+            None => Colour::Bt601,
+        }
+    }
+
+    fn stamp_encoder(self, enc: &mut encoder::video::Video) {
+        match self {
+            Colour::Bt709 => {
+                enc.set_colorspace(color::Space::BT709);
+                enc.set_color_primaries(color::Primaries::BT709);
+                enc.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
+            }
+            Colour::Bt601 => enc.set_colorspace(color::Space::SMPTE170M),
+            Colour::Bt2020(transfer) => {
+                enc.set_colorspace(color::Space::BT2020NCL);
+                enc.set_color_primaries(color::Primaries::BT2020);
+                enc.set_color_transfer_characteristic(trc(transfer));
+            }
+        }
+    }
+
+    fn stamp_frame(self, frame: &mut frame::Video) {
+        match self {
+            Colour::Bt709 => {
+                frame.set_color_space(color::Space::BT709);
+                frame.set_color_primaries(color::Primaries::BT709);
+                frame.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
+            }
+            Colour::Bt601 => frame.set_color_space(color::Space::SMPTE170M),
+            Colour::Bt2020(transfer) => {
+                frame.set_color_space(color::Space::BT2020NCL);
+                frame.set_color_primaries(color::Primaries::BT2020);
+                frame.set_color_transfer_characteristic(trc(transfer));
+            }
+        }
+    }
+}
+
+fn trc(transfer: HdrTransfer) -> color::TransferCharacteristic {
+    match transfer {
+        HdrTransfer::Pq => color::TransferCharacteristic::SMPTE2084,
+        HdrTransfer::Hlg => color::TransferCharacteristic::ARIB_STD_B67,
+    }
 }
 
 impl SegmentWriter {
@@ -131,20 +206,14 @@ impl SegmentWriter {
         let (width, height) = settings.codec.encoded_size(settings.width, settings.height);
         enc.set_width(width);
         enc.set_height(height);
-        enc.set_format(settings.codec.pixel_format());
+        enc.set_format(settings.pixel_format());
         enc.set_time_base(settings.fps.time_base());
         enc.set_frame_rate(Some(settings.fps.rational()));
         enc.set_gop(settings.gop.keyint);
         enc.set_max_b_frames(settings.gop.bframes as usize);
         enc.set_color_range(color::Range::MPEG);
-        let bt709 = settings.codec.uses_bt709();
-        if bt709 {
-            enc.set_colorspace(color::Space::BT709);
-            enc.set_color_primaries(color::Primaries::BT709);
-            enc.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
-        } else {
-            enc.set_colorspace(color::Space::SMPTE170M);
-        }
+        let colour = Colour::of(settings);
+        colour.stamp_encoder(&mut enc);
         let mut flags = codec::Flags::CLOSED_GOP;
         if global_header {
             flags |= codec::Flags::GLOBAL_HEADER;
@@ -170,6 +239,9 @@ impl SegmentWriter {
             stream.set_time_base(settings.fps.time_base());
             stream.set_avg_frame_rate(settings.fps.rational());
             set_codec_tag(&mut stream, settings.codec);
+            if settings.hdr.is_some() {
+                add_hdr10_side_data(&mut stream);
+            }
             if settings.codec == VideoCodec::Vp9 {
                 // Matroska's AlphaMode: tells players (and libav's demuxer) the BlockAdditional
                 // side data is an alpha plane.
@@ -186,20 +258,14 @@ impl SegmentWriter {
             encoder_time_base: settings.fps.time_base(),
             stream_time_base,
             frames: 0,
-            bt709,
+            colour,
         })
     }
 
     fn push(&mut self, frame: &mut frame::Video) -> Result<(), EncodeError> {
         frame.set_pts(Some(self.frames));
         frame.set_color_range(color::Range::MPEG);
-        if self.bt709 {
-            frame.set_color_space(color::Space::BT709);
-            frame.set_color_primaries(color::Primaries::BT709);
-            frame.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
-        } else {
-            frame.set_color_space(color::Space::SMPTE170M);
-        }
+        self.colour.stamp_frame(frame);
         self.frames += 1;
         self.encoder
             .send_frame(frame)
@@ -266,7 +332,8 @@ fn encoder_options(settings: &VideoEncodeSettings) -> Dictionary<'static> {
                     "x265-params",
                     &format!(
                         "{tuning}:{gop}:repeat-headers=0:frame-threads=1:pools={threads}:\
-                         log-level=error"
+                         log-level=error{}",
+                        settings.hdr.map(x265_hdr_params).unwrap_or_default()
                     ),
                 );
             }
@@ -291,6 +358,91 @@ fn encoder_options(settings: &VideoEncodeSettings) -> Dictionary<'static> {
         }
     }
     options
+}
+
+/// x265's colour tags and HDR10 static metadata (SEI in every keyframe) for `transfer`.
+fn x265_hdr_params(transfer: HdrTransfer) -> String {
+    let [g, b, r, wp] = mastering::PRIMARIES;
+    let (max, min) = mastering::LUMINANCE;
+    let (cll, fall) = mastering::CONTENT_LIGHT;
+    format!(
+        ":colorprim=bt2020:transfer={}:colormatrix=bt2020nc:range=limited:\
+         master-display=G({},{})B({},{})R({},{})WP({},{})L({max},{min}):max-cll={cll},{fall}",
+        transfer.libav_name(),
+        g.0,
+        g.1,
+        b.0,
+        b.1,
+        r.0,
+        r.1,
+        wp.0,
+        wp.1
+    )
+}
+
+/// libavutil's `AVMasteringDisplayMetadata` (`mastering_display_metadata.h`; not in the
+/// generated bindings).
+#[repr(C)]
+struct MasteringDisplayMetadata {
+    display_primaries: [[ffmpeg_next::ffi::AVRational; 2]; 3],
+    white_point: [ffmpeg_next::ffi::AVRational; 2],
+    min_luminance: ffmpeg_next::ffi::AVRational,
+    max_luminance: ffmpeg_next::ffi::AVRational,
+    has_primaries: i32,
+    has_luminance: i32,
+}
+
+/// libavutil's `AVContentLightMetadata`.
+#[repr(C)]
+struct ContentLightMetadata {
+    max_cll: u32,
+    max_fall: u32,
+}
+
+/// The container's copy of the HDR10 metadata (`mdcv`/`clli` in mp4 and mov): mastering
+/// display and content light level side data on the stream.
+fn add_hdr10_side_data(stream: &mut format::stream::StreamMut<'_>) {
+    use ffmpeg_next::ffi;
+    let [g, b, r, wp] = mastering::PRIMARIES;
+    let (max, min) = mastering::LUMINANCE;
+    let (cll, fall) = mastering::CONTENT_LIGHT;
+    let q = |num: u32, den: i32| ffi::AVRational {
+        num: num as i32,
+        den,
+    };
+    // SAFETY: the side data buffers are allocated by libav with the size of the structs they
+    // hold, written once here, and owned by the stream afterwards.
+    unsafe {
+        let display = ffi::av_stream_new_side_data(
+            stream.as_mut_ptr(),
+            ffi::AVPacketSideDataType::AV_PKT_DATA_MASTERING_DISPLAY_METADATA,
+            std::mem::size_of::<MasteringDisplayMetadata>(),
+        )
+        .cast::<MasteringDisplayMetadata>();
+        if !display.is_null() {
+            // libav's order is R, G, B.
+            let primaries = [r, g, b];
+            for (i, (x, y)) in primaries.iter().enumerate() {
+                (*display).display_primaries[i] =
+                    [q(u32::from(*x), 50000), q(u32::from(*y), 50000)];
+            }
+            (*display).white_point = [q(u32::from(wp.0), 50000), q(u32::from(wp.1), 50000)];
+            (*display).max_luminance = q(max, 10000);
+            (*display).min_luminance = q(min, 10000);
+            (*display).has_primaries = 1;
+            (*display).has_luminance = 1;
+        }
+        let light = ffi::av_stream_new_side_data(
+            stream.as_mut_ptr(),
+            ffi::AVPacketSideDataType::AV_PKT_DATA_CONTENT_LIGHT_LEVEL,
+            std::mem::size_of::<ContentLightMetadata>(),
+        )
+        .cast::<ContentLightMetadata>();
+        if !light.is_null() {
+            (*light).max_cll = u32::from(cll);
+            (*light).max_fall = u32::from(fall);
+        }
+    }
 }
 
 /// The sample entry tag: `hvc1` for H.265 (what Apple players require), else the muxer's own.
@@ -429,13 +581,60 @@ impl Drop for SegmentEncoder {
     }
 }
 
+/// Captured frames to the encoder's pictures: 8-bit SDR, or composited HDR.
+enum Converter {
+    Sdr(FrameConverter),
+    Hdr(HdrConverter),
+}
+
+impl Converter {
+    fn new(input: &EncodeInput) -> Result<Self, EncodeError> {
+        let settings = &input.settings;
+        Ok(match settings.hdr {
+            Some(transfer) => Converter::Hdr(HdrConverter::new(
+                settings.width,
+                settings.height,
+                transfer,
+                &input.hdr_sources,
+            )?),
+            None => Converter::Sdr(FrameConverter::new(
+                settings.width,
+                settings.height,
+                settings.codec,
+            )),
+        })
+    }
+
+    fn convert(&mut self, index: u64, image: FrameImage) -> Result<&mut frame::Video, EncodeError> {
+        let converter = match self {
+            Converter::Hdr(hdr) => return hdr.convert(index, image),
+            Converter::Sdr(sdr) => sdr,
+        };
+        match image {
+            FrameImage::Encoded { format, bytes } => converter.convert(index, format, &bytes),
+            FrameImage::Rgba {
+                width,
+                height,
+                pixels,
+            } => converter.convert_rgba(index, width, height, &pixels),
+            FrameImage::SameAsPrevious => converter
+                .last()
+                .ok_or(EncodeError::NothingToRepeat { index }),
+            FrameImage::Layers(_) => Err(EncodeError::BadFrame {
+                index,
+                reason: "a layered HDR frame in an SDR render".into(),
+            }),
+        }
+    }
+}
+
 fn encode_segment(
     input: &EncodeInput,
     frames: &crossbeam_channel::Receiver<FrameImage>,
 ) -> Result<EncodeOutput, EncodeError> {
     let settings = &input.settings;
     let mut writer = SegmentWriter::open(settings, &input.output)?;
-    let mut converter = FrameConverter::new(settings.width, settings.height, settings.codec);
+    let mut converter = Converter::new(input)?;
     let (mut convert_time, mut encode_time) = (Duration::ZERO, Duration::ZERO);
 
     for offset in 0..input.frame_count {
@@ -447,17 +646,7 @@ fn encode_segment(
         let started = Instant::now();
         // A repeated frame is the converter's last frame, sent again (the encoder copies what
         // it is given, so nothing is duplicated here).
-        let yuv = match image {
-            FrameImage::Encoded { format, bytes } => converter.convert(index, format, &bytes)?,
-            FrameImage::Rgba {
-                width,
-                height,
-                pixels,
-            } => converter.convert_rgba(index, width, height, &pixels)?,
-            FrameImage::SameAsPrevious => converter
-                .last()
-                .ok_or(EncodeError::NothingToRepeat { index })?,
-        };
+        let yuv = converter.convert(index, image)?;
         convert_time += started.elapsed();
         let started = Instant::now();
         writer.push(yuv)?;

@@ -48,6 +48,7 @@ fn settings(codec: VideoCodec, width: u32, height: u32, fps: Fps) -> VideoEncode
             bframes: 0,
         },
         threads: 2,
+        hdr: None,
     }
 }
 
@@ -61,6 +62,7 @@ fn encode_joined(dir: &Path, settings: VideoEncodeSettings, frames: &[PathBuf]) 
             output: dir.join(format!("segment-{k}.{}", container.extension())),
             first_frame: k as u64 * 10,
             frame_count: chunk.len() as u64,
+            hdr_sources: Vec::new(),
         };
         let frames = chunk.iter().map(|path| FrameImage::Encoded {
             format: ImageFormat::Png,

@@ -370,10 +370,12 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
                     bframes: 0,
                 },
                 threads: 1,
+                hdr: None,
             },
             output: dir.path().join(format!("s{index}.mp4")),
             first_frame: first,
             frame_count: 30,
+            hdr_sources: Vec::new(),
         };
         let frames = (0..30).map(|_| FrameImage::Encoded {
             format: ImageFormat::Jpeg,

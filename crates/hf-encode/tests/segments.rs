@@ -37,10 +37,12 @@ fn encode(dir: &Path, name: &str, first: u64, frames: Vec<FrameImage>) -> std::p
                 bframes: 3,
             },
             threads: 2,
+            hdr: None,
         },
         output: dir.join(name),
         first_frame: first,
         frame_count: frames.len() as u64,
+        hdr_sources: Vec::new(),
     };
     SegmentEncoder::encode_all(input, frames).unwrap().path
 }
@@ -170,10 +172,12 @@ fn small_segment(output: &Path, frames: u64) -> EncodeInput {
                 bframes: 0,
             },
             threads: 1,
+            hdr: None,
         },
         output: output.to_path_buf(),
         first_frame: 0,
         frame_count: frames,
+        hdr_sources: Vec::new(),
     }
 }
 
@@ -365,10 +369,12 @@ fn a_join_whose_duration_is_not_frames_over_fps_is_refused() {
                 bframes: 0,
             },
             threads: 1,
+            hdr: None,
         },
         output: segment.clone(),
         first_frame: 0,
         frame_count: 12,
+        hdr_sources: Vec::new(),
     };
     let frames = (0..12).map(|_| FrameImage::Encoded {
         format: ImageFormat::Jpeg,

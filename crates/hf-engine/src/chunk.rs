@@ -11,7 +11,7 @@ use hf_capture::{
     CaptureOutput, CaptureSession, FileServer, FrameFiles, TransitionWindow,
 };
 use hf_core::{DiscardFrames, Fps, FrameRange, FrameSink, IoError};
-use hf_encode::{EncodeError, EncodeInput, SegmentEncoder, VideoEncodeSettings};
+use hf_encode::{EncodeError, EncodeInput, HdrSource, SegmentEncoder, VideoEncodeSettings};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -147,6 +147,8 @@ struct ChunkContext {
     /// Frames that repeat the frame before them (the plan's prediction).
     held: Vec<FrameRange>,
     transitions: Vec<TransitionWindow>,
+    /// HDR renders: the sources the encoders draw (see [`RenderPlan::locate_sources`]).
+    hdr_sources: Vec<HdrSource>,
     /// Segment file names (relative to the root) by segment index, for video formats.
     segment_files: Vec<Option<PathBuf>>,
     queue: Mutex<VecDeque<SegmentSpec>>,
@@ -195,6 +197,11 @@ pub async fn render_chunk(
         root: root.to_path_buf(),
         held: plan.held.clone(),
         transitions: plan.transitions.clone(),
+        hdr_sources: plan
+            .hdr
+            .as_ref()
+            .map(|h| h.sources.clone())
+            .unwrap_or_default(),
         segment_files: grid.iter().map(|s| plan.segment_file(s.index)).collect(),
         queue: Mutex::new(segments.iter().copied().collect()),
         stop: AtomicBool::new(false),
@@ -442,6 +449,7 @@ fn start_encoder(
         output: ctx.root.join(file),
         first_frame: segment.first_frame,
         frame_count: segment.frame_count,
+        hdr_sources: ctx.hdr_sources.clone(),
     })?)
 }
 

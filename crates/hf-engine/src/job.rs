@@ -70,6 +70,19 @@ impl FromStr for CapturePlan {
     }
 }
 
+/// Whether the output is HDR (`--hdr` / `--sdr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HdrMode {
+    /// HDR when a source is (PQ wins over HLG), else SDR.
+    #[default]
+    Auto,
+    /// HDR whatever the sources (HLG when none says which).
+    Force,
+    /// SDR: HDR sources tone-mapped.
+    Sdr,
+}
+
 /// Everything a render needs. Build with [`RenderJob::new`] and the setters, or deserialize;
 /// [`RenderJob::validate`] checks it before any work (the render calls it first).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,6 +152,9 @@ pub struct RenderJob {
     /// the same bytes, faster. Default: `true`.
     #[serde(default = "skip_static_default")]
     pub skip_static: bool,
+    /// HDR or SDR output. Default: HDR when an HDR source is in the page.
+    #[serde(default)]
+    pub hdr: HdrMode,
 }
 
 fn skip_static_default() -> bool {
@@ -176,6 +192,7 @@ impl RenderJob {
             load_timeout_seconds: 60.0,
             timeline_timeout_seconds: 2.0,
             skip_static: true,
+            hdr: HdrMode::Auto,
         }
     }
 

@@ -39,11 +39,11 @@ pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};
 pub use hf_core::Fps;
 pub use hf_encode::VideoCodec;
-pub use job::{CapturePlan, Quality, RenderJob};
+pub use job::{CapturePlan, HdrMode, Quality, RenderJob};
 pub use output::{parse_bitrate, OutputFormat, OutputKind, OutputRequest, Resolution};
 pub use plan::{
-    plan_stage, AudioPlan, CaptureSettings, ChunkSpec, OutputTarget, PagePlan, PlannedRender,
-    RenderPlan, SegmentSpec, PLAN_VERSION,
+    plan_stage, AudioPlan, CaptureSettings, ChunkSpec, HdrPlan, OutputTarget, PagePlan,
+    PlannedRender, RenderPlan, SegmentSpec, PLAN_VERSION,
 };
 pub use progress::{ProgressEvent, ProgressSink, Stage};
 pub use render::{render, render_async, render_with_cancel};

@@ -10,7 +10,8 @@ use chromiumoxide::cdp::browser_protocol::headless_experimental::{
 use chromiumoxide::cdp::browser_protocol::page::{
     CaptureScreenshotFormat, CaptureScreenshotParams,
 };
-use hf_core::{FrameImage, ImageFormat};
+use hf_core::{FrameImage, FrameLayer, ImageFormat};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Frames the page runs per evaluate while catching up (each one a seek, no paint).
@@ -236,13 +237,17 @@ impl CaptureSession {
         Ok(())
     }
 
-    /// Seek the page to `time` seconds (frame `index`) and capture one frame.
+    /// Seek the page to `time` seconds (frame `index`) and capture one frame: in an HDR render
+    /// with HDR media on screen, as layers around them.
     pub async fn capture_frame(
         &mut self,
         index: u64,
         time: f64,
     ) -> Result<FrameImage, CaptureError> {
         self.seek(index, time).await?;
+        if let Some(layers) = self.capture_hdr_layers(index, time).await? {
+            return Ok(FrameImage::Layers(layers));
+        }
         let allow_repeat = !self.need_full_image;
         match self.grab_image(index, allow_repeat).await? {
             Some(bytes) => {
@@ -251,6 +256,56 @@ impl CaptureSession {
             }
             None => Ok(FrameImage::SameAsPrevious),
         }
+    }
+
+    /// The frame just seeked as layers, back to front: what the page paints below, between
+    /// and above its HDR elements (one masked capture each) and the HDR elements themselves,
+    /// placed for the encoder to draw. `None` when no HDR element is on screen.
+    async fn capture_hdr_layers(
+        &mut self,
+        index: u64,
+        time: f64,
+    ) -> Result<Option<Vec<FrameLayer>>, CaptureError> {
+        let frames = Arc::clone(&self.video_frames);
+        let ids: Vec<&str> = frames
+            .hdr
+            .iter()
+            .filter(|element| element.source_time(time).is_some())
+            .map(|element| element.render_id.as_str())
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let shown = self.page.runtime().hdr_layout(&ids).await?;
+        if shown.is_empty() {
+            return Ok(None);
+        }
+        let mut layers = Vec::with_capacity(shown.len() * 2 + 1);
+        let groups = shown.len();
+        for (group, placement) in shown.into_iter().enumerate() {
+            layers.push(FrameLayer::Page(self.grab_group(index, group).await?));
+            let element = frames
+                .hdr
+                .iter()
+                .find(|element| element.render_id == placement.id)
+                .expect("the page places only the ids it was given");
+            let source_time = element.source_time(time).expect("filtered above");
+            layers.push(FrameLayer::Media(
+                placement.into_media(element.source, source_time),
+            ));
+        }
+        layers.push(FrameLayer::Page(self.grab_group(index, groups).await?));
+        self.page.runtime().unmask_layer().await?;
+        // The screen now shows a layer, not the frame: the next frame needs a full image.
+        self.need_full_image = true;
+        Ok(Some(layers))
+    }
+
+    /// A capture of page group `group` alone (see [`Self::capture_hdr_layers`]).
+    async fn grab_group(&mut self, index: u64, group: usize) -> Result<Vec<u8>, CaptureError> {
+        self.page.runtime().mask_hdr_layer(group).await?;
+        let image = self.grab_image(index, false).await?;
+        Ok(image.expect("a full image is asked for"))
     }
 
     fn encoded(&self, bytes: Vec<u8>) -> FrameImage {

@@ -21,6 +21,9 @@ pub enum MediaKind {
     Audio,
     /// An animated GIF `<img>`: its frames follow the timeline, looping.
     AnimatedImage,
+    /// A PNG `<img>` whose `cICP` says PQ or HLG: drawn by hf in HDR renders, left to the
+    /// browser otherwise.
+    HdrImage,
 }
 
 /// One media element of the compiled page and its checked source.
@@ -83,9 +86,11 @@ pub(crate) fn normalize(
     page: &Path,
     roots: &[&Path],
 ) -> Result<(String, Vec<MediaSource>), RenderError> {
-    if !html.contains("<video")
-        && !html.contains("<audio")
-        && !html.to_ascii_lowercase().contains(".gif")
+    let lower = html.to_ascii_lowercase();
+    if !lower.contains("<video")
+        && !lower.contains("<audio")
+        && !lower.contains(".gif")
+        && !lower.contains(".png")
     {
         return Ok((html.to_string(), Vec::new()));
     }
@@ -238,7 +243,11 @@ impl Pass<'_> {
         let Some(relative) = local_path(&src) else {
             return Ok(());
         };
-        if !relative.to_ascii_lowercase().ends_with(".gif") {
+        let lower = relative.to_ascii_lowercase();
+        if lower.ends_with(".png") {
+            return self.hdr_image(el, src, &relative);
+        }
+        if !lower.ends_with(".gif") {
             return Ok(());
         }
         let path = self.resolve(&relative);
@@ -255,6 +264,37 @@ impl Pass<'_> {
             render_id,
             element_id,
             kind: MediaKind::AnimatedImage,
+            src,
+            path,
+            info,
+            sounds: false,
+        });
+        Ok(())
+    }
+
+    /// A PNG tagged PQ or HLG becomes an HDR source (any other PNG is the browser's).
+    fn hdr_image(
+        &mut self,
+        el: &mut lol_html::html_content::Element<'_, '_>,
+        src: String,
+        relative: &str,
+    ) -> HandlerResult {
+        let path = self.resolve(relative);
+        let Some(transfer) = hf_encode::png_transfer(&path) else {
+            return Ok(());
+        };
+        let Ok(mut info) = self.probe(&path) else {
+            return Ok(());
+        };
+        if let Some(video) = info.video.as_mut() {
+            video.transfer = Some(transfer);
+        }
+        let element_id = self.element_id(el, "hf-hdr-image")?;
+        let render_id = self.render_id(el, &element_id)?;
+        self.found.push(MediaSource {
+            render_id,
+            element_id,
+            kind: MediaKind::HdrImage,
             src,
             path,
             info,

@@ -151,10 +151,15 @@ fn cache_entries<'a>(
     plan: &'a MediaPlan,
     cache_root: &Path,
     fps: Fps,
-) -> Result<(Vec<CacheEntry<'a>>, Vec<usize>), RenderError> {
+) -> Result<(Vec<CacheEntry<'a>>, Vec<Option<usize>>), RenderError> {
     let mut entries: Vec<CacheEntry<'a>> = Vec::new();
     let mut entry_of = Vec::new();
     for video in &plan.videos {
+        if video.hdr {
+            // The encoder decodes HDR videos itself.
+            entry_of.push(None);
+            continue;
+        }
         let alpha = video.alpha();
         let key = frame_cache_key(
             &video.source.path,
@@ -178,7 +183,7 @@ fn cache_entries<'a>(
             }
         };
         entries[index].frames.extend(&video.frames);
-        entry_of.push(index);
+        entry_of.push(Some(index));
     }
     Ok((entries, entry_of))
 }
@@ -228,8 +233,10 @@ pub(crate) fn extract_videos(
             .collect()
     });
     let extracted = decoded.into_iter().sum::<Result<u64, RenderError>>()?;
-    for (index, (video, &entry)) in plan.videos.iter().zip(&entry_of).enumerate() {
-        link_frames(compiled_dir, index, video, &entries[entry].dir)?;
+    for (index, (video, entry)) in plan.videos.iter().zip(&entry_of).enumerate() {
+        if let Some(entry) = entry {
+            link_frames(compiled_dir, index, video, &entries[*entry].dir)?;
+        }
     }
     let in_use: Vec<PathBuf> = entries.iter().map(|e| e.dir.clone()).collect();
     prune_frame_cache(

@@ -6,9 +6,9 @@ mod cache;
 pub(crate) use cache::extract_videos;
 
 use crate::compile::media::{MediaKind, MediaSource};
-use hf_capture::{MediaSlot, VideoFrameSource, VideoFrames};
+use hf_capture::{HdrElement, MediaSlot, VideoFrameSource, VideoFrames};
 use hf_core::{Fps, VideoTiming};
-use hf_encode::{AudioTrack, VolumeEnvelope};
+use hf_encode::{AudioTrack, HdrSource, HdrTransfer, VolumeEnvelope};
 use std::collections::{BTreeSet, HashMap};
 
 /// A video's slot and the source frames the render shows of it.
@@ -20,6 +20,17 @@ pub(crate) struct VideoPlan {
     pub shrink_to: Option<(u32, u32)>,
     /// Source frame indices shown at some render frame, ascending.
     pub frames: Vec<u64>,
+    /// An HDR video of an HDR render: drawn by the encoder, not extracted.
+    pub hdr: bool,
+}
+
+/// An HDR video or image the encoder draws in an HDR render.
+#[derive(Debug, Clone)]
+pub(crate) struct HdrMedia {
+    pub render_id: String,
+    pub source: HdrSource,
+    /// A video's timing; `None` for an image.
+    pub timing: Option<VideoTiming>,
 }
 
 impl VideoPlan {
@@ -34,6 +45,8 @@ impl VideoPlan {
 pub(crate) struct MediaPlan {
     pub videos: Vec<VideoPlan>,
     pub audio: Vec<AudioTrack>,
+    /// HDR renders: the HDR videos and images, in the order of their sources.
+    pub hdr: Vec<HdrMedia>,
 }
 
 impl MediaPlan {
@@ -49,15 +62,32 @@ impl MediaPlan {
                 timing: video.timing,
                 url_prefix: frames_dir(index, &video.source.render_id),
                 alpha: video.alpha(),
+                hdr: video.hdr,
             })
             .collect();
-        VideoFrames { videos }
+        let hdr = self
+            .hdr
+            .iter()
+            .enumerate()
+            .map(|(index, media)| HdrElement {
+                render_id: media.render_id.clone(),
+                source: index as u32,
+                timing: media.timing,
+            })
+            .collect();
+        VideoFrames { videos, hdr }
+    }
+
+    /// The sources of [`Self::hdr`], by index.
+    pub(crate) fn hdr_sources(&self) -> Vec<HdrSource> {
+        self.hdr.iter().map(|media| media.source.clone()).collect()
     }
 }
 
 /// Match the page's slots to the compiled sources and work out frames and tracks for a render
 /// of `frames` frames at `fps` lasting `duration` seconds. `envelopes` holds the sampled volume
-/// of elements a GSAP tween animates (it replaces their `data-volume`).
+/// of elements a GSAP tween animates (it replaces their `data-volume`). In an HDR render
+/// (`hdr`), HDR videos and images are left to the encoder.
 pub(crate) fn plan_media(
     sources: &[MediaSource],
     slots: &[MediaSlot],
@@ -65,6 +95,7 @@ pub(crate) fn plan_media(
     fps: Fps,
     frames: u64,
     duration: f64,
+    hdr: Option<HdrTransfer>,
 ) -> MediaPlan {
     let mut plan = MediaPlan::default();
     for slot in slots.iter().filter(|s| !s.hidden) {
@@ -73,6 +104,21 @@ pub(crate) fn plan_media(
         };
         let end = slot.end.unwrap_or(duration).min(duration);
         if end <= slot.start {
+            continue;
+        }
+        let hdr_transfer = source.info.video.as_ref().and_then(|v| v.transfer);
+        if source.kind == MediaKind::HdrImage {
+            if let (Some(_), Some(transfer)) = (hdr, hdr_transfer) {
+                plan.hdr.push(HdrMedia {
+                    render_id: source.render_id.clone(),
+                    source: HdrSource {
+                        path: absolute(&source.path),
+                        transfer,
+                        still: true,
+                    },
+                    timing: None,
+                });
+            }
             continue;
         }
         if source.kind != MediaKind::Audio && source.info.video.is_some() {
@@ -88,8 +134,21 @@ pub(crate) fn plan_media(
             let shown: BTreeSet<u64> = (0..frames)
                 .filter_map(|i| timing.frame_at(fps.frame_time(i)))
                 .collect();
+            let drawn_hdr = hdr.and(hdr_transfer);
+            if let (Some(transfer), false) = (drawn_hdr, shown.is_empty()) {
+                plan.hdr.push(HdrMedia {
+                    render_id: source.render_id.clone(),
+                    source: HdrSource {
+                        path: absolute(&source.path),
+                        transfer,
+                        still: false,
+                    },
+                    timing: Some(timing),
+                });
+            }
             if !shown.is_empty() {
                 plan.videos.push(VideoPlan {
+                    hdr: drawn_hdr.is_some(),
                     source: source.clone(),
                     timing,
                     shrink_to: shrink_size(source, slot),
@@ -117,6 +176,11 @@ pub(crate) fn plan_media(
         }
     }
     plan
+}
+
+/// `path` made absolute (chunks resolve relative source paths against their plan's root).
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Headroom over the largest size a video was seen at, for videos a transform scales up during
@@ -185,6 +249,7 @@ mod tests {
                     alpha: false,
                     frames: 30,
                     rotation,
+                    transfer: None,
                 }),
                 audio: None,
             },

@@ -104,7 +104,9 @@ mod tests {
                 timing: VideoTiming::new(1.0, 2.0, 0.0, 1.0, false, 5.0, Fps::whole(30)),
                 url_prefix: "__hf_frames/0-v/".into(),
                 alpha: false,
+                hdr: false,
             }],
+            hdr: Vec::new(),
         };
         let held = held_frames(&activity(&[]), &videos, Fps::whole(30), 90);
         let is_held = |i: u64| held.iter().any(|r| r.indices().contains(&i));

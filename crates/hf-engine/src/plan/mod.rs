@@ -8,11 +8,13 @@
 //! by a fresh encoder into a closed-GOP piece. So the joined output is the same bytes however
 //! many workers or machines took the segments.
 
+mod hdr;
 mod held;
 mod stage;
 mod transitions;
 mod workers;
 
+pub use hdr::HdrPlan;
 pub use stage::{plan_stage, PlannedRender};
 pub(crate) use stage::{session_options, LocalRender, MediaWork};
 pub(crate) use transitions::windows_in;
@@ -28,7 +30,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The format version of a serialized [`RenderPlan`]; bumped when its shape changes.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 /// Everything the capture, encode and assemble stages need for one render, decided once.
 ///
@@ -63,6 +65,9 @@ pub struct RenderPlan {
     pub held: Vec<FrameRange>,
     /// Shader transitions: their frames are captured as one layer per scene and blended.
     pub transitions: Vec<TransitionWindow>,
+    /// HDR output: the transfer and the sources the encoder draws; `None` for SDR.
+    #[serde(default)]
+    pub hdr: Option<HdrPlan>,
     /// The sound of the render, when any element sounds and the format keeps audio.
     pub audio: Option<AudioPlan>,
     /// What is written, where, with which encoder.
@@ -192,6 +197,16 @@ pub(crate) fn segment_grid(total_frames: u64, segment_frames: u64) -> Vec<Segmen
 }
 
 impl RenderPlan {
+    /// Resolve the source paths the plan names relative to its directory (a distributed
+    /// plan's copy of the project) against `plan_root`, where a chunk finds them.
+    pub fn locate_sources(&mut self, plan_root: &std::path::Path) {
+        if let Some(hdr) = &mut self.hdr {
+            for source in &mut hdr.sources {
+                source.path = plan_root.join(&source.path);
+            }
+        }
+    }
+
     /// The segment grid.
     pub fn segments(&self) -> Vec<SegmentSpec> {
         segment_grid(self.frames, self.segment_frames)

@@ -1,6 +1,7 @@
 //! The plan stage: compile the project, load it in the first browser to learn what only the
 //! page knows (duration, media slots, volume envelopes), and decide the rest of the render.
 
+use super::hdr::{hdr_transfer, make_hdr, HdrPlan};
 use super::held::held_frames;
 use super::transitions::transition_windows;
 use super::workers::{auto_workers, available_memory, calibrated_workers};
@@ -17,11 +18,12 @@ use crate::{
     StageTimings,
 };
 use hf_capture::{
-    resolve_browser, BrowserPool, FileServer, PageActivity, SessionOptions, VideoFrames,
+    resolve_browser, BrowserPool, FileServer, PageActivity, SessionOptions, TransitionWindow,
+    VideoFrames,
 };
 use hf_core::{Fps, FrameRange, IoError};
 use hf_encode::{audio_stage, AudioMixInput, AudioMixOutput, EncodeError, GopSettings};
-use hf_encode::{VideoEncodeSettings, AUDIO_RATE};
+use hf_encode::{HdrTransfer, VideoEncodeSettings, AUDIO_RATE};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -148,7 +150,7 @@ pub async fn plan_stage(
         stage: Stage::Compile,
     });
     let started = Instant::now();
-    let (compiled, output, page) = compile(job, root, &output_path, progress)?;
+    let (compiled, mut output, page, mut hdr) = compile(job, root, &output_path, progress)?;
     timings.compile = started.elapsed();
 
     progress.event(ProgressEvent::StageStarted {
@@ -156,22 +158,34 @@ pub async fn plan_stage(
     });
     let probe_started = Instant::now();
     let fps = output.fps;
-    let capture = capture_settings(job, &output);
-    let (server, mut pool) = open_page(job, root, &page, &capture, fps).await?;
-    let (duration, frames) = duration_and_frames(job, &compiled, &mut pool, fps, progress)?;
-    // Read before anything seeks the page: every animation is there as the page made it.
-    let mut activity = pool.first().activity().await?;
-    let transitions = transition_windows(
-        &pool.first().facts().transitions,
-        fps,
+    let mut capture = capture_settings(job, &output, hdr.is_some());
+    let mut opened = open_and_read(job, root, &compiled, &page, &capture, fps, progress).await?;
+    if hdr.is_some() && !opened.transitions.is_empty() {
+        progress.event(ProgressEvent::Warning {
+            message: "the page has shader transitions, which hf does not blend in HDR yet: \
+                      rendering SDR with HDR sources tone-mapped (pass --sdr to silence this)"
+                .into(),
+        });
+        hdr = None;
+        output = resolve_output(&job.output_request(), fps)?;
+        capture = capture_settings(job, &output, false);
+        opened.close().await;
+        opened = open_and_read(job, root, &compiled, &page, &capture, fps, progress).await?;
+    }
+    let Opened {
+        server,
+        mut pool,
+        duration,
         frames,
-        capture.transparent,
-    )?;
+        mut activity,
+        transitions,
+    } = opened;
     // A blended frame differs from the one before it, whatever the page does.
     activity
         .spans
         .extend(transitions.iter().map(|t| [t.start, t.start + t.duration]));
-    let media = probe_media(&compiled, &mut pool, &page, fps, frames, duration).await?;
+    let timeline = (fps, frames, duration);
+    let media = probe_media(&compiled, &mut pool, &page, timeline, hdr).await?;
     let extraction = start_extraction(job, root, &media, fps);
     let audio = audio_plan(&media, &output, fps, frames, progress);
     let mix = start_mix(job, root, audio.as_ref());
@@ -183,7 +197,7 @@ pub async fn plan_stage(
     let plan = RenderPlan {
         version: PLAN_VERSION,
         project_dir: compiled.project_dir.clone(),
-        output: output_target(job, &output, output_path, &page, fps, segment_frames),
+        output: output_target(job, &output, output_path, &page, hdr, segment_frames),
         page,
         frames,
         fps,
@@ -193,6 +207,10 @@ pub async fn plan_stage(
         videos,
         held,
         transitions,
+        hdr: hdr.map(|transfer| HdrPlan {
+            transfer,
+            sources: media.hdr_sources(),
+        }),
         audio,
         capture_only: job.capture_only,
     };
@@ -241,7 +259,15 @@ fn compile(
     root: &Path,
     output_path: &Path,
     progress: &mut dyn ProgressSink,
-) -> Result<(CompiledComposition, OutputPlan, PagePlan), RenderError> {
+) -> Result<
+    (
+        CompiledComposition,
+        OutputPlan,
+        PagePlan,
+        Option<HdrTransfer>,
+    ),
+    RenderError,
+> {
     let compiled = compile_stage(&CompileInput {
         project_dir: job.project_dir.clone(),
         work_dir: root.join(COMPILED_DIR),
@@ -252,7 +278,7 @@ fn compile(
     })?;
     warn_all(progress, &compiled.warnings);
     let fps = job.fps.or(compiled.fps_hint).unwrap_or(Fps::whole(30));
-    let output = resolve_output(&job.output_request(), fps)?;
+    let mut output = resolve_output(&job.output_request(), fps)?;
     warn_all(progress, &output.warnings);
     let device_scale_factor = match job.resolution {
         Some(resolution) => resolution.scale_for(compiled.width, compiled.height)?,
@@ -265,14 +291,21 @@ fn compile(
         height: compiled.height,
         device_scale_factor,
     };
+    let mut warnings = Vec::new();
+    let hdr = hdr_transfer(job, &compiled, page.frame_size(), &mut warnings)?;
+    warn_all(progress, &warnings);
+    if let Some(transfer) = hdr {
+        make_hdr(&mut output, job.format);
+        tracing::info!(%transfer, "HDR output: H.265 Main 10, BT.2020");
+    }
     check_output_writable(output_path, output.kind == OutputKind::PngSequence)?;
-    Ok((compiled, output, page))
+    Ok((compiled, output, page, hdr))
 }
 
 /// How frames are captured. Outputs made from frame files (gif, png-sequence) and resumable
-/// renders always capture to disk; capture-only streams into nothing.
-fn capture_settings(job: &RenderJob, output: &OutputPlan) -> CaptureSettings {
-    let route = if job.capture_only {
+/// renders always capture to disk; capture-only and HDR renders stream.
+fn capture_settings(job: &RenderJob, output: &OutputPlan, hdr: bool) -> CaptureSettings {
+    let route = if job.capture_only || hdr {
         CapturePlan::Streaming
     } else if job.resume.is_some() || output.needs_frame_files() {
         CapturePlan::Disk
@@ -289,6 +322,55 @@ fn capture_settings(job: &RenderJob, output: &OutputPlan) -> CaptureSettings {
         load_timeout: Duration::from_secs_f64(job.load_timeout_seconds),
         timeline_timeout: Duration::from_secs_f64(job.timeline_timeout_seconds),
     }
+}
+
+/// The first browser with the page loaded, and what was read from it before any seek.
+struct Opened {
+    server: FileServer,
+    pool: BrowserPool,
+    duration: f64,
+    frames: u64,
+    activity: PageActivity,
+    transitions: Vec<TransitionWindow>,
+}
+
+impl Opened {
+    async fn close(self) {
+        let (sessions, _) = self.pool.into_workers();
+        for session in sessions {
+            session.close().await;
+        }
+    }
+}
+
+/// Open the page in the first browser and read its duration, activity and transitions.
+async fn open_and_read(
+    job: &RenderJob,
+    root: &Path,
+    compiled: &CompiledComposition,
+    page: &PagePlan,
+    capture: &CaptureSettings,
+    fps: Fps,
+    progress: &mut dyn ProgressSink,
+) -> Result<Opened, RenderError> {
+    let (server, mut pool) = open_page(job, root, page, capture, fps).await?;
+    let (duration, frames) = duration_and_frames(job, compiled, &mut pool, fps, progress)?;
+    // Read before anything seeks the page: every animation is there as the page made it.
+    let activity = pool.first().activity().await?;
+    let transitions = transition_windows(
+        &pool.first().facts().transitions,
+        fps,
+        frames,
+        capture.transparent,
+    )?;
+    Ok(Opened {
+        server,
+        pool,
+        duration,
+        frames,
+        activity,
+        transitions,
+    })
 }
 
 /// Serve the compiled page and load it in the first browser of the render's pool.
@@ -373,9 +455,8 @@ async fn probe_media(
     compiled: &CompiledComposition,
     pool: &mut BrowserPool,
     page: &PagePlan,
-    fps: Fps,
-    frames: u64,
-    duration: f64,
+    (fps, frames, duration): (Fps, u64, f64),
+    hdr: Option<HdrTransfer>,
 ) -> Result<MediaPlan, RenderError> {
     let session = pool.first();
     let mut slots = if compiled.media.is_empty() {
@@ -394,7 +475,15 @@ async fn probe_media(
     } else {
         Default::default()
     };
-    let media = plan_media(&compiled.media, &slots, &envelopes, fps, frames, duration);
+    let media = plan_media(
+        &compiled.media,
+        &slots,
+        &envelopes,
+        fps,
+        frames,
+        duration,
+        hdr,
+    );
     tracing::info!(
         videos = media.videos.len(),
         video_frames = media.videos.iter().map(|v| v.frames.len()).sum::<usize>(),
@@ -476,9 +565,10 @@ fn output_target(
     output: &OutputPlan,
     path: PathBuf,
     page: &PagePlan,
-    fps: Fps,
+    hdr: Option<HdrTransfer>,
     segment_frames: u64,
 ) -> OutputTarget {
+    let fps = output.fps;
     let (preset, crf, _) = job.quality.settings();
     let (width, height) = page.frame_size();
     OutputTarget {
@@ -499,6 +589,7 @@ fn output_target(
                     bframes: 0,
                 },
                 threads: ENCODER_THREADS,
+                hdr,
             }),
             OutputKind::Gif { .. } | OutputKind::PngSequence => None,
         },

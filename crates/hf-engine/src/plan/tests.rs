@@ -31,6 +31,7 @@ pub(crate) fn sample_plan(frames: u64, segment_frames: u64) -> RenderPlan {
         videos: VideoFrames::default(),
         held: vec![FrameRange::new(10, 20)],
         transitions: Vec::new(),
+        hdr: None,
         audio: None,
         output: OutputTarget {
             path: PathBuf::from("out.mp4"),
@@ -52,6 +53,7 @@ pub(crate) fn sample_plan(frames: u64, segment_frames: u64) -> RenderPlan {
                     bframes: 0,
                 },
                 threads: 2,
+                hdr: None,
             }),
         },
         capture_only: false,

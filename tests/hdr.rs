@@ -354,7 +354,7 @@ fn sdr_is_kept_on_request_and_where_the_format_cannot_carry_hdr() {
 }
 
 #[test]
-fn forced_hdr_without_sources_is_hlg_and_transitions_fall_back_to_sdr() {
+fn forced_hdr_without_sources_is_hlg() {
     let dir = tempfile::tempdir().unwrap();
     page(
         dir.path(),
@@ -369,26 +369,69 @@ fn forced_hdr_without_sources_is_hlg_and_transitions_fall_back_to_sdr() {
     let (stream, _) = probe(&output);
     assert_eq!(stream["color_transfer"], "arib-std-b67");
     assert_white_box(&Planes::read(&output, 0), 100, 100, HdrTransfer::Hlg);
+}
 
-    // Shader transitions are blended in SDR: the render says so and stays SDR.
-    hdr_clip(dir.path(), "pq.mp4", PQ_VALUES, "smpte2084");
+/// PQ's EOTF (nits of a signal in 0..1), written out here to check hf's.
+fn pq_nits(signal: f64) -> f64 {
+    let (m1, m2) = (2610.0 / 16384.0, 2523.0 / 4096.0 * 128.0);
+    let (c1, c2, c3) = (
+        3424.0 / 4096.0,
+        2413.0 / 4096.0 * 32.0,
+        2392.0 / 4096.0 * 32.0,
+    );
+    let e = signal.powf(1.0 / m2);
+    10_000.0 * ((e - c1).max(0.0) / (c2 - c3 * e)).powf(1.0 / m1)
+}
+
+#[test]
+fn transitions_blend_hdr_scenes_in_linear_light() {
+    let dir = tempfile::tempdir().unwrap();
+    let grey = (500, 512, 512);
+    hdr_clip(dir.path(), "grey.mp4", grey, "smpte2084");
+    // Scene a: the PQ grey video; scene b: SDR white. A crossfade over frames 6..=18.
     page(
         dir.path(),
-        r#"<div id="a" class="abs" style="inset:0"><video src="pq.mp4" muted class="abs" style="inset:0"></video></div>
-<div id="b" class="abs" style="inset:0;background:#00f"></div>
-<script>window.__hf.transitions = [{ time: 0.1, duration: 0.2, shader: "crossfade", fromScene: "a", toScene: "b" }];</script>"#,
-        0.5,
+        r#"<div id="a" class="abs" style="inset:0"><video src="grey.mp4" muted class="abs" style="left:0;top:0;width:640px;height:360px;object-fit:fill"></video></div>
+<div id="b" class="abs" style="inset:0;background:#fff"></div>
+<script>window.__hf.transitions = [{ time: 0.2, duration: 0.4, shader: "crossfade", fromScene: "a", toScene: "b" }];</script>"#,
+        1.0,
     );
-    let output = dir.path().join("transitions.mp4");
-    let (_, warnings) = render(dir.path(), &output, |_| {});
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.starts_with("the page has shader transitions")),
-        "{warnings:?}"
-    );
+    let output = dir.path().join("out.mp4");
+    let (result, warnings) = render(dir.path(), &output, |_| {});
+    assert!(warnings.iter().all(|w| !w.contains("HDR")), "{warnings:?}");
+    assert_eq!(result.blended_frames, 13);
     let (stream, _) = probe(&output);
-    assert_eq!(stream["codec_name"], "h264");
+    assert_eq!(stream["color_transfer"], "smpte2084");
+
+    let white = sdr_light_to_signal(1.0, HdrTransfer::Pq);
+    assert_near(
+        Planes::read(&output, 6).at(320, 180),
+        grey,
+        2,
+        "progress 0: scene a",
+    );
+    let end = Planes::read(&output, 18).at(320, 180);
+    assert_near(
+        end,
+        (luma_code(white).round() as u16, 512, 512),
+        2,
+        "progress 1: scene b",
+    );
+    // Halfway: the mean of the two scenes' light, not of their signals.
+    let a = (f64::from(grey.0) - 64.0) / 876.0;
+    let light = 0.5 * (pq_nits(a) + pq_nits(white));
+    let want = luma_code(pq_signal(light)).round() as u16;
+    let signal_mean = luma_code(0.5 * (a + white)).round() as u16;
+    assert!(
+        want.abs_diff(signal_mean) > 5,
+        "the test tells the two apart"
+    );
+    assert_near(
+        Planes::read(&output, 12).at(320, 180),
+        (want, 512, 512),
+        2,
+        "progress 0.5",
+    );
 }
 
 #[test]

@@ -25,7 +25,7 @@ impl Case {
     }
 }
 
-const CASES: [Case; 7] = [
+const CASES: [Case; 8] = [
     Case {
         name: "gsap-title-box 1080p 10s",
         dir: "bench/gsap-title-box",
@@ -54,6 +54,10 @@ const CASES: [Case; 7] = [
         name: "transitions 1080p 10s",
         dir: "bench/transitions",
     },
+    Case {
+        name: "hdr 1080p 5s",
+        dir: "bench/hdr",
+    },
 ];
 
 /// Sources of the three-videos benchmark (1080p30, 10 s) as lavfi inputs.
@@ -63,10 +67,11 @@ const BENCH_VIDEOS: [(&str, &str); 3] = [
     ("c", "testsrc=s=1920x1080:r=30:d=10"),
 ];
 
-/// Generate the benchmark media (once): three 1080p H.264 videos and a still of each, and the
-/// scenes benchmark's clip. Made with the ffmpeg CLI because it is test material, not part of
-/// a render.
+/// Generate the benchmark media (once): three 1080p H.264 videos and a still of each, the
+/// scenes benchmark's clip and the HDR benchmark's PQ clip. Made with the ffmpeg CLI because
+/// it is test material, not part of a render.
 fn prepare_bench_media() -> Result<()> {
+    generate_pq_video(Path::new("bench/hdr/media/pq.mp4"))?;
     let clip = Path::new("bench/scenes/media/clip.mp4");
     std::fs::create_dir_all(clip.parent().expect("a dir"))?;
     generate_video(clip, "testsrc2=s=1280x720:r=30:d=4", &[])?;
@@ -106,6 +111,27 @@ fn generate_video(video: &Path, source: &str, extra: &[&str]) -> Result<()> {
         .args(extra)
         .arg(&partial);
     run(command, "generate a benchmark video")?;
+    std::fs::rename(&partial, video)?;
+    Ok(())
+}
+
+/// A 1080p30, 5 s HDR10 clip (a moving test pattern lifted into PQ: 10-bit HEVC, BT.2020),
+/// unless it is there already.
+fn generate_pq_video(video: &Path) -> Result<()> {
+    if video.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(video.parent().expect("a dir"))?;
+    let partial = video.with_extension("partial.mp4");
+    let mut command = Command::new("ffmpeg");
+    command
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=s=1920x1080:r=30:d=5,format=gbrpf32le,zscale=tin=bt709:pin=bt709:min=bt709:rin=pc:t=smpte2084:p=bt2020:m=bt2020nc:r=tv:npl=400,format=yuv420p10le")
+        .args(["-c:v", "libx265", "-preset", "fast", "-crf", "18", "-g", "60"])
+        .args(["-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"])
+        .args(["-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc"])
+        .arg(&partial);
+    run(command, "generate the HDR benchmark video")?;
     std::fs::rename(&partial, video)?;
     Ok(())
 }
@@ -205,7 +231,7 @@ fn breakdown(timings: &serde_json::Value, held_share: f64) -> String {
         t["secs"].as_f64().unwrap_or(0.0) + t["nanos"].as_f64().unwrap_or(0.0) / 1e9
     };
     format!(
-        "held {:.0}%, probe {:.2}, extract {:.2}, capture loop {:.2} (of it encoder wait {:.2}), blend pool {:.2}, encoder threads: convert {:.2} + x264 {:.2}, assemble {:.2}",
+        "held {:.0}%, probe {:.2}, extract {:.2}, capture loop {:.2} (of it encoder wait {:.2}), blend pool {:.2}, encoder threads: convert {:.2} + encoder {:.2}, assemble {:.2}",
         100.0 * held_share,
         seconds("probe"),
         seconds("extract"),

@@ -2,9 +2,9 @@
 //! Where frames go (an encoder, frame files, nowhere) is the sink's business; capture-streaming
 //! and capture-disk are this one loop with different sinks.
 
-use crate::layered::{window_of, BlendJob, BlendQueue};
+use crate::layered::{window_of, BlendJob, BlendQueue, LinearTransition};
 use crate::{CaptureError, CaptureSession, TransitionWindow};
-use hf_core::{Fps, FrameImage, FrameRange, FrameSink, SinkError};
+use hf_core::{Fps, FrameImage, FrameRange, FrameSink, LayeredTransition, SinkError};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -196,6 +196,9 @@ async fn capture_blended(
     index: u64,
     queue: &mut BlendQueue<'_>,
 ) -> Result<FrameCost, CaptureError> {
+    if session.draws_hdr_media() {
+        return capture_hdr_transition(session, input, window, index, queue).await;
+    }
     let started = Instant::now();
     let time = input.fps.frame_time(index);
     let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
@@ -212,6 +215,44 @@ async fn capture_blended(
         format: session.image_format(),
         layers,
     })?;
+    Ok(FrameCost {
+        capture_time,
+        sink_time: started.elapsed(),
+        unchanged: false,
+    })
+}
+
+/// Capture frame `index` of `window` in an HDR render: each scene as the layers of an HDR
+/// frame, handed on whole (the encoder composites the scenes and blends them in linear light).
+async fn capture_hdr_transition(
+    session: &mut CaptureSession,
+    input: &CaptureInput,
+    window: &Arc<TransitionWindow>,
+    index: u64,
+    queue: &mut BlendQueue<'_>,
+) -> Result<FrameCost, CaptureError> {
+    let started = Instant::now();
+    let time = input.fps.frame_time(index);
+    let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
+    let background = window.background.as_deref();
+    let scenes = session
+        .capture_hdr_scenes_within(index, time, scenes, background, input.frame_timeout)
+        .await?;
+    let capture_time = started.elapsed();
+    let started = Instant::now();
+    let blend = LinearTransition {
+        window: window.clone(),
+        progress: window.progress(input.fps, index),
+    };
+    queue.push(
+        index,
+        FrameImage::Transition(Box::new(LayeredTransition {
+            scenes,
+            blend: Arc::new(blend),
+        })),
+    )?;
+    // Blended by the encoder, but a blended frame all the same.
+    queue.blended += 1;
     Ok(FrameCost {
         capture_time,
         sink_time: started.elapsed(),

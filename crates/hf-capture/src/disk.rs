@@ -91,7 +91,7 @@ impl FrameSink for FrameFiles {
                 height,
                 pixels,
             } => write_atomically(&path, &encode_rgba(self.format, width, height, pixels)?)?,
-            FrameImage::Layers(_) => {
+            FrameImage::Layers(_) | FrameImage::Transition(_) => {
                 return Err(format!(
                     "frame {index} is an HDR frame of layers; HDR renders encode as they capture \
                      and never write frame files"

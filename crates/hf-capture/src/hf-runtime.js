@@ -1190,10 +1190,27 @@
   }
   // The HDR elements (by render id) shown now, back to front, with their placement; the rest
   // of the page is split into the groups painted below, between and above them.
-  function hdrLayout(ids) {
+  // With `sceneId`, only that scene counts (a transition layer): HDR elements inside it, the
+  // scene's own content split around them, the scene opaque.
+  function hdrLayout(ids, sceneId) {
     hdrGroups = null;
     var dpr = window.devicePixelRatio || 1;
-    var all = Array.prototype.slice.call(document.body.getElementsByTagName("*"));
+    var scope = sceneId ? document.getElementById(sceneId) : null;
+    if (sceneId && !scope) return [];
+    var all = Array.prototype.slice.call((scope || document.body).getElementsByTagName("*"));
+    if (scope) all.unshift(scope);
+    var opacity = scope ? [scope.style.getPropertyValue("opacity"), scope.style.getPropertyPriority("opacity")] : null;
+    if (scope) scope.style.setProperty("opacity", "1", "important");
+    try {
+      return layoutIn(ids, all, scope, dpr);
+    } finally {
+      if (scope) {
+        if (opacity[0]) scope.style.setProperty("opacity", opacity[0], opacity[1]);
+        else scope.style.removeProperty("opacity");
+      }
+    }
+  }
+  function layoutIn(ids, all, scope, dpr) {
     var order = new Map(), cache = new Map();
     all.forEach(function (el, i) { order.set(el, i); });
     var shown = [], media = new Set();
@@ -1201,6 +1218,7 @@
       var el = document.querySelector('[data-hf-render-id="' + CSS.escape(id) + '"]');
       if (!el) return;
       media.add(el);
+      if (scope && !scope.contains(el)) return;
       if (shownMedia(el)) shown.push({ id: id, el: el, key: paintKey(el, order.get(el), cache) });
     });
     if (shown.length === 0) return [];
@@ -1214,7 +1232,7 @@
       while (g < shown.length && before(shown[g].key, key)) g++;
       groups[g].push(el);
     });
-    hdrGroups = { groups: groups, hidden: hidden };
+    hdrGroups = { groups: groups, hidden: hidden, scope: scope };
     return shown.map(function (entry) {
       var out = placement(entry.el, dpr);
       out.id = entry.id;
@@ -1222,21 +1240,24 @@
     });
   }
   // Show only page group `group` of the last hdrLayout (0: below every HDR element, with the
-  // page background); undone by unmaskLayer.
-  function maskHdrLayer(group) {
+  // page background, or `background` for a scene); undone by unmaskLayer.
+  function maskHdrLayer(group, background) {
     unmaskLayer();
     if (!hdrGroups || !hdrGroups.groups[group]) return false;
     var restore = [];
-    function pin(el, value) {
-      restore.push([el, "visibility", el.style.getPropertyValue("visibility"), el.style.getPropertyPriority("visibility")]);
-      el.style.setProperty("visibility", value, "important");
+    function pin(el, property, value) {
+      restore.push([el, property, el.style.getPropertyValue(property), el.style.getPropertyPriority(property)]);
+      el.style.setProperty(property, value, "important");
     }
-    hdrGroups.groups[group].forEach(function (el) { pin(el, "visible"); });
-    hdrGroups.hidden.forEach(function (el) { pin(el, "hidden"); });
+    hdrGroups.groups[group].forEach(function (el) { pin(el, "visibility", "visible"); });
+    hdrGroups.hidden.forEach(function (el) { pin(el, "visibility", "hidden"); });
+    if (hdrGroups.scope) pin(hdrGroups.scope, "opacity", "1");
+    var page = hdrGroups.scope ? (group === 0 && background) || "transparent" : null;
     var style = document.createElement("style");
     style.id = "__hf_layer_mask__";
-    style.textContent = "body *{visibility:hidden!important}" + (group > 0
-      ? "html,body{background:transparent!important;background-image:none!important}" : "");
+    style.textContent = "body *{visibility:hidden!important}" + (page
+      ? "html,body{background:" + page + "!important;background-image:none!important}"
+      : group > 0 ? "html,body{background:transparent!important;background-image:none!important}" : "");
     document.head.appendChild(style);
     layerMask = { style: style, restore: restore };
     return true;

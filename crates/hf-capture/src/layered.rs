@@ -3,7 +3,7 @@
 //! keeps frames in render order for the sink and bounds the blends in flight.
 
 use crate::CaptureError;
-use hf_core::{Fps, FrameImage, FrameRange, FrameSink, ImageFormat, SinkError};
+use hf_core::{Fps, FrameImage, FrameRange, FrameSink, ImageFormat, LinearBlend, SinkError};
 use hf_transitions::{Accents, BlendInput, Layer, Shader};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -41,6 +41,26 @@ impl TransitionWindow {
     /// Linear progress at frame `index`: `clamp((t - start) / duration, 0, 1)`.
     pub fn progress(&self, fps: Fps, index: u64) -> f32 {
         ((fps.frame_time(index) - self.start) / self.duration).clamp(0.0, 1.0) as f32
+    }
+}
+
+/// A transition at one frame's progress, blending linear-light scenes (HDR renders: the
+/// encoder composites each scene and calls it).
+#[derive(Debug)]
+pub(crate) struct LinearTransition {
+    pub(crate) window: Arc<TransitionWindow>,
+    pub(crate) progress: f32,
+}
+
+impl LinearBlend for LinearTransition {
+    fn blend(&self, scenes: [Vec<[f32; 4]>; 2], size: (usize, usize)) -> Vec<[f32; 4]> {
+        hf_transitions::blend_linear(
+            self.window.shader,
+            scenes,
+            size,
+            self.progress,
+            &self.window.accents,
+        )
     }
 }
 

@@ -34,6 +34,35 @@ pub(crate) struct HdrPlacement {
 }
 
 impl HdrPlacement {
+    /// Whether this element, drawn opaque, hides the whole `width` x `height` frame: no
+    /// rotation or skew, its content box covering the frame with `fill` or `cover`, fully
+    /// opaque, square corners, unclipped (or clipped to no less than the frame).
+    pub(crate) fn covers_frame(&self, (width, height): (u32, u32)) -> bool {
+        let [a, b, c, d, e, f] = self.transform;
+        let [left, top, w, h] = self.content;
+        let (x0, y0) = (a * left + e, d * top + f);
+        let (x1, y1) = (x0 + a * w, y0 + d * h);
+        let (fw, fh) = (f64::from(width), f64::from(height));
+        let clip_ok = self
+            .clip
+            .is_none_or(|[l, t, r, bottom]| l <= 0.0 && t <= 0.0 && r >= fw && bottom >= fh);
+        b == 0.0
+            && c == 0.0
+            && a > 0.0
+            && d > 0.0
+            && matches!(
+                self.fit,
+                hf_core::ObjectFit::Fill | hf_core::ObjectFit::Cover
+            )
+            && self.opacity >= 1.0
+            && self.radius.iter().all(|r| *r <= 0.0)
+            && clip_ok
+            && x0 <= 0.0
+            && y0 <= 0.0
+            && x1 >= fw
+            && y1 >= fh
+    }
+
     /// The encoder's placement of source `source` at source time `time`.
     pub(crate) fn into_media(self, source: u32, time: f64) -> hf_core::MediaPlacement {
         hf_core::MediaPlacement {
@@ -234,19 +263,30 @@ impl Runtime<'_> {
     /// The HDR elements among `ids` the page shows now, back to front, with their placement
     /// (in frame pixels); the page is split into groups around them for
     /// [`Self::mask_hdr_layer`].
-    pub(crate) async fn hdr_layout(&self, ids: &[&str]) -> Result<Vec<HdrPlacement>, CaptureError> {
+    /// With `scene`, only that scene counts (a transition layer).
+    pub(crate) async fn hdr_layout(
+        &self,
+        ids: &[&str],
+        scene: Option<&str>,
+    ) -> Result<Vec<HdrPlacement>, CaptureError> {
         let expression = format!(
-            "window.__hf.hdrLayout({})",
-            serde_json::to_string(ids).expect("strings serialise")
+            "window.__hf.hdrLayout({}, {})",
+            serde_json::to_string(ids).expect("strings serialise"),
+            serde_json::to_string(&scene).expect("strings serialise"),
         );
         self.page.run_json(&expression, "__hf.hdrLayout()").await
     }
 
     /// Show only page group `group` of the last [`Self::hdr_layout`] (0: below every HDR
-    /// element). Undone by [`Self::unmask_layer`].
-    pub(crate) async fn mask_hdr_layer(&self, group: usize) -> Result<(), CaptureError> {
+    /// element; a scene's over `background`). Undone by [`Self::unmask_layer`].
+    pub(crate) async fn mask_hdr_layer(
+        &self,
+        group: usize,
+        background: Option<&str>,
+    ) -> Result<(), CaptureError> {
+        let background = serde_json::to_string(&background).expect("strings serialise");
         self.page
-            .run(&format!("window.__hf.maskHdrLayer({group})"))
+            .run(&format!("window.__hf.maskHdrLayer({group}, {background})"))
             .await
             .map(drop)
     }
@@ -270,5 +310,47 @@ impl Runtime<'_> {
     /// Remove the cover of [`Self::show_repaint_cover`].
     pub(crate) async fn hide_repaint_cover(&self) -> Result<(), CaptureError> {
         self.page.run(HIDE_REPAINT_COVER).await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod hdr_tests {
+    use super::*;
+
+    fn placement(transform: [f64; 6], size: [f64; 2]) -> HdrPlacement {
+        HdrPlacement {
+            id: "v".into(),
+            transform,
+            size,
+            content: [0.0, 0.0, size[0], size[1]],
+            fit: hf_core::ObjectFit::Cover,
+            position: [0.5, 0.0, 0.5, 0.0],
+            opacity: 1.0,
+            radius: [0.0; 4],
+            clip: None,
+        }
+    }
+
+    #[test]
+    fn only_an_opaque_full_frame_box_covers_the_frame() {
+        let full = placement([1.0, 0.0, 0.0, 1.0, 0.0, 0.0], [640.0, 360.0]);
+        assert!(full.covers_frame((640, 360)));
+        assert!(!full.covers_frame((641, 360)));
+        let scaled = placement([1.1, 0.0, 0.0, 1.1, -10.0, -10.0], [640.0, 360.0]);
+        assert!(scaled.covers_frame((640, 360)));
+        let turned = placement([0.0, 1.0, -1.0, 0.0, 640.0, 0.0], [640.0, 640.0]);
+        assert!(!turned.covers_frame((640, 360)));
+        let mut faded = full.clone();
+        faded.opacity = 0.99;
+        assert!(!faded.covers_frame((640, 360)));
+        let mut contained = full.clone();
+        contained.fit = hf_core::ObjectFit::Contain;
+        assert!(!contained.covers_frame((640, 360)));
+        let mut rounded = full.clone();
+        rounded.radius[2] = 4.0;
+        assert!(!rounded.covers_frame((640, 360)));
+        let mut clipped = full;
+        clipped.clip = Some([0.0, 0.0, 320.0, 360.0]);
+        assert!(!clipped.covers_frame((640, 360)));
     }
 }

@@ -44,8 +44,34 @@ pub enum FrameImage {
     /// An HDR frame as layers, back to front, for the encoder to composite: page captures
     /// (PNG with alpha) and HDR media drawn from their sources at full precision.
     Layers(Vec<FrameLayer>),
+    /// A transition frame of an HDR render: each scene as layers, blended by the encoder in
+    /// linear light.
+    Transition(Box<LayeredTransition>),
     /// The page reported no damage: the frame equals the previous one.
     SameAsPrevious,
+}
+
+/// How a transition frame's two scenes become one, on pictures of linear light.
+pub trait LinearBlend: Send + Sync + std::fmt::Debug {
+    /// The frame from the two scenes: premultiplied RGBA in linear light (1 is SDR white,
+    /// brighter is kept), `size.0 * size.1` pixels each, row by row.
+    fn blend(&self, scenes: [Vec<[f32; 4]>; 2], size: (usize, usize)) -> Vec<[f32; 4]>;
+}
+
+/// A [`FrameImage::Transition`]: the scene left and the scene arrived at, as the layers of an
+/// HDR frame each, and their blend.
+#[derive(Debug, Clone)]
+pub struct LayeredTransition {
+    /// From and to.
+    pub scenes: [Vec<FrameLayer>; 2],
+    /// The transition at this frame's progress.
+    pub blend: std::sync::Arc<dyn LinearBlend>,
+}
+
+impl PartialEq for LayeredTransition {
+    fn eq(&self, other: &Self) -> bool {
+        self.scenes == other.scenes && std::sync::Arc::ptr_eq(&self.blend, &other.blend)
+    }
 }
 
 /// One layer of a [`FrameImage::Layers`] frame.

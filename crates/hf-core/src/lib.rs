@@ -17,7 +17,10 @@ mod sink;
 mod timing;
 
 pub use fps::Fps;
-pub use frame::{FrameImage, FrameLayer, FrameRange, ImageFormat, MediaPlacement, ObjectFit};
+pub use frame::{
+    FrameImage, FrameLayer, FrameRange, ImageFormat, LayeredTransition, LinearBlend,
+    MediaPlacement, ObjectFit,
+};
 pub use io::IoError;
 pub use naming::{captured_frame_name, extracted_frame_name, sequence_frame_name};
 pub use sink::{DiscardFrames, FrameSink, SinkError};

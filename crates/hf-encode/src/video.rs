@@ -620,7 +620,7 @@ impl Converter {
             FrameImage::SameAsPrevious => converter
                 .last()
                 .ok_or(EncodeError::NothingToRepeat { index }),
-            FrameImage::Layers(_) => Err(EncodeError::BadFrame {
+            FrameImage::Layers(_) | FrameImage::Transition(_) => Err(EncodeError::BadFrame {
                 index,
                 reason: "a layered HDR frame in an SDR render".into(),
             }),

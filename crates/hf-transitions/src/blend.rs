@@ -69,6 +69,70 @@ pub fn blend(input: BlendInput<'_>) -> Layer {
     Layer::from_premultiplied(width, height, pixels)
 }
 
+/// One transition frame of two pictures given as premultiplied RGBA `f32` (linear light in an
+/// HDR render: values above 1 are brighter than SDR white and are kept), `width * height`
+/// pixels each, row by row. The same kernels as [`blend`]; the result is premultiplied, only
+/// clamped below at 0 and alpha to `[0, 1]`.
+///
+/// # Panics
+/// When a picture does not hold `width * height` pixels.
+pub fn blend_linear(
+    shader: Shader,
+    [from, to]: [Vec<[f32; 4]>; 2],
+    (width, height): (usize, usize),
+    progress: f32,
+    accents: &Accents,
+) -> Vec<[f32; 4]> {
+    let fields = fields(shader, width, height);
+    let p = progress.clamp(0.0, 1.0);
+    let from = Texture::from_pixels(width, height, from);
+    let to = Texture::from_pixels(width, height, to);
+    let frame = Frame {
+        from: &from,
+        to: &to,
+        p,
+        accents,
+        fields: fields.as_deref(),
+        width,
+        height,
+        glitch: (shader == Shader::Glitch).then(|| GlitchFrame::new(p)),
+    };
+    let kernel = kernel_of(shader);
+    let mut pixels = vec![[0.0f32; 4]; width * height];
+    for_each_row(&mut pixels, width, |y, row| {
+        let v = (y as f32 + 0.5) / height as f32;
+        for (x, out) in row.iter_mut().enumerate() {
+            let u = (x as f32 + 0.5) / width as f32;
+            let [r, g, b, a] = kernel(&frame, Pixel { x, y, u, v });
+            *out = [r.max(0.0), g.max(0.0), b.max(0.0), a.clamp(0.0, 1.0)];
+        }
+    });
+    pixels
+}
+
+/// A kernel, called through a pointer (the 8-bit path keeps each one inlined).
+type Kernel = fn(&Frame<'_>, Pixel) -> [f32; 4];
+
+fn kernel_of(shader: Shader) -> Kernel {
+    match shader {
+        Shader::Crossfade => kernels::crossfade,
+        Shader::FlashThroughWhite => kernels::flash_through_white,
+        Shader::ChromaticSplit => kernels::chromatic_split,
+        Shader::SdfIris => kernels::sdf_iris,
+        Shader::Glitch => kernels::glitch,
+        Shader::LightLeak => kernels::light_leak,
+        Shader::CrossWarpMorph => kernels::cross_warp_morph,
+        Shader::WhipPan => kernels::whip_pan,
+        Shader::CinematicZoom => kernels::cinematic_zoom,
+        Shader::GravitationalLens => kernels::gravitational_lens,
+        Shader::RippleWaves => kernels::ripple_waves,
+        Shader::SwirlVortex => kernels::swirl_vortex,
+        Shader::ThermalDistortion => kernels::thermal_distortion,
+        Shader::DomainWarp => kernels::domain_warp,
+        Shader::RidgedBurn => kernels::ridged_burn,
+    }
+}
+
 thread_local! {
     /// The last blend's texture allocations on this thread, reused by the next.
     static TEXTURES: std::cell::Cell<[Vec<[f32; 4]>; 2]> = const { std::cell::Cell::new([Vec::new(), Vec::new()]) };
@@ -131,6 +195,38 @@ mod tests {
             progress,
             accents: &Accents::default(),
         })
+    }
+
+    #[test]
+    fn linear_blends_agree_with_byte_blends_and_keep_highlights() {
+        let unit = |c: u8| f32::from(c) / 255.0;
+        let flat_f32 = |rgba: [u8; 4]| vec![rgba.map(unit); W * H];
+        for shader in Shader::ALL {
+            let linear = blend_linear(
+                shader,
+                [flat_f32([200, 40, 40, 255]), flat_f32([40, 40, 200, 255])],
+                (W, H),
+                0.5,
+                &Accents::default(),
+            );
+            let bytes = blend_flat(shader, 0.5);
+            for (x, y) in [(5, 5), (32, 18), (60, 30)] {
+                let got = linear[y * W + x].map(|c| (c.clamp(0.0, 1.0) * 255.0 + 0.5) as u8);
+                let want = at(&bytes, x, y);
+                let close = got.iter().zip(want).all(|(a, b)| a.abs_diff(b) <= 1);
+                assert!(close, "{shader:?} at ({x}, {y}): {got:?} vs {want:?}");
+            }
+        }
+        // Above SDR white stays above it.
+        let bright = vec![[4.0, 4.0, 4.0, 1.0]; W * H];
+        let out = blend_linear(
+            Shader::Crossfade,
+            [bright.clone(), bright],
+            (W, H),
+            0.3,
+            &Accents::default(),
+        );
+        assert_eq!(out[0], [4.0, 4.0, 4.0, 1.0]);
     }
 
     #[test]

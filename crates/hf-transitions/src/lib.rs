@@ -23,7 +23,7 @@ mod shader;
 mod texture;
 
 pub use accents::Accents;
-pub use blend::{blend, BlendInput};
+pub use blend::{blend, blend_linear, BlendInput};
 pub use fields::{cached_field_bytes, prepare};
 pub use layer::Layer;
 pub use shader::{Shader, UnknownShader};

@@ -40,6 +40,20 @@ impl Texture {
         }
     }
 
+    /// A texture of premultiplied `pixels` (`width * height` of them) as they are.
+    pub(crate) fn from_pixels(width: usize, height: usize, pixels: Vec<[f32; 4]>) -> Self {
+        assert_eq!(
+            pixels.len(),
+            width * height,
+            "a picture of the frame's size"
+        );
+        Texture {
+            width,
+            height,
+            pixels,
+        }
+    }
+
     /// The allocation, for [`Self::reusing`].
     pub(crate) fn into_pixels(self) -> Vec<[f32; 4]> {
         self.pixels

@@ -258,6 +258,11 @@ impl CaptureSession {
         }
     }
 
+    /// Whether this is an HDR render with HDR media (frames may be layers).
+    pub(crate) fn draws_hdr_media(&self) -> bool {
+        !self.video_frames.hdr.is_empty()
+    }
+
     /// The frame just seeked as layers, back to front: what the page paints below, between
     /// and above its HDR elements (one masked capture each) and the HDR elements themselves,
     /// placed for the encoder to draw. `None` when no HDR element is on screen.
@@ -265,6 +270,23 @@ impl CaptureSession {
         &mut self,
         index: u64,
         time: f64,
+    ) -> Result<Option<Vec<FrameLayer>>, CaptureError> {
+        let layers = self.hdr_layers(index, time, None).await?;
+        if layers.is_some() {
+            self.page.runtime().unmask_layer().await?;
+            // The screen now shows a layer, not the frame: the next frame needs a full image.
+            self.need_full_image = true;
+        }
+        Ok(layers)
+    }
+
+    /// [`Self::capture_hdr_layers`] of the whole page, or of one scene alone over its
+    /// background (`scene`); leaves the last mask on. `None`: no HDR element shown there.
+    async fn hdr_layers(
+        &mut self,
+        index: u64,
+        time: f64,
+        scene: Option<(&str, Option<&str>)>,
     ) -> Result<Option<Vec<FrameLayer>>, CaptureError> {
         let frames = Arc::clone(&self.video_frames);
         let ids: Vec<&str> = frames
@@ -276,14 +298,29 @@ impl CaptureSession {
         if ids.is_empty() {
             return Ok(None);
         }
-        let shown = self.page.runtime().hdr_layout(&ids).await?;
+        let (scene_id, background) = (scene.map(|s| s.0), scene.and_then(|s| s.1));
+        let shown = self.page.runtime().hdr_layout(&ids, scene_id).await?;
         if shown.is_empty() {
             return Ok(None);
         }
+        // What is below an opaque video that fills the frame is never seen: not captured.
+        let frame_size = self.frame_size;
+        let covering = shown.iter().rposition(|p| {
+            let video = frames
+                .hdr
+                .iter()
+                .any(|e| e.render_id == p.id && e.timing.is_some());
+            video && p.covers_frame(frame_size)
+        });
         let mut layers = Vec::with_capacity(shown.len() * 2 + 1);
         let groups = shown.len();
-        for (group, placement) in shown.into_iter().enumerate() {
-            layers.push(FrameLayer::Page(self.grab_group(index, group).await?));
+        let first = covering.unwrap_or(0);
+        for (group, placement) in shown.into_iter().enumerate().skip(first) {
+            if covering != Some(group) {
+                layers.push(FrameLayer::Page(
+                    self.grab_group(index, group, background).await?,
+                ));
+            }
             let element = frames
                 .hdr
                 .iter()
@@ -294,18 +331,69 @@ impl CaptureSession {
                 placement.into_media(element.source, source_time),
             ));
         }
-        layers.push(FrameLayer::Page(self.grab_group(index, groups).await?));
-        self.page.runtime().unmask_layer().await?;
-        // The screen now shows a layer, not the frame: the next frame needs a full image.
-        self.need_full_image = true;
+        layers.push(FrameLayer::Page(
+            self.grab_group(index, groups, background).await?,
+        ));
         Ok(Some(layers))
     }
 
-    /// A capture of page group `group` alone (see [`Self::capture_hdr_layers`]).
-    async fn grab_group(&mut self, index: u64, group: usize) -> Result<Vec<u8>, CaptureError> {
-        self.page.runtime().mask_hdr_layer(group).await?;
+    /// A capture of page group `group` alone (see [`Self::hdr_layers`]).
+    async fn grab_group(
+        &mut self,
+        index: u64,
+        group: usize,
+        background: Option<&str>,
+    ) -> Result<Vec<u8>, CaptureError> {
+        self.page
+            .runtime()
+            .mask_hdr_layer(group, background)
+            .await?;
         let image = self.grab_image(index, false).await?;
         Ok(image.expect("a full image is asked for"))
+    }
+
+    /// Capture frame `index` of a transition in an HDR render: each of `scenes` alone as the
+    /// layers of an HDR frame (its page over `background`, its HDR media placed). Prepared and
+    /// limited like [`Self::capture_layers_within`].
+    pub async fn capture_hdr_scenes_within(
+        &mut self,
+        index: u64,
+        time: f64,
+        scenes: [&str; 2],
+        background: Option<&str>,
+        limit: Duration,
+    ) -> Result<[Vec<FrameLayer>; 2], CaptureError> {
+        self.prefetched.clear();
+        self.prepare(index, time, limit).await?;
+        let capture = async {
+            self.seek(index, time).await?;
+            let mut out = Vec::with_capacity(2);
+            for scene in scenes {
+                let layers = match self
+                    .hdr_layers(index, time, Some((scene, background)))
+                    .await?
+                {
+                    Some(layers) => layers,
+                    None => {
+                        self.page.runtime().mask_layer(scene, background).await?;
+                        let page = self.grab_image(index, false).await?;
+                        vec![FrameLayer::Page(page.expect("a full image is asked for"))]
+                    }
+                };
+                out.push(layers);
+            }
+            self.page.runtime().unmask_layer().await?;
+            Ok::<_, CaptureError>(out)
+        };
+        let layers = tokio::time::timeout(limit, capture).await.map_err(|_| {
+            CaptureError::FrameTimeout {
+                index,
+                time,
+                seconds: limit.as_secs_f64(),
+            }
+        })??;
+        self.need_full_image = true;
+        Ok(layers.try_into().expect("two scenes"))
     }
 
     fn encoded(&self, bytes: Vec<u8>) -> FrameImage {

@@ -1,7 +1,7 @@
 //! The 16-bit canvas an HDR frame is composited on: page layers (8-bit sRGB with alpha) mapped
 //! into the output's signal and blended over it, HDR pictures drawn at their placement.
 
-use super::curves::PageToSignal;
+use super::curves::{LinearLight, PageToSignal};
 use super::source::Picture;
 use hf_core::{MediaPlacement, ObjectFit};
 use rayon::prelude::*;
@@ -53,11 +53,36 @@ impl Canvas {
         });
     }
 
+    /// The canvas as opaque premultiplied RGBA in linear light.
+    pub(crate) fn to_light(&self, light: &LinearLight) -> Vec<[f32; 4]> {
+        self.rgb
+            .par_chunks_exact(3)
+            .map(|p| [light.light(p[0]), light.light(p[1]), light.light(p[2]), 1.0])
+            .collect()
+    }
+
+    /// Replace the canvas with `pixels` (premultiplied linear light, as [`Self::to_light`])
+    /// over black.
+    pub(crate) fn set_light(&mut self, pixels: &[[f32; 4]], light: &LinearLight) {
+        self.rgb
+            .par_chunks_exact_mut(3)
+            .zip(pixels.par_iter())
+            .for_each(|(out, p)| {
+                for (o, c) in out.iter_mut().zip(p) {
+                    *o = light.signal(*c);
+                }
+            });
+    }
+
     /// Draw `picture` where `placement` puts it.
     pub(crate) fn draw(&mut self, picture: &Picture, placement: &MediaPlacement) {
         let Some(geometry) = Geometry::new(picture, placement) else {
             return;
         };
+        if let Some(rect) = geometry.unscaled_rect(picture, self.width, self.height) {
+            self.copy(picture, rect);
+            return;
+        }
         let [x0, y0, x1, y1] = geometry.frame_bounds(self.width, self.height);
         if x0 >= x1 || y0 >= y1 {
             return;
@@ -74,6 +99,41 @@ impl Canvas {
             }
         });
     }
+}
+
+impl Canvas {
+    /// Copy the picture's pixels one to one into `rect`: frame pixels `[x0, x1) x [y0, y1)`,
+    /// frame pixel `(x, y)` showing picture pixel `(x - dx, y - dy)`.
+    fn copy(&mut self, picture: &Picture, rect: UnscaledRect) {
+        let UnscaledRect {
+            x0,
+            y0,
+            x1,
+            y1,
+            dx,
+            dy,
+        } = rect;
+        let pw = picture.width as usize;
+        self.rows().skip(y0).take(y1 - y0).for_each(|(y, row)| {
+            let sy = (y as i64 - dy) as usize;
+            let source = &picture.pixels[(sy * pw) * 4..(sy * pw + pw) * 4];
+            for x in x0..x1 {
+                let sx = (x as i64 - dx) as usize;
+                row[x * 3..x * 3 + 3].copy_from_slice(&source[sx * 4..sx * 4 + 3]);
+            }
+        });
+    }
+}
+
+/// Where an unscaled, unrotated, opaque picture lands (see [`Canvas::copy`]).
+#[derive(Debug, Clone, Copy)]
+struct UnscaledRect {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+    dx: i64,
+    dy: i64,
 }
 
 /// A placement resolved against its picture: frame pixel to picture pixel.
@@ -104,6 +164,57 @@ impl<'a> Geometry<'a> {
             placement,
             inverse,
             drawn: drawn_rect(picture, placement),
+        })
+    }
+
+    /// When the picture lands one to one on whole frame pixels, opaque, with square corners:
+    /// the frame pixels it covers (clipped to its content box, the clip and the frame).
+    fn unscaled_rect(&self, picture: &Picture, width: u32, height: u32) -> Option<UnscaledRect> {
+        let [a, b, c, d, e, f] = self.placement.transform;
+        let [dl, dt, dw, dh] = self.drawn;
+        let whole = |v: f64| (v - v.round()).abs() < 1e-6;
+        let (ox, oy) = (e + dl, f + dt);
+        let one_to_one = a == 1.0
+            && d == 1.0
+            && b == 0.0
+            && c == 0.0
+            && dw == f64::from(picture.width)
+            && dh == f64::from(picture.height)
+            && whole(ox)
+            && whole(oy);
+        let plain = self.placement.opacity >= 1.0
+            && self.placement.radius.iter().all(|r| *r <= 0.0)
+            && picture.opaque;
+        if !one_to_one || !plain {
+            return None;
+        }
+        let [cl, ct, cw, ch] = self.placement.content;
+        let [w, h] = self.placement.size;
+        let mut rect = [
+            ox.max(e + cl.max(0.0)),
+            oy.max(f + ct.max(0.0)),
+            (ox + dw).min(e + (cl + cw).min(w)),
+            (oy + dh).min(f + (ct + ch).min(h)),
+        ];
+        if let Some([l, t, r, bottom]) = self.placement.clip {
+            rect = [
+                rect[0].max(l),
+                rect[1].max(t),
+                rect[2].min(r),
+                rect[3].min(bottom),
+            ];
+        }
+        // A pixel is drawn when its centre is inside.
+        let edge = |v: f64, max: u32| (v - 0.5).ceil().clamp(0.0, f64::from(max)) as usize;
+        let (x0, x1) = (edge(rect[0], width), edge(rect[2], width));
+        let (y0, y1) = (edge(rect[1], height), edge(rect[3], height));
+        Some(UnscaledRect {
+            x0,
+            y0,
+            x1: x1.max(x0),
+            y1: y1.max(y0),
+            dx: ox.round() as i64,
+            dy: oy.round() as i64,
         })
     }
 
@@ -257,6 +368,7 @@ mod tests {
             width: w,
             height: h,
             pixels,
+            opaque: true,
         }
     }
 
@@ -290,6 +402,25 @@ mod tests {
         assert_eq!(at(&canvas, 5, 6), 1000);
         assert_eq!(at(&canvas, 6, 6), 0);
         assert_eq!(at(&canvas, 1, 3), 0);
+    }
+
+    #[test]
+    fn the_one_to_one_copy_matches_the_sampled_draw() {
+        let mut pic = picture(6, 5, 0);
+        for (i, p) in pic.pixels.chunks_exact_mut(4).enumerate() {
+            p[..3].copy_from_slice(&[i as u16 * 100, 7, 9]);
+        }
+        let mut place = placement([1.0, 0.0, 0.0, 1.0, 3.0, 2.0], [6.0, 5.0]);
+        place.content = [1.0, 0.0, 5.0, 4.0];
+        place.fit = ObjectFit::None;
+        place.clip = Some([0.0, 0.0, 7.5, 10.0]);
+        let mut fast = Canvas::new(12, 9);
+        fast.draw(&pic, &place);
+        pic.opaque = false;
+        let mut sampled = Canvas::new(12, 9);
+        sampled.draw(&pic, &place);
+        assert_eq!(fast.rgb, sampled.rgb);
+        assert_ne!(at(&fast, 4, 3), 0);
     }
 
     #[test]

@@ -143,6 +143,70 @@ pub fn transfer_table(from: HdrTransfer, to: HdrTransfer) -> Vec<u16> {
         .collect()
 }
 
+/// Linear light of a signal, relative to SDR white: nits / 203 for PQ, scene light over the
+/// reference level's for HLG.
+fn signal_to_light(signal: f64, transfer: HdrTransfer) -> f64 {
+    match transfer {
+        HdrTransfer::Pq => pq_nits(signal) / SDR_WHITE_NITS,
+        HdrTransfer::Hlg => hlg_scene(signal) / hlg_scene(0.75),
+    }
+}
+
+/// Entries of the light-to-signal table, spaced evenly in the square root of light.
+const LIGHT_STEPS: usize = 16384;
+
+/// The output's signal to linear light and back (transition frames blend in linear light).
+pub struct LinearLight {
+    /// Light of each 16-bit signal value.
+    to_light: Vec<f32>,
+    /// Signal (0..1) at light `max * (i / LIGHT_STEPS)^2`, one past the end.
+    to_signal: Vec<f32>,
+    /// The light of the full signal.
+    max: f32,
+}
+
+impl LinearLight {
+    /// The tables for `transfer`.
+    pub fn new(transfer: HdrTransfer) -> Self {
+        let to_light = (0..=u16::MAX)
+            .map(|code| signal_to_light(f64::from(code) / 65535.0, transfer) as f32)
+            .collect();
+        let max = signal_to_light(1.0, transfer);
+        let to_signal = (0..=LIGHT_STEPS + 1)
+            .map(|i| {
+                let t = (i as f64 / LIGHT_STEPS as f64).min(1.0);
+                let light = max * t * t;
+                let signal = match transfer {
+                    HdrTransfer::Pq => pq_signal(light * SDR_WHITE_NITS),
+                    HdrTransfer::Hlg => hlg_signal(light * hlg_scene(0.75)),
+                };
+                signal as f32
+            })
+            .collect();
+        LinearLight {
+            to_light,
+            to_signal,
+            max: max as f32,
+        }
+    }
+
+    /// The light of a 16-bit signal value.
+    #[inline]
+    pub fn light(&self, signal: u16) -> f32 {
+        self.to_light[signal as usize]
+    }
+
+    /// The 16-bit signal of `light` (clamped to what the transfer carries).
+    #[inline]
+    pub fn signal(&self, light: f32) -> u16 {
+        let at = (light.max(0.0) / self.max).min(1.0).sqrt() * LIGHT_STEPS as f32;
+        let i = at as usize;
+        let t = at - i as f32;
+        let s = self.to_signal[i] + (self.to_signal[i + 1] - self.to_signal[i]) * t;
+        (s * 65535.0).round().clamp(0.0, 65535.0) as u16
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +242,19 @@ mod tests {
         // Pure BT.709 red is inside BT.2020: some green and blue in 2020 numbers.
         let red = map.map([255, 0, 0]);
         assert!(red[0] > red[1] && red[1] > 0.0);
+    }
+
+    #[test]
+    fn linear_light_round_trips_and_puts_sdr_white_at_one() {
+        for transfer in [HdrTransfer::Pq, HdrTransfer::Hlg] {
+            let light = LinearLight::new(transfer);
+            let white = (sdr_light_to_signal(1.0, transfer) * 65535.0).round() as u16;
+            assert!((light.light(white) - 1.0).abs() < 1e-3, "{transfer}");
+            for code in [0u16, 300, 5000, 20000, 38000, 50000, 65535] {
+                let back = light.signal(light.light(code));
+                assert!(back.abs_diff(code) <= 64, "{transfer} {code} -> {back}");
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub(crate) struct Picture {
     pub height: u32,
     /// `width * height * 4` values.
     pub pixels: Vec<u16>,
+    /// Every alpha is full.
+    pub opaque: bool,
 }
 
 /// Going further ahead than this re-seeks instead of decoding every frame in between.
@@ -95,12 +97,14 @@ impl SourceReader {
                 }
             }
         }
+        let opaque = pixels.chunks_exact(4).all(|p| p[3] == u16::MAX);
         self.picture = Some((
             time,
             Picture {
                 width: decoded.width(),
                 height: decoded.height(),
                 pixels,
+                opaque,
             },
         ));
         Ok(())
@@ -151,11 +155,11 @@ fn limited_yuv420p10_to_rgba(decoded: &frame::Video) -> Option<Vec<u16>> {
         let data = decoded.data(index);
         move |x: usize, y: usize| {
             let at = y * stride + x * 2;
-            f64::from(u16::from_le_bytes([data[at], data[at + 1]]))
+            f32::from(u16::from_le_bytes([data[at], data[at + 1]]))
         }
     };
     let (luma, blue, red) = (plane(0), plane(1), plane(2));
-    let (kr, kb) = (0.2627, 0.0593);
+    let (kr, kb) = (0.2627f32, 0.0593f32);
     let mut pixels = vec![0u16; w * h * 4];
     pixels
         .par_chunks_mut(w * 4)

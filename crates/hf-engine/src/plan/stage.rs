@@ -150,7 +150,7 @@ pub async fn plan_stage(
         stage: Stage::Compile,
     });
     let started = Instant::now();
-    let (compiled, mut output, page, mut hdr) = compile(job, root, &output_path, progress)?;
+    let (compiled, output, page, hdr) = compile(job, root, &output_path, progress)?;
     timings.compile = started.elapsed();
 
     progress.event(ProgressEvent::StageStarted {
@@ -158,20 +158,19 @@ pub async fn plan_stage(
     });
     let probe_started = Instant::now();
     let fps = output.fps;
-    let mut capture = capture_settings(job, &output, hdr.is_some());
-    let mut opened = open_and_read(job, root, &compiled, &page, &capture, fps, progress).await?;
-    if hdr.is_some() && !opened.transitions.is_empty() {
-        progress.event(ProgressEvent::Warning {
-            message: "the page has shader transitions, which hf does not blend in HDR yet: \
-                      rendering SDR with HDR sources tone-mapped (pass --sdr to silence this)"
-                .into(),
-        });
-        hdr = None;
-        output = resolve_output(&job.output_request(), fps)?;
-        capture = capture_settings(job, &output, false);
-        opened.close().await;
-        opened = open_and_read(job, root, &compiled, &page, &capture, fps, progress).await?;
-    }
+    let capture = capture_settings(job, &output, hdr.is_some());
+    // Transition scenes go over their bgColor unless the output keeps alpha.
+    let keeps_alpha = capture.transparent && hdr.is_none();
+    let opened = open_and_read(
+        job,
+        root,
+        &compiled,
+        (&page, &capture),
+        fps,
+        keeps_alpha,
+        progress,
+    )
+    .await?;
     let Opened {
         server,
         mut pool,
@@ -334,35 +333,23 @@ struct Opened {
     transitions: Vec<TransitionWindow>,
 }
 
-impl Opened {
-    async fn close(self) {
-        let (sessions, _) = self.pool.into_workers();
-        for session in sessions {
-            session.close().await;
-        }
-    }
-}
-
-/// Open the page in the first browser and read its duration, activity and transitions.
+/// Open the page in the first browser and read its duration, activity and transitions
+/// (their scenes captured over nothing when `keeps_alpha`).
 async fn open_and_read(
     job: &RenderJob,
     root: &Path,
     compiled: &CompiledComposition,
-    page: &PagePlan,
-    capture: &CaptureSettings,
+    (page, capture): (&PagePlan, &CaptureSettings),
     fps: Fps,
+    keeps_alpha: bool,
     progress: &mut dyn ProgressSink,
 ) -> Result<Opened, RenderError> {
     let (server, mut pool) = open_page(job, root, page, capture, fps).await?;
     let (duration, frames) = duration_and_frames(job, compiled, &mut pool, fps, progress)?;
     // Read before anything seeks the page: every animation is there as the page made it.
     let activity = pool.first().activity().await?;
-    let transitions = transition_windows(
-        &pool.first().facts().transitions,
-        fps,
-        frames,
-        capture.transparent,
-    )?;
+    let transitions =
+        transition_windows(&pool.first().facts().transitions, fps, frames, keeps_alpha)?;
     Ok(Opened {
         server,
         pool,
@@ -570,6 +557,11 @@ fn output_target(
 ) -> OutputTarget {
     let fps = output.fps;
     let (preset, crf, _) = job.quality.settings();
+    // As HyperFrames: x265 Main 10 drafts use `fast`, not `ultrafast`.
+    let preset = match (hdr, preset) {
+        (Some(_), "ultrafast") => "fast",
+        _ => preset,
+    };
     let (width, height) = page.frame_size();
     OutputTarget {
         path,

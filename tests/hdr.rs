@@ -328,6 +328,17 @@ fn a_pq_png_is_drawn_at_its_box_with_object_fit_and_opacity() {
         2,
         "where the unturned picture was",
     );
+
+    // mov carries the same HDR stream.
+    let mov = dir.path().join("out.mov");
+    render(dir.path(), &mov, |job| job.format = OutputFormat::Mov);
+    let (stream, _) = probe(&mov);
+    assert_eq!(stream["codec_name"], "hevc");
+    assert_eq!(stream["codec_tag_string"], "hvc1");
+    assert_eq!(stream["pix_fmt"], "yuv420p10le");
+    assert_eq!(stream["color_transfer"], "smpte2084");
+    let grey_in_mov = Planes::read(&mov, 0).at(200, 100);
+    assert_near(grey_in_mov, (grey, 512, 512), 2, "mov: the PNG's grey");
 }
 
 #[test]

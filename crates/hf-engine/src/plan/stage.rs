@@ -18,8 +18,7 @@ use crate::{
     StageTimings,
 };
 use hf_capture::{
-    resolve_browser, BrowserPool, FileServer, PageActivity, SessionOptions, TransitionWindow,
-    VideoFrames,
+    resolve_browser, BrowserPool, FileServer, PageActivity, SessionOptions, VideoFrames,
 };
 use hf_core::{Fps, FrameRange, IoError};
 use hf_encode::{audio_stage, AudioMixInput, AudioMixOutput, EncodeError, GopSettings};
@@ -159,32 +158,19 @@ pub async fn plan_stage(
     let probe_started = Instant::now();
     let fps = output.fps;
     let capture = capture_settings(job, &output, hdr.is_some());
+    let (server, mut pool) = open_page(job, root, &page, &capture, fps).await?;
+    let (duration, frames) = duration_and_frames(job, &compiled, &mut pool, fps, progress)?;
+    // Read before anything seeks the page: every animation is there as the page made it.
+    let mut activity = pool.first().activity().await?;
     // Transition scenes go over their bgColor unless the output keeps alpha.
     let keeps_alpha = capture.transparent && hdr.is_none();
-    let opened = open_and_read(
-        job,
-        root,
-        &compiled,
-        (&page, &capture),
-        fps,
-        keeps_alpha,
-        progress,
-    )
-    .await?;
-    let Opened {
-        server,
-        mut pool,
-        duration,
-        frames,
-        mut activity,
-        transitions,
-    } = opened;
+    let transitions =
+        transition_windows(&pool.first().facts().transitions, fps, frames, keeps_alpha)?;
     // A blended frame differs from the one before it, whatever the page does.
     activity
         .spans
         .extend(transitions.iter().map(|t| [t.start, t.start + t.duration]));
-    let timeline = (fps, frames, duration);
-    let media = probe_media(&compiled, &mut pool, &page, timeline, hdr).await?;
+    let media = probe_media(&compiled, &mut pool, &page, fps, frames, duration, hdr).await?;
     let extraction = start_extraction(job, root, &media, fps);
     let audio = audio_plan(&media, &output, fps, frames, progress);
     let mix = start_mix(job, root, audio.as_ref());
@@ -323,43 +309,6 @@ fn capture_settings(job: &RenderJob, output: &OutputPlan, hdr: bool) -> CaptureS
     }
 }
 
-/// The first browser with the page loaded, and what was read from it before any seek.
-struct Opened {
-    server: FileServer,
-    pool: BrowserPool,
-    duration: f64,
-    frames: u64,
-    activity: PageActivity,
-    transitions: Vec<TransitionWindow>,
-}
-
-/// Open the page in the first browser and read its duration, activity and transitions
-/// (their scenes captured over nothing when `keeps_alpha`).
-async fn open_and_read(
-    job: &RenderJob,
-    root: &Path,
-    compiled: &CompiledComposition,
-    (page, capture): (&PagePlan, &CaptureSettings),
-    fps: Fps,
-    keeps_alpha: bool,
-    progress: &mut dyn ProgressSink,
-) -> Result<Opened, RenderError> {
-    let (server, mut pool) = open_page(job, root, page, capture, fps).await?;
-    let (duration, frames) = duration_and_frames(job, compiled, &mut pool, fps, progress)?;
-    // Read before anything seeks the page: every animation is there as the page made it.
-    let activity = pool.first().activity().await?;
-    let transitions =
-        transition_windows(&pool.first().facts().transitions, fps, frames, keeps_alpha)?;
-    Ok(Opened {
-        server,
-        pool,
-        duration,
-        frames,
-        activity,
-        transitions,
-    })
-}
-
 /// Serve the compiled page and load it in the first browser of the render's pool.
 async fn open_page(
     job: &RenderJob,
@@ -442,7 +391,9 @@ async fn probe_media(
     compiled: &CompiledComposition,
     pool: &mut BrowserPool,
     page: &PagePlan,
-    (fps, frames, duration): (Fps, u64, f64),
+    fps: Fps,
+    frames: u64,
+    duration: f64,
     hdr: Option<HdrTransfer>,
 ) -> Result<MediaPlan, RenderError> {
     let session = pool.first();

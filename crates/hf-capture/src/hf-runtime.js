@@ -5,6 +5,9 @@
   "use strict";
   if (window.__hf && window.__hf.__installed) return;
 
+  // Pages register timelines without a guard (`window.__timelines["main"] = tl`).
+  if (!window.__timelines) window.__timelines = {};
+
   // ---- Virtual time: Date, performance.now and requestAnimationFrame follow the seek clock ----
   var virtualNowMs = 0;
   var OriginalDate = window.Date;
@@ -215,6 +218,9 @@
       }
       clipStates.set(el, active);
       el.style.visibility = active ? "visible" : "hidden";
+      // Everything inside a hidden clip stays hidden, even a descendant that says visible.
+      if (active) el.removeAttribute("data-hf-clip-hidden");
+      else el.setAttribute("data-hf-clip-hidden", "");
       var position = getComputedStyle(el).position;
       var inFlowLeaf = (position === "static" || position === "relative" || position === "sticky") &&
         !el.querySelector("[data-start]");
@@ -232,6 +238,19 @@
 
   // ---- Layout: root gets its pixel size; root-level clips fill it ----
   function applyLayout() {
+    // As HyperFrames: no default body margin, no scrollbars (inline, so page CSS yields).
+    [document.documentElement, document.body].forEach(function (el) {
+      if (!el) return;
+      el.style.margin = "0";
+      el.style.padding = "0";
+      el.style.overflow = "hidden";
+    });
+    if (!document.querySelector("style[data-hf-hidden-clip-contents]")) {
+      var hide = document.createElement("style");
+      hide.setAttribute("data-hf-hidden-clip-contents", "");
+      hide.textContent = '[data-hf-clip-hidden][style*="visibility: hidden"] * { visibility: hidden !important; }';
+      document.head.appendChild(hide);
+    }
     var root = findRoot();
     if (!root) return;
     var width = number(root.getAttribute("data-width"));
@@ -406,6 +425,24 @@
       window.__hfLottie.forEach(function (a) { if (list.indexOf(a) < 0) list.push(a); });
     }
     return list;
+  }
+
+  // ---- anime.js: instances in window.__hfAnime (and v3's anime.running) at absolute ms ----
+  function animeInstances() {
+    var anime = window.anime;
+    if (anime && Array.isArray(anime.running) && anime.running.length > 0) {
+      if (!Array.isArray(window.__hfAnime)) window.__hfAnime = [];
+      anime.running.forEach(function (a) { if (window.__hfAnime.indexOf(a) < 0) window.__hfAnime.push(a); });
+    }
+    return Array.isArray(window.__hfAnime) ? window.__hfAnime : [];
+  }
+  function seekAnime(t) {
+    animeInstances().forEach(function (instance) {
+      try {
+        if (typeof instance.seek === "function") instance.seek(Math.max(0, t) * 1000);
+        if (typeof instance.pause === "function") instance.pause();
+      } catch (e) { /* as upstream: one instance's error does not stop the others */ }
+    });
   }
 
   function seekLottie(t) {
@@ -920,6 +957,7 @@
 
   // Page features hf cannot see into: any of them and nothing is predicted.
   function unpredictable() {
+    if (animeInstances().length > 0) return "the page animates with anime.js";
     if (pageUsesAnimationFrames) return "page code uses requestAnimationFrame";
     if (seekListeners > 0) return "page code listens to hf-seek";
     if (pageUsesIntervals) return "page code uses setInterval";
@@ -1280,13 +1318,15 @@
     // back, and they must be seeked in this same frame.
     syncClipVisibility(t);
     seekAnimations(t);
+    seekAnime(t);
     seekLottie(t);
     var pending = showVideoFrames(videoFrames).concat(dispatchSeekEvent(t));
     flushAnimationFrames();
     return pending.concat(seekFrames(t));
   }
 
-  window.__hf = {
+  var pageDuration = 0;
+  var hf = {
     __installed: true,
     /** Frame rate used to quantize seek times (set by the renderer). */
     configure: function (options) {
@@ -1309,7 +1349,7 @@
         fontsReady: fontsReady,
         imagesReady: imagesReady,
         missingTimelines: missing,
-        duration: compositionDuration()
+        duration: compositionDuration() || pageDuration
       };
     },
     /**
@@ -1357,6 +1397,27 @@
     hdrLayout: hdrLayout,
     /** Show only page group `group` between HDR elements; undone by unmaskLayer. */
     maskHdrLayer: maskHdrLayer,
-    get duration() { return compositionDuration(); }
+    get duration() { return compositionDuration() || pageDuration; }
   };
+  // A page that assigns its own `window.__hf = { duration, seek }` (HyperFrames' minimal
+  // protocol) keeps hf's object, as upstream's bridge patches the page's in place: the
+  // page's other fields are kept, its duration counts when nothing else gives one, and
+  // frames are seeked by hf (upstream never calls the page's seek either).
+  var reserved = Object.keys(Object.getOwnPropertyDescriptors(hf));
+  Object.defineProperty(window, "__hf", {
+    configurable: true,
+    enumerable: true,
+    get: function () { return hf; },
+    set: function (value) {
+      if (!value || value === hf || typeof value !== "object") return;
+      Object.keys(value).forEach(function (key) {
+        if (key === "duration") {
+          var d = Number(value.duration);
+          if (isFinite(d) && d > 0) pageDuration = d;
+        } else if (reserved.indexOf(key) < 0) {
+          hf[key] = value[key];
+        }
+      });
+    }
+  });
 })();

@@ -1,0 +1,96 @@
+//! HyperFrames parity, part 2: page conventions upstream handles that a composition may rely
+//! on. Each page is written here, rendered, and checked at known pixels and times.
+
+use hf_encode::inspect::decode_rgb_frames;
+use hf_engine::RenderJob;
+use hf_tests::{assert_pixel, copy_vendored_gsap};
+use std::path::Path;
+
+const RED: [u8; 3] = [255, 0, 0];
+const BLUE: [u8; 3] = [0, 0, 255];
+const WHITE: [u8; 3] = [255, 255, 255];
+const TOLERANCE: u8 = 12;
+
+/// Render `html` (as `index.html` of a fresh project, with GSAP beside it) and decode
+/// `frames`; also returns the frame count.
+fn render(html: &str, frames: &[u64]) -> (u64, Vec<hf_encode::inspect::RgbImage>) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_vendored_gsap(dir.path());
+    std::fs::write(dir.path().join("index.html"), html).unwrap();
+    let output = dir.path().join("out.mp4");
+    let job = RenderJob::new(dir.path()).output(&output).workers(1);
+    let result = hf_engine::render(job, |_| {}).unwrap_or_else(|e| panic!("render: {e}"));
+    let images = decode_rgb_frames(Path::new(&result.output), frames).unwrap();
+    (result.frames, images)
+}
+
+#[test]
+fn body_margin_hidden_clip_contents_and_unguarded_timelines_follow_upstream() {
+    // No body margin reset; a clip from 1 s whose child says `visibility: visible`; a GSAP
+    // timeline registered without `window.__timelines = window.__timelines || {}`.
+    let html = r##"<!doctype html><html><head><script src="gsap.min.js"></script></head><body>
+<div id="root" data-composition-id="main" data-width="320" data-height="180" data-duration="2"
+ style="background:#ff0000">
+  <div id="late" data-start="1" data-duration="1" style="position:absolute;left:0;top:100px;width:320px;height:80px">
+    <div style="visibility:visible;width:100px;height:80px;background:#0000ff"></div>
+  </div>
+  <div id="box" style="position:absolute;left:0;top:0;width:40px;height:40px;background:#fff"></div>
+</div>
+<script>
+  const tl = gsap.timeline({ paused: true });
+  tl.to("#box", { x: 200, duration: 2, ease: "none" }, 0);
+  window.__timelines["main"] = tl;
+</script></body></html>"##;
+    let (frames, f) = render(html, &[0, 15, 45]);
+    assert_eq!(frames, 60);
+    // The root at 0,0: red at the top left corner, not an 8 px white margin.
+    assert_pixel(&f[0], 60, 2, RED, TOLERANCE, "top edge");
+    assert_pixel(&f[0], 2, 60, RED, TOLERANCE, "left edge");
+    // Before the clip opens nothing of it shows, even the child that says visible.
+    assert_pixel(&f[1], 50, 140, RED, TOLERANCE, "t=0.5: hidden clip's child");
+    assert_pixel(&f[2], 50, 140, BLUE, TOLERANCE, "t=1.5: the clip is open");
+    // The timeline drives the box: x = 100 px at 1 s... here 0.5 s: 50 px.
+    assert_pixel(&f[1], 70, 20, WHITE, TOLERANCE, "t=0.5: box at 50..90");
+    assert_pixel(&f[1], 20, 20, RED, TOLERANCE, "t=0.5: box left 0");
+}
+
+#[test]
+fn a_page_that_defines_its_own_hf_protocol_renders_for_its_duration() {
+    // HyperFrames' minimal protocol: the page owns window.__hf; no data-duration, no timeline.
+    let html = r#"<!doctype html><html><head><style>body{margin:0}</style></head>
+<body data-composition-id="page" data-width="200" data-height="200" data-no-timeline>
+<div style="position:absolute;left:50px;top:50px;width:100px;height:100px;background:#f00"></div>
+<script>
+  window.__hf = { duration: 1, seek: function (t) {}, custom: 42 };
+</script></body></html>"#;
+    let (frames, f) = render(html, &[0, 29]);
+    assert_eq!(frames, 30, "the page's duration: 1 s at 30 fps");
+    assert_pixel(&f[1], 100, 100, RED, TOLERANCE, "the page's content");
+}
+
+#[test]
+fn anime_instances_registered_in_hf_anime_are_seeked_in_absolute_time() {
+    // Two stand-ins with anime.js's instance surface (seek in ms, pause, play): one pushed
+    // to window.__hfAnime, one found in v3's anime.running.
+    let html = r#"<!doctype html><html><head><style>body{margin:0}</style></head><body>
+<div id="root" data-composition-id="main" data-width="320" data-height="180" data-duration="2"
+ data-no-timeline style="background:#fff">
+  <div id="a" style="position:absolute;left:0;top:0;width:40px;height:40px;background:#f00"></div>
+  <div id="b" style="position:absolute;left:0;top:100px;width:40px;height:40px;background:#00f"></div>
+</div>
+<script>
+  function instance(id) {
+    const el = document.getElementById(id);
+    return { seek(ms) { el.style.left = (ms / 10) + "px"; }, pause() {}, play() {} };
+  }
+  window.__hfAnime = [instance("a")];
+  window.anime = { running: [instance("b")] };
+</script></body></html>"#;
+    let (_, f) = render(html, &[0, 15, 30]);
+    // left = t * 100 px.
+    assert_pixel(&f[0], 20, 20, RED, TOLERANCE, "t=0: a at 0");
+    assert_pixel(&f[1], 70, 20, RED, TOLERANCE, "t=0.5: a at 50");
+    assert_pixel(&f[1], 20, 20, WHITE, TOLERANCE, "t=0.5: a moved on");
+    assert_pixel(&f[2], 120, 120, BLUE, TOLERANCE, "t=1: b at 100");
+    assert_pixel(&f[2], 20, 120, WHITE, TOLERANCE, "t=1: b moved on");
+}

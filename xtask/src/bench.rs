@@ -695,6 +695,8 @@ fn render_hf(
         .arg("-o")
         .arg(output)
         .arg("--json")
+        // The preset upstream is run with (hf's default is looks, as upstream's).
+        .args(["-q", "standard"])
         .args(["--workers", workers])
         .args(extra);
     let run = measure(command)?;

@@ -13,8 +13,8 @@ pub(crate) struct JobArgs {
     /// Frame rate: an integer or a rational such as 30000/1001 [default: root data-fps, else 30].
     #[arg(short, long)]
     fps: Option<Fps>,
-    /// Quality preset: draft, standard or high.
-    #[arg(short, long, default_value = "standard")]
+    /// Quality preset: draft, looks (HyperFrames' default), standard, high or delivery.
+    #[arg(short, long, default_value = "looks")]
     quality: Quality,
     /// Constant rate factor (overrides the preset's): 0-51 for h264/h265, 0-63 for vp9.
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=63), conflicts_with = "video_bitrate")]

@@ -14,11 +14,15 @@ use std::str::FromStr;
 pub enum Quality {
     /// x264 `ultrafast`, CRF 28, JPEG capture quality 80.
     Draft,
-    /// x264 `medium`, CRF 18, JPEG capture quality 95.
+    /// HyperFrames' default: x264 `medium`, CRF 16, JPEG capture quality 100.
     #[default]
+    Looks,
+    /// x264 `medium`, CRF 18, JPEG capture quality 95.
     Standard,
     /// x264 `slow`, CRF 15, JPEG capture quality 95.
     High,
+    /// The same as `high`.
+    Delivery,
 }
 
 impl Quality {
@@ -26,8 +30,9 @@ impl Quality {
     pub fn settings(self) -> (&'static str, u32, u8) {
         match self {
             Quality::Draft => ("ultrafast", 28, 80),
+            Quality::Looks => ("medium", 16, 100),
             Quality::Standard => ("medium", 18, 95),
-            Quality::High => ("slow", 15, 95),
+            Quality::High | Quality::Delivery => ("slow", 15, 95),
         }
     }
 }
@@ -37,12 +42,34 @@ impl FromStr for Quality {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "draft" => Ok(Quality::Draft),
+            "looks" => Ok(Quality::Looks),
             "standard" => Ok(Quality::Standard),
             "high" => Ok(Quality::High),
+            "delivery" => Ok(Quality::Delivery),
             other => Err(format!(
-                "unknown quality `{other}`: use draft, standard or high"
+                "unknown quality `{other}`: use draft, looks, standard, high or delivery"
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod quality_tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_hyperframes_with_looks_the_default() {
+        assert_eq!(Quality::default(), Quality::Looks);
+        assert_eq!(Quality::Looks.settings(), ("medium", 16, 100));
+        assert_eq!(
+            "delivery".parse::<Quality>().unwrap().settings(),
+            Quality::High.settings()
+        );
+        assert_eq!(Quality::Draft.settings(), ("ultrafast", 28, 80));
+        assert_eq!(
+            "best".parse::<Quality>().unwrap_err(),
+            "unknown quality `best`: use draft, looks, standard, high or delivery"
+        );
     }
 }
 
@@ -94,7 +121,7 @@ pub struct RenderJob {
     pub output: Option<PathBuf>,
     /// Frame rate. Default: the root's `data-fps`, else 30.
     pub fps: Option<Fps>,
-    /// Quality preset. Default: standard.
+    /// Quality preset. Default: looks (HyperFrames' default).
     pub quality: Quality,
     /// CRF override for the preset.
     pub crf: Option<u32>,
@@ -168,7 +195,7 @@ impl RenderJob {
             project_dir: project_dir.into(),
             output: None,
             fps: None,
-            quality: Quality::Standard,
+            quality: Quality::Looks,
             crf: None,
             workers: 0,
             segment_frames: None,

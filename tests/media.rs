@@ -308,6 +308,45 @@ fn gsap_volume_tweens_become_the_gain_envelope() {
 }
 
 #[test]
+fn audio_fades_in_and_out_over_its_slot() {
+    let project = tempfile::tempdir().unwrap();
+    make_media(project.path());
+    // tone.wav lasts 1 s; looped over the 2 s slot from 0.5 s, with 0.5 s fades each end.
+    std::fs::write(
+        project.path().join("index.html"),
+        r#"<!DOCTYPE html><html><head><style>body{margin:0}</style></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="3" data-no-timeline>
+  <audio id="tone" src="tone.wav" loop data-start="0.5" data-duration="2" data-fade-in="0.5" data-fade-out="0.5"></audio>
+</div></body></html>"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("fades.mp4");
+    hf_engine::render(RenderJob::new(project.path()).output(&output), |_| {})
+        .expect("render the fades");
+    let samples = decode_audio(&output, 3.0).unwrap();
+    for channel in [0, 1] {
+        // Gain t - 0.5 over 0.5..1.0: about a half around 0.75 s.
+        let rising = rms(&samples, channel, 0.70, 0.80);
+        assert!(
+            (rising - SINE_RMS / 2.0).abs() < 0.01,
+            "fading in: {rising}"
+        );
+        let full = rms(&samples, channel, 1.1, 1.9);
+        assert!((full - SINE_RMS).abs() < 0.008, "between the fades: {full}");
+        let falling = rms(&samples, channel, 2.20, 2.30);
+        assert!(
+            (falling - SINE_RMS / 2.0).abs() < 0.01,
+            "fading out: {falling}"
+        );
+        assert!(
+            rms(&samples, channel, 2.55, 2.95) < 0.003,
+            "silent after the slot"
+        );
+    }
+}
+
+#[test]
 fn a_global_media_start_basis_keeps_a_nested_start_on_the_root_timeline() {
     let project = tempfile::tempdir().unwrap();
     make_media(project.path());

@@ -685,6 +685,8 @@
         // Animated GIFs loop, as browsers play them.
         loop: image || el.hasAttribute("loop"),
         volume: isFinite(volume) ? volume : 1,
+        fadeIn: Math.max(0, number(el.getAttribute("data-fade-in")) || 0),
+        fadeOut: Math.max(0, number(el.getAttribute("data-fade-out")) || 0),
         hidden: !!el.closest("[data-hidden]")
       };
     });

@@ -99,6 +99,12 @@ pub struct MediaSlot {
     pub volume: f64,
     /// Inside a `[data-hidden]` subtree: never shown or heard.
     pub hidden: bool,
+    /// `data-fade-in`, seconds (0: none).
+    #[serde(default)]
+    pub fade_in: f64,
+    /// `data-fade-out`, seconds (0: none).
+    #[serde(default)]
+    pub fade_out: f64,
     /// Width of the element's box on the page when loaded, in CSS pixels (transforms included).
     #[serde(default)]
     pub width: f64,

@@ -28,12 +28,26 @@ pub(crate) struct JobArgs {
     /// Longest time one frame may take, in seconds.
     #[arg(long, default_value_t = 30.0)]
     frame_timeout: f64,
+    /// HyperFrames' `--protocol-timeout` (milliseconds): hf's per-frame limit, as
+    /// `--frame-timeout` in seconds.
+    #[arg(long, value_name = "MS", conflicts_with = "frame_timeout")]
+    protocol_timeout: Option<f64>,
     /// Longest wait for the page to load and report ready, in seconds.
     #[arg(long, default_value_t = 60.0)]
     load_timeout: f64,
+    /// HyperFrames' `--browser-timeout` (seconds): the same as `--load-timeout`.
+    #[arg(long, value_name = "SECONDS", conflicts_with = "load_timeout")]
+    browser_timeout: Option<f64>,
     /// Longest wait after load for compositions to register timelines, in seconds.
     #[arg(long, default_value_t = 2.0)]
     timeline_timeout: f64,
+    /// HyperFrames' `--player-ready-timeout` (milliseconds): the wait after load for the
+    /// page's timelines, as `--timeline-timeout` in seconds.
+    #[arg(long, value_name = "MS", conflicts_with = "timeline_timeout")]
+    player_ready_timeout: Option<f64>,
+    /// libvpx `cpu-used` for webm (-8..8, default 4; higher is faster).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(-8..=8), allow_negative_numbers = true)]
+    vp9_cpu_used: Option<i32>,
     /// Output format: mp4, mov (ProRes 4444 with alpha), webm (VP9 with alpha), gif or
     /// png-sequence (a directory of RGBA PNGs).
     #[arg(long, default_value = "mp4")]
@@ -156,9 +170,14 @@ impl JobArgs {
         job.fps = self.fps;
         job.crf = self.crf;
         job.segment_frames = self.segment_frames;
-        job.frame_timeout_seconds = self.frame_timeout;
-        job.load_timeout_seconds = self.load_timeout;
-        job.timeline_timeout_seconds = self.timeline_timeout;
+        job.frame_timeout_seconds = self
+            .protocol_timeout
+            .map_or(self.frame_timeout, |ms| ms / 1000.0);
+        job.load_timeout_seconds = self.browser_timeout.unwrap_or(self.load_timeout);
+        job.timeline_timeout_seconds = self
+            .player_ready_timeout
+            .map_or(self.timeline_timeout, |ms| ms / 1000.0);
+        job.vp9_cpu_used = self.vp9_cpu_used;
         job.format = self.format;
         job.codec = self.codec;
         job.video_bitrate = self.video_bitrate;

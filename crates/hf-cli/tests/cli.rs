@@ -336,6 +336,26 @@ window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t 
     );
 }
 
+#[test]
+fn hyperframes_protocol_timeout_in_milliseconds_is_the_frame_timeout() {
+    assert_project_fails_with(
+        r#"<html><body><div data-composition-id="x" data-width="64" data-height="64" data-duration="1"></div>
+<script>
+window.__timelines = { x: { duration: () => 1, pause() {}, totalTime(t) { if (t >= 0.5) { for (;;) {} } } } };
+</script></body></html>"#,
+        &[
+            "--protocol-timeout",
+            "1500",
+            "--browser-timeout",
+            "20",
+            "--vp9-cpu-used",
+            "-2",
+        ],
+        "FRAME_TIMEOUT",
+        "frame 15 (t = 0.5000 s) did not finish within 1.5 s",
+    );
+}
+
 /// Start a render, wait for its first frame event, send `signal`, and check the clean exit.
 fn interrupt_render(signal: i32, expected_code: i32) {
     use std::io::{BufRead, BufReader};

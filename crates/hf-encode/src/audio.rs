@@ -37,6 +37,34 @@ pub struct AudioTrack {
     /// on the render timeline), linearly interpolated between frames. Replaces `volume`.
     #[serde(default)]
     pub envelope: Option<VolumeEnvelope>,
+    /// Linear fade in and fade out at the ends of the slot (`data-fade-in` /
+    /// `data-fade-out`), in seconds; 0 for none. Scaled down together when they overlap.
+    #[serde(default)]
+    pub fades: [f64; 2],
+}
+
+impl AudioTrack {
+    /// The fade gain at `tau` seconds into the slot: `clamp01(tau / in) * clamp01((D - tau) /
+    /// out)`, both lengths scaled by `D / (in + out)` when longer than the slot `D`.
+    pub fn fade_at(&self, tau: f64) -> f64 {
+        let d = self.duration_seconds;
+        let [mut fade_in, mut fade_out] =
+            self.fades
+                .map(|f| if f.is_finite() { f.max(0.0) } else { 0.0 });
+        if fade_in + fade_out > d && d > 0.0 {
+            let scale = d / (fade_in + fade_out);
+            fade_in *= scale;
+            fade_out *= scale;
+        }
+        let mut gain = 1.0;
+        if fade_in > 0.0 {
+            gain *= (tau / fade_in).clamp(0.0, 1.0);
+        }
+        if fade_out > 0.0 {
+            gain *= ((d - tau) / fade_out).clamp(0.0, 1.0);
+        }
+        gain
+    }
 }
 
 /// Gain samples on the render's frame grid.
@@ -146,15 +174,20 @@ fn apply_gain(track: &AudioTrack, offset: usize, samples: &mut [f32]) {
             1.0
         }
     };
+    let fades = track.fades.iter().any(|f| *f > 0.0);
     match &track.envelope {
-        None => {
+        None if !fades => {
             let gain = clamp(track.volume);
             samples.iter_mut().for_each(|s| *s *= gain);
         }
-        Some(envelope) => {
+        envelope => {
             for (i, pair) in samples.chunks_exact_mut(2).enumerate() {
                 let seconds = (offset + i) as f64 / f64::from(AUDIO_RATE);
-                let gain = clamp(f64::from(envelope.gain_at(seconds)));
+                let base = match envelope {
+                    Some(envelope) => clamp(f64::from(envelope.gain_at(seconds))),
+                    None => clamp(track.volume),
+                };
+                let gain = base * track.fade_at(seconds - track.start_seconds) as f32;
                 pair[0] *= gain;
                 pair[1] *= gain;
             }
@@ -350,6 +383,33 @@ pub fn read_mix(path: &Path) -> Result<Vec<f32>, EncodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fades_ramp_linearly_and_share_a_short_slot() {
+        let mut track = AudioTrack {
+            element: "a".into(),
+            source: "a.wav".into(),
+            start_seconds: 1.0,
+            duration_seconds: 4.0,
+            media_start: 0.0,
+            rate: 1.0,
+            volume: 1.0,
+            looped: false,
+            envelope: None,
+            fades: [1.0, 2.0],
+        };
+        assert_eq!(track.fade_at(0.0), 0.0);
+        assert!((track.fade_at(0.5) - 0.5).abs() < 1e-12);
+        assert_eq!(track.fade_at(1.5), 1.0);
+        assert!((track.fade_at(3.0) - 0.5).abs() < 1e-12);
+        assert_eq!(track.fade_at(4.0), 0.0);
+        // 3 + 3 s of fades in a 4 s slot: both scaled to 2 s.
+        track.fades = [3.0, 3.0];
+        assert!((track.fade_at(1.0) - 0.5).abs() < 1e-12);
+        assert!((track.fade_at(3.0) - 0.5).abs() < 1e-12);
+        track.fades = [0.0, f64::NAN];
+        assert_eq!(track.fade_at(0.0), 1.0);
+    }
 
     #[test]
     fn envelopes_interpolate_between_frames_and_hold_at_the_ends() {

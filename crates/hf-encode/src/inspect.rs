@@ -434,6 +434,7 @@ pub fn decode_audio(path: &Path, max_seconds: f64) -> Result<Vec<f32>, EncodeErr
         element: "inspect".into(),
         source: path.to_path_buf(),
         start_seconds: 0.0,
+        fades: [0.0; 2],
         duration_seconds: max_seconds,
         media_start: 0.0,
         rate: 1.0,

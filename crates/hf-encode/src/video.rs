@@ -53,6 +53,9 @@ pub struct VideoEncodeSettings {
     /// HDR output in this transfer (H.265 only): 10-bit BT.2020, HDR10 static metadata.
     #[serde(default)]
     pub hdr: Option<HdrTransfer>,
+    /// libvpx `cpu-used` (-8..8); `None`: 4, as HyperFrames.
+    #[serde(default)]
+    pub vp9_cpu_used: Option<i32>,
 }
 
 impl VideoEncodeSettings {
@@ -345,7 +348,10 @@ fn encoder_options(settings: &VideoEncodeSettings) -> Dictionary<'static> {
                 options.set("b", "0");
             }
             options.set("deadline", "good");
-            options.set("cpu-used", "4");
+            options.set(
+                "cpu-used",
+                &settings.vp9_cpu_used.unwrap_or(4).clamp(-8, 8).to_string(),
+            );
             options.set("row-mt", "1");
             options.set("auto-alt-ref", "0");
             options.set("threads", &threads.to_string());

@@ -49,6 +49,7 @@ fn settings(codec: VideoCodec, width: u32, height: u32, fps: Fps) -> VideoEncode
         },
         threads: 2,
         hdr: None,
+        vp9_cpu_used: None,
     }
 }
 

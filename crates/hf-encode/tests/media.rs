@@ -293,6 +293,7 @@ fn track(source: PathBuf, start: f64, duration: f64) -> AudioTrack {
         volume: 1.0,
         looped: false,
         envelope: None,
+        fades: [0.0; 2],
     }
 }
 
@@ -371,6 +372,7 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
                 },
                 threads: 1,
                 hdr: None,
+                vp9_cpu_used: None,
             },
             output: dir.path().join(format!("s{index}.mp4")),
             first_frame: first,

@@ -182,6 +182,9 @@ pub struct RenderJob {
     /// HDR or SDR output. Default: HDR when an HDR source is in the page.
     #[serde(default)]
     pub hdr: HdrMode,
+    /// libvpx `cpu-used` for VP9 (-8..8). Default: 4.
+    #[serde(default)]
+    pub vp9_cpu_used: Option<i32>,
 }
 
 fn skip_static_default() -> bool {
@@ -220,6 +223,7 @@ impl RenderJob {
             timeline_timeout_seconds: 2.0,
             skip_static: true,
             hdr: HdrMode::Auto,
+            vp9_cpu_used: None,
         }
     }
 

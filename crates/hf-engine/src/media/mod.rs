@@ -172,6 +172,7 @@ pub(crate) fn plan_media(
                     fps: fps.as_f64(),
                     gains: gains.iter().map(|&g| g as f32).collect(),
                 }),
+                fades: [slot.fade_in, slot.fade_out],
             });
         }
     }
@@ -268,6 +269,8 @@ mod tests {
             looped: false,
             volume: 1.0,
             hidden: false,
+            fade_in: 0.0,
+            fade_out: 0.0,
             width,
             height,
             shown_width,

@@ -533,6 +533,7 @@ fn output_target(
                 },
                 threads: ENCODER_THREADS,
                 hdr,
+                vp9_cpu_used: job.vp9_cpu_used,
             }),
             OutputKind::Gif { .. } | OutputKind::PngSequence => None,
         },

@@ -54,6 +54,7 @@ pub(crate) fn sample_plan(frames: u64, segment_frames: u64) -> RenderPlan {
                 },
                 threads: 2,
                 hdr: None,
+                vp9_cpu_used: None,
             }),
         },
         capture_only: false,

@@ -308,6 +308,47 @@ fn gsap_volume_tweens_become_the_gain_envelope() {
 }
 
 #[test]
+fn video_frame_format_png_extracts_png_frames_that_look_the_same() {
+    let project = tempfile::tempdir().unwrap();
+    make_media(project.path());
+    std::fs::write(
+        project.path().join("index.html"),
+        r#"<!DOCTYPE html><html><head><style>body{margin:0}</style></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="2" data-no-timeline>
+  <video id="v" src="rgb.mp4" muted data-start="0" style="position:absolute;left:0;top:0;width:320px;height:180px"></video>
+</div></body></html>"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let render = |format: hf_engine::VideoFrameFormat, name: &str| {
+        let cache = out.path().join(format!("cache-{name}"));
+        let mut job = RenderJob::new(project.path()).output(out.path().join(name));
+        job.video_frame_format = format;
+        job.asset_cache = Some(cache.clone());
+        hf_engine::render(job, |_| {}).expect("render");
+        let mut extensions = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(cache.join("frames")).unwrap().flatten() {
+            for file in std::fs::read_dir(entry.path()).unwrap().flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if !name.starts_with('.') {
+                    extensions.insert(name.rsplit('.').next().unwrap().to_string());
+                }
+            }
+        }
+        (out.path().join(name), extensions)
+    };
+    let (png, png_files) = render(hf_engine::VideoFrameFormat::Png, "png.mp4");
+    let (auto, auto_files) = render(hf_engine::VideoFrameFormat::Auto, "auto.mp4");
+    assert_eq!(png_files, ["png".to_string()].into());
+    assert_eq!(auto_files, ["jpg".to_string()].into());
+    let f = decode_rgb_frames(&png, &[10, 40]).unwrap();
+    assert_pixel(&f[0], 160, 90, RED, TOLERANCE, "png frames: red second");
+    assert_pixel(&f[1], 160, 90, GREEN, TOLERANCE, "png frames: green second");
+    let g = decode_rgb_frames(&auto, &[10, 40]).unwrap();
+    assert!(hf_tests::mean_abs_diff(&f[1], &g[1]) < 2.0);
+}
+
+#[test]
 fn audio_fades_in_and_out_over_its_slot() {
     let project = tempfile::tempdir().unwrap();
     make_media(project.path());

@@ -3,7 +3,7 @@
 use clap::Args;
 use hf_engine::{
     CaptureMode, CapturePlan, Fps, HdrMode, OutputFormat, Quality, RenderError, RenderJob,
-    Resolution, VideoCodec,
+    Resolution, VideoCodec, VideoFrameFormat,
 };
 use std::path::{Path, PathBuf};
 
@@ -45,6 +45,10 @@ pub(crate) struct JobArgs {
     /// page's timelines, as `--timeline-timeout` in seconds.
     #[arg(long, value_name = "MS", conflicts_with = "timeline_timeout")]
     player_ready_timeout: Option<f64>,
+    /// Video frames extracted as auto (JPEG; PNG for alpha sources), jpg or png (every source:
+    /// screen recordings, colour-critical footage).
+    #[arg(long, default_value = "auto")]
+    video_frame_format: VideoFrameFormat,
     /// libvpx `cpu-used` for webm (-8..8, default 4; higher is faster).
     #[arg(long, value_parser = clap::value_parser!(i32).range(-8..=8), allow_negative_numbers = true)]
     vp9_cpu_used: Option<i32>,
@@ -178,6 +182,7 @@ impl JobArgs {
             .player_ready_timeout
             .map_or(self.timeline_timeout, |ms| ms / 1000.0);
         job.vp9_cpu_used = self.vp9_cpu_used;
+        job.video_frame_format = self.video_frame_format;
         job.format = self.format;
         job.codec = self.codec;
         job.video_bitrate = self.video_bitrate;

@@ -97,6 +97,33 @@ impl FromStr for CapturePlan {
     }
 }
 
+/// The image format video frames are extracted in (`--video-frame-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoFrameFormat {
+    /// JPEG, or PNG for sources with alpha.
+    #[default]
+    Auto,
+    /// The same as auto (alpha sources still PNG).
+    Jpg,
+    /// PNG for every source (screen recordings, colour-critical footage).
+    Png,
+}
+
+impl FromStr for VideoFrameFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(VideoFrameFormat::Auto),
+            "jpg" | "jpeg" => Ok(VideoFrameFormat::Jpg),
+            "png" => Ok(VideoFrameFormat::Png),
+            other => Err(format!(
+                "unknown video frame format `{other}`: use auto, jpg or png"
+            )),
+        }
+    }
+}
+
 /// Whether the output is HDR (`--hdr` / `--sdr`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -185,6 +212,9 @@ pub struct RenderJob {
     /// libvpx `cpu-used` for VP9 (-8..8). Default: 4.
     #[serde(default)]
     pub vp9_cpu_used: Option<i32>,
+    /// How video frames are extracted. Default: JPEG, PNG for alpha sources.
+    #[serde(default)]
+    pub video_frame_format: VideoFrameFormat,
 }
 
 fn skip_static_default() -> bool {
@@ -224,6 +254,7 @@ impl RenderJob {
             skip_static: true,
             hdr: HdrMode::Auto,
             vp9_cpu_used: None,
+            video_frame_format: VideoFrameFormat::Auto,
         }
     }
 

@@ -39,7 +39,7 @@ pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};
 pub use hf_core::Fps;
 pub use hf_encode::VideoCodec;
-pub use job::{CapturePlan, HdrMode, Quality, RenderJob};
+pub use job::{CapturePlan, HdrMode, Quality, RenderJob, VideoFrameFormat};
 pub use output::{parse_bitrate, OutputFormat, OutputKind, OutputRequest, Resolution};
 pub use plan::{
     plan_stage, AudioPlan, CaptureSettings, ChunkSpec, HdrPlan, OutputTarget, PagePlan,

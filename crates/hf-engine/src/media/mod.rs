@@ -22,6 +22,8 @@ pub(crate) struct VideoPlan {
     pub frames: Vec<u64>,
     /// An HDR video of an HDR render: drawn by the encoder, not extracted.
     pub hdr: bool,
+    /// Extract PNG frames whatever the source (`--video-frame-format png`).
+    pub png: bool,
 }
 
 /// An HDR video or image the encoder draws in an HDR render.
@@ -34,9 +36,10 @@ pub(crate) struct HdrMedia {
 }
 
 impl VideoPlan {
-    /// Whether the source has alpha (its frames are extracted as PNG).
+    /// Whether its frames are extracted as PNG: the source has alpha, or PNG was asked for
+    /// (`--video-frame-format png`).
     pub(crate) fn alpha(&self) -> bool {
-        self.source.info.video.as_ref().is_some_and(|v| v.alpha)
+        self.png || self.source.info.video.as_ref().is_some_and(|v| v.alpha)
     }
 }
 
@@ -149,6 +152,7 @@ pub(crate) fn plan_media(
             if !shown.is_empty() {
                 plan.videos.push(VideoPlan {
                     hdr: drawn_hdr.is_some(),
+                    png: false,
                     source: source.clone(),
                     timing,
                     shrink_to: shrink_size(source, slot),

@@ -10,6 +10,7 @@ use super::{
     PLAN_VERSION,
 };
 use crate::compile::{compile_stage, CompileInput, CompiledComposition};
+use crate::job::VideoFrameFormat;
 use crate::media::{extract_videos, plan_media, MediaPlan};
 use crate::output::{resolve_output, OutputKind, OutputPlan};
 use crate::workdir::{check_output_writable, check_resume_identity, default_output, FrameIdentity};
@@ -170,7 +171,10 @@ pub async fn plan_stage(
     activity
         .spans
         .extend(transitions.iter().map(|t| [t.start, t.start + t.duration]));
-    let media = probe_media(&compiled, &mut pool, &page, fps, frames, duration, hdr).await?;
+    let mut media = probe_media(&compiled, &mut pool, &page, fps, frames, duration, hdr).await?;
+    if job.video_frame_format == VideoFrameFormat::Png {
+        media.videos.iter_mut().for_each(|video| video.png = true);
+    }
     let extraction = start_extraction(job, root, &media, fps);
     let audio = audio_plan(&media, &output, fps, frames, progress);
     let mix = start_mix(job, root, audio.as_ref());

@@ -282,6 +282,11 @@ fn bundled_family(family: &str) -> Option<(&'static str, &'static [Face])> {
     FAMILIES.iter().copied().find(|(s, _)| *s == slug)
 }
 
+/// Whether hf bundles `family` (any case) or serves it with a bundled stand-in.
+pub fn is_bundled(family: &str) -> bool {
+    bundled_family(&family.trim().to_ascii_lowercase()).is_some()
+}
+
 /// The file name a bundled face is served under.
 fn face_file(slug: &str, weight: u16) -> String {
     format!("{slug}-latin-{weight}-normal.woff2")

@@ -122,6 +122,14 @@ impl<'a> Localizer<'a> {
         let url = absolute(url);
         let bytes = match self.cache.fetch(&url) {
             Ok(bytes) => bytes,
+            Err(reason) if google_font_families(&url).is_some() => {
+                // As upstream: fonts never block a render; bundled families need no download.
+                if let Some(message) = google_fonts_warning(element, &url, &reason) {
+                    tracing::warn!("{message}");
+                    self.warnings.borrow_mut().push(message);
+                }
+                return Ok(None);
+            }
             Err(reason) if self.allow_missing => {
                 let message = format!(
                     "{element} needs {url}, which is unavailable ({reason}); rendering without it"
@@ -184,6 +192,8 @@ impl<'a> Localizer<'a> {
             match self.localize(&target, element, imported_css) {
                 Ok(Some(local)) if is_import => format!("@import url(\"{local}\")"),
                 Ok(Some(local)) => format!("url(\"{local}\")"),
+                // An unavailable Google Fonts import is dropped (nothing to fetch at render).
+                Ok(None) if is_import && google_font_families(&target).is_some() => String::new(),
                 Ok(None) => caps[0].to_string(),
                 Err(error) => {
                     failure.get_or_insert(error);
@@ -239,11 +249,16 @@ impl<'a> Localizer<'a> {
                     }
                     let description = format!("<{tag} {attribute}> in {file}");
                     record(self.localize(&url, &description, is_css).and_then(|local| {
-                        if let Some(local) = local {
-                            el.set_attribute(attribute, &local)
-                                .map_err(rewrite_error(path))?;
-                            el.remove_attribute("integrity");
-                            el.remove_attribute("crossorigin");
+                        match local {
+                            Some(local) => {
+                                el.set_attribute(attribute, &local)
+                                    .map_err(rewrite_error(path))?;
+                                el.remove_attribute("integrity");
+                                el.remove_attribute("crossorigin");
+                            }
+                            // An unavailable Google Fonts stylesheet: nothing to load at render.
+                            None if google_font_families(&url).is_some() => el.remove(),
+                            None => {}
                         }
                         Ok(())
                     }));
@@ -314,6 +329,45 @@ impl<'a> Localizer<'a> {
         };
         !candidate.exists()
     }
+}
+
+/// The families a Google Fonts stylesheet URL (`fonts.googleapis.com/css` or `/css2`) asks
+/// for; `None` for any other URL.
+fn google_font_families(url: &str) -> Option<Vec<String>> {
+    let parsed = url::Url::parse(url).ok()?;
+    if parsed.host_str() != Some("fonts.googleapis.com") || !parsed.path().starts_with("/css") {
+        return None;
+    }
+    let families = parsed
+        .query_pairs()
+        .filter(|(key, _)| key == "family")
+        .flat_map(|(_, value)| {
+            value
+                .split('|')
+                .map(|f| f.split(':').next().unwrap_or("").trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Some(families)
+}
+
+/// The warning for a Google Fonts stylesheet that could not be had: `None` when hf bundles
+/// every family it asks for (they are served offline as they are).
+fn google_fonts_warning(element: &str, url: &str, reason: &str) -> Option<String> {
+    let missing: Vec<String> = google_font_families(url)?
+        .into_iter()
+        .filter(|family| !super::fonts::is_bundled(family))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{element} loads Google Fonts {url}, which is unavailable ({reason}); {} is not \
+         bundled with hf, so its text falls back to another font (add an @font-face with a \
+         local file, or seed the cache with `hf cache import`)",
+        missing.join(", ")
+    ))
 }
 
 fn is_stylesheet_or_font(el: &lol_html::html_content::Element<'_, '_>) -> bool {
@@ -413,5 +467,39 @@ mod tests {
             html
         );
         assert_eq!(allowed.warnings.borrow().len(), 1);
+    }
+
+    #[test]
+    fn unavailable_google_fonts_are_dropped_and_only_unbundled_families_warn() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let cache = AssetCache::at(cache_dir.path());
+        let localizer = Localizer::new(&cache, work.path(), work.path(), false);
+        // Unreachable offline, and refused online (a weight and a family Google does not have).
+        let bundled = "https://fonts.googleapis.com/css2?family=Space+Mono:wght@4000";
+        let mixed = "https://fonts.googleapis.com/css2?family=Space+Mono&family=Zzz+Not+A+Font";
+        let html = format!(
+            r#"<link rel="stylesheet" href="{bundled}"><link rel="stylesheet" href="{mixed}"><style>@import url("{bundled}"); p {{ color: red }}</style>"#
+        );
+        let out = localizer
+            .html(&html, &work.path().join("index.html"))
+            .unwrap();
+        assert!(!out.contains("fonts.googleapis.com"), "{out}");
+        assert!(out.contains("p { color: red }"), "{out}");
+        let warnings = localizer.warnings.borrow();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("Zzz Not A Font is not bundled with hf"),
+            "{}",
+            warnings[0]
+        );
+        assert_eq!(
+            google_font_families("https://fonts.googleapis.com/css?family=Inter:400|Open+Sans"),
+            Some(vec!["Inter".to_string(), "Open Sans".to_string()])
+        );
+        assert_eq!(
+            google_font_families("https://example.com/css?family=Inter"),
+            None
+        );
     }
 }

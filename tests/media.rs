@@ -349,6 +349,50 @@ fn video_frame_format_png_extracts_png_frames_that_look_the_same() {
 }
 
 #[test]
+fn a_volume_automation_lane_sets_the_gain_over_clip_time() {
+    let project = tempfile::tempdir().unwrap();
+    make_media(project.path());
+    // From 0.5 s: gain 0 -> 1 over the clip's first second (render 0.5..1.5 s), then 1;
+    // data-volume is ignored under a lane.
+    let lane =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":0,"v":0},{"t":1,"v":1}]}]}"#;
+    let page = |automation: &str| {
+        format!(
+            r#"<!DOCTYPE html><html><head><style>body{{margin:0}}</style></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="3" data-no-timeline>
+  <audio id="tone" src="tone.wav" loop data-start="0.5" data-duration="2.5" data-volume="0.1" data-automation='{automation}'></audio>
+</div></body></html>"#
+        )
+    };
+    std::fs::write(project.path().join("index.html"), page(lane)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("lane.mp4");
+    hf_engine::render(RenderJob::new(project.path()).output(&output), |_| {})
+        .expect("render the lane");
+    let samples = decode_audio(&output, 3.0).unwrap();
+    for channel in [0, 1] {
+        let middle = rms(&samples, channel, 0.95, 1.05);
+        assert!(
+            (middle - SINE_RMS / 2.0).abs() < 0.01,
+            "half way up: {middle}"
+        );
+        let after = rms(&samples, channel, 1.7, 2.8);
+        assert!(
+            (after - SINE_RMS).abs() < 0.008,
+            "the lane's 1, not data-volume: {after}"
+        );
+    }
+    std::fs::write(project.path().join("index.html"), page(r#"{"version":2}"#)).unwrap();
+    let error = hf_engine::render(
+        RenderJob::new(project.path()).output(out.path().join("bad.mp4")),
+        |_| {},
+    )
+    .unwrap_err();
+    assert_eq!(error.code(), "INVALID_ATTRIBUTE");
+    assert!(error.to_string().contains(r#"element "tone" has data-automation="{"version":2}"; expected a JSON automation document"#), "{error}");
+}
+
+#[test]
 fn audio_fades_in_and_out_over_its_slot() {
     let project = tempfile::tempdir().unwrap();
     make_media(project.path());

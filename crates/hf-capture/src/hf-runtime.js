@@ -687,6 +687,7 @@
         volume: isFinite(volume) ? volume : 1,
         fadeIn: Math.max(0, number(el.getAttribute("data-fade-in")) || 0),
         fadeOut: Math.max(0, number(el.getAttribute("data-fade-out")) || 0),
+        automation: el.getAttribute("data-automation"),
         hidden: !!el.closest("[data-hidden]")
       };
     });

@@ -105,6 +105,9 @@ pub struct MediaSlot {
     /// `data-fade-out`, seconds (0: none).
     #[serde(default)]
     pub fade_out: f64,
+    /// `data-automation`: JSON automation lanes, as written.
+    #[serde(default)]
+    pub automation: Option<String>,
     /// Width of the element's box on the page when loaded, in CSS pixels (transforms included).
     #[serde(default)]
     pub width: f64,

@@ -1,8 +1,10 @@
 //! The media stages of a render: which source frames each `<video>` shows (extracted before
 //! capture), and which elements sound (mixed alongside capture).
 
+mod automation;
 mod cache;
 
+pub(crate) use automation::volume_gains;
 pub(crate) use cache::extract_videos;
 
 use crate::compile::media::{MediaKind, MediaSource};
@@ -275,6 +277,7 @@ mod tests {
             hidden: false,
             fade_in: 0.0,
             fade_out: 0.0,
+            automation: None,
             width,
             height,
             shown_width,

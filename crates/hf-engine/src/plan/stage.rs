@@ -11,7 +11,7 @@ use super::{
 };
 use crate::compile::{compile_stage, CompileInput, CompiledComposition};
 use crate::job::VideoFrameFormat;
-use crate::media::{extract_videos, plan_media, MediaPlan};
+use crate::media::{extract_videos, plan_media, volume_gains, MediaPlan};
 use crate::output::{resolve_output, OutputKind, OutputPlan};
 use crate::workdir::{check_output_writable, check_resume_identity, default_output, FrameIdentity};
 use crate::{
@@ -412,11 +412,28 @@ async fn probe_media(
         slot.shown_width *= page.device_scale_factor;
         slot.shown_height *= page.device_scale_factor;
     }
-    let envelopes = if compiled.media.iter().any(|m| m.sounds) {
+    let mut envelopes = if compiled.media.iter().any(|m| m.sounds) {
         session.volume_envelopes(frames).await?
     } else {
         Default::default()
     };
+    // A volume lane replaces data-volume and a GSAP volume tween.
+    for slot in &slots {
+        let Some(raw) = &slot.automation else {
+            continue;
+        };
+        let invalid = |_| RenderError::InvalidAttribute {
+            path: compiled.project_dir.join("index.html"),
+            element: slot.id.clone(),
+            attribute: "data-automation".into(),
+            value: raw.chars().take(120).collect(),
+            expected: "a JSON automation document such as \
+                {\"version\":1,\"lanes\":[{\"target\":\"volume\",\"points\":[{\"t\":0,\"v\":1}]}]}",
+        };
+        if let Some(gains) = volume_gains(raw, slot.start, fps.as_f64(), frames).map_err(invalid)? {
+            envelopes.insert(slot.id.clone(), gains);
+        }
+    }
     let media = plan_media(
         &compiled.media,
         &slots,

@@ -94,3 +94,35 @@ fn anime_instances_registered_in_hf_anime_are_seeked_in_absolute_time() {
     assert_pixel(&f[2], 120, 120, BLUE, TOLERANCE, "t=1: b at 100");
     assert_pixel(&f[2], 20, 120, WHITE, TOLERANCE, "t=1: b moved on");
 }
+
+#[test]
+fn three_js_loads_are_waited_for_and_scenes_read_the_seek_time() {
+    // A stand-in for three.js's DefaultLoadingManager with one item loading for 300 ms of
+    // real time, and a "scene" drawn from __hfThreeTime on every hf-seek.
+    let html = r##"<!doctype html><html><head><style>body{margin:0}</style></head><body>
+<div id="root" data-composition-id="main" data-width="320" data-height="180" data-duration="2"
+ data-no-timeline style="background:#fff">
+  <div id="mesh" style="position:absolute;left:0;top:0;width:40px;height:40px;background:#f00"></div>
+</div>
+<script>
+  window.THREE = { DefaultLoadingManager: { itemsLoaded: 0, itemsTotal: 1 } };
+  setTimeout(function () {
+    document.getElementById("mesh").style.background = "#00f";
+    THREE.DefaultLoadingManager.itemsLoaded = 1;
+  }, 300);
+  window.addEventListener("hf-seek", function () {
+    document.getElementById("mesh").style.left = (window.__hfThreeTime * 100) + "px";
+  });
+</script></body></html>"##;
+    let (_, f) = render(html, &[0, 30]);
+    assert_pixel(
+        &f[0],
+        20,
+        20,
+        BLUE,
+        TOLERANCE,
+        "frame 0 after the load finished",
+    );
+    assert_pixel(&f[1], 120, 20, BLUE, TOLERANCE, "t=1: the scene at 100 px");
+    assert_pixel(&f[1], 20, 20, WHITE, TOLERANCE, "t=1: moved on");
+}

@@ -469,6 +469,7 @@
     var pending = [];
     var detail = { time: t, waitUntil: function (promise) { pending.push(Promise.resolve(promise)); } };
     window.__hfThreeTime = t;
+    window.__hfTypegpuTime = t;
     try { window.dispatchEvent(new CustomEvent("hf-seek", { detail: detail })); } catch (e) { rethrowLater(e); }
     return pending;
   }
@@ -490,6 +491,9 @@
   }
 
   function framesReady() {
+    // three.js: what its default loading manager is loading (textures, models) first.
+    var three = window.THREE && window.THREE.DefaultLoadingManager;
+    if (three && typeof three.itemsTotal === "number" && three.itemsTotal > three.itemsLoaded) return false;
     var frames = document.querySelectorAll("iframe");
     for (var i = 0; i < frames.length; i++) {
       try {

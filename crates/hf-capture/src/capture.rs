@@ -4,7 +4,7 @@
 
 use crate::layered::{window_of, BlendJob, BlendQueue, LinearTransition};
 use crate::{CaptureError, CaptureSession, TransitionWindow};
-use hf_core::{Fps, FrameImage, FrameRange, FrameSink, LayeredTransition, SinkError};
+use hf_core::{Fps, FrameImage, FrameRange, FrameSink, SinkError};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -188,7 +188,9 @@ async fn capture_whole(
     })
 }
 
-/// Capture frame `index` of `window` as one layer per scene and queue their blend.
+/// Capture frame `index` of `window` as one layer per scene and queue their blend: on the
+/// pool, or in an HDR render by the encoder (each scene as the layers of an HDR frame,
+/// composited and blended in linear light).
 async fn capture_blended(
     session: &mut CaptureSession,
     input: &CaptureInput,
@@ -196,66 +198,41 @@ async fn capture_blended(
     index: u64,
     queue: &mut BlendQueue<'_>,
 ) -> Result<FrameCost, CaptureError> {
+    let started = Instant::now();
+    let time = input.fps.frame_time(index);
+    let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
+    let background = window.background.as_deref();
+    let (limit, progress) = (input.frame_timeout, window.progress(input.fps, index));
+    let capture_time;
+    let sink_started;
     if session.draws_hdr_media() {
-        return capture_hdr_transition(session, input, window, index, queue).await;
+        let scenes = session
+            .capture_hdr_scenes_within(index, time, scenes, background, limit)
+            .await?;
+        capture_time = started.elapsed();
+        sink_started = Instant::now();
+        let blend = LinearTransition {
+            window: window.clone(),
+            progress,
+        };
+        queue.push_transition(index, scenes, Arc::new(blend))?;
+    } else {
+        let layers = session
+            .capture_layers_within(index, time, scenes, background, limit)
+            .await?;
+        capture_time = started.elapsed();
+        sink_started = Instant::now();
+        queue.push_blend(BlendJob {
+            index,
+            window: window.clone(),
+            progress,
+            format: session.image_format(),
+            layers,
+        })?;
     }
-    let started = Instant::now();
-    let time = input.fps.frame_time(index);
-    let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
-    let background = window.background.as_deref();
-    let layers = session
-        .capture_layers_within(index, time, scenes, background, input.frame_timeout)
-        .await?;
-    let capture_time = started.elapsed();
-    let started = Instant::now();
-    queue.push_blend(BlendJob {
-        index,
-        window: window.clone(),
-        progress: window.progress(input.fps, index),
-        format: session.image_format(),
-        layers,
-    })?;
     Ok(FrameCost {
         capture_time,
-        sink_time: started.elapsed(),
-        unchanged: false,
-    })
-}
-
-/// Capture frame `index` of `window` in an HDR render: each scene as the layers of an HDR
-/// frame, handed on whole (the encoder composites the scenes and blends them in linear light).
-async fn capture_hdr_transition(
-    session: &mut CaptureSession,
-    input: &CaptureInput,
-    window: &Arc<TransitionWindow>,
-    index: u64,
-    queue: &mut BlendQueue<'_>,
-) -> Result<FrameCost, CaptureError> {
-    let started = Instant::now();
-    let time = input.fps.frame_time(index);
-    let scenes = [window.from_scene.as_str(), window.to_scene.as_str()];
-    let background = window.background.as_deref();
-    let scenes = session
-        .capture_hdr_scenes_within(index, time, scenes, background, input.frame_timeout)
-        .await?;
-    let capture_time = started.elapsed();
-    let started = Instant::now();
-    let blend = LinearTransition {
-        window: window.clone(),
-        progress: window.progress(input.fps, index),
-    };
-    queue.push(
-        index,
-        FrameImage::Transition(Box::new(LayeredTransition {
-            scenes,
-            blend: Arc::new(blend),
-        })),
-    )?;
-    // Blended by the encoder, but a blended frame all the same.
-    queue.blended += 1;
-    Ok(FrameCost {
-        capture_time,
-        sink_time: started.elapsed(),
+        sink_time: sink_started.elapsed(),
         unchanged: false,
     })
 }

@@ -1088,31 +1088,35 @@
   // One scene alone on the page (its layer of a transition frame): everything else hidden,
   // page backgrounds `background` (a CSS colour, or transparent), the scene itself opaque.
   var layerMask = null;
+  // Install a mask: `pins` ([element, property, value], set inline !important) and `css`
+  // (after everything else is hidden); undone by unmaskLayer.
+  function installMask(pins, css) {
+    unmaskLayer();
+    var restore = pins.map(function (p) {
+      var entry = [p[0], p[1], p[0].style.getPropertyValue(p[1]), p[0].style.getPropertyPriority(p[1])];
+      p[0].style.setProperty(p[1], p[2], "important");
+      return entry;
+    });
+    var style = document.createElement("style");
+    style.id = "__hf_layer_mask__";
+    style.textContent = "body *{visibility:hidden!important}" + css;
+    document.head.appendChild(style);
+    layerMask = { style: style, restore: restore };
+  }
   function maskLayer(id, background) {
     unmaskLayer();
     var scene = document.getElementById(id);
     if (!scene) return false;
     // What is hidden inside the scene stays hidden under the mask's show rule.
-    var restore = [];
-    function pin(el, property, value) {
-      restore.push([el, property, el.style.getPropertyValue(property), el.style.getPropertyPriority(property)]);
-      el.style.setProperty(property, value, "important");
-    }
+    var pins = [];
     var inside = scene.getElementsByTagName("*");
-    var hidden = [];
     for (var i = 0; i < inside.length; i++) {
-      if (getComputedStyle(inside[i]).visibility === "hidden") hidden.push(inside[i]);
+      if (getComputedStyle(inside[i]).visibility === "hidden") pins.push([inside[i], "visibility", "hidden"]);
     }
-    hidden.forEach(function (el) { pin(el, "visibility", "hidden"); });
-    pin(scene, "opacity", "1");
+    pins.push([scene, "opacity", "1"]);
     var selector = "#" + CSS.escape(id);
-    var style = document.createElement("style");
-    style.id = "__hf_layer_mask__";
-    style.textContent = "body *{visibility:hidden!important}" +
-      selector + "," + selector + " *{visibility:visible!important}" +
-      "html,body{background:" + (background || "transparent") + "!important;background-image:none!important}";
-    document.head.appendChild(style);
-    layerMask = { style: style, restore: restore };
+    installMask(pins, selector + "," + selector + " *{visibility:visible!important}" +
+      "html,body{background:" + (background || "transparent") + "!important;background-image:none!important}");
     return true;
   }
   function unmaskLayer() {
@@ -1289,22 +1293,13 @@
   function maskHdrLayer(group, background) {
     unmaskLayer();
     if (!hdrGroups || !hdrGroups.groups[group]) return false;
-    var restore = [];
-    function pin(el, property, value) {
-      restore.push([el, property, el.style.getPropertyValue(property), el.style.getPropertyPriority(property)]);
-      el.style.setProperty(property, value, "important");
-    }
-    hdrGroups.groups[group].forEach(function (el) { pin(el, "visibility", "visible"); });
-    hdrGroups.hidden.forEach(function (el) { pin(el, "visibility", "hidden"); });
-    if (hdrGroups.scope) pin(hdrGroups.scope, "opacity", "1");
+    var pins = hdrGroups.groups[group].map(function (el) { return [el, "visibility", "visible"]; })
+      .concat(hdrGroups.hidden.map(function (el) { return [el, "visibility", "hidden"]; }));
+    if (hdrGroups.scope) pins.push([hdrGroups.scope, "opacity", "1"]);
     var page = hdrGroups.scope ? (group === 0 && background) || "transparent" : null;
-    var style = document.createElement("style");
-    style.id = "__hf_layer_mask__";
-    style.textContent = "body *{visibility:hidden!important}" + (page
+    installMask(pins, page
       ? "html,body{background:" + page + "!important;background-image:none!important}"
       : group > 0 ? "html,body{background:transparent!important;background-image:none!important}" : "");
-    document.head.appendChild(style);
-    layerMask = { style: style, restore: restore };
     return true;
   }
 

@@ -3,7 +3,10 @@
 //! keeps frames in render order for the sink and bounds the blends in flight.
 
 use crate::CaptureError;
-use hf_core::{Fps, FrameImage, FrameRange, FrameSink, ImageFormat, LinearBlend, SinkError};
+use hf_core::{
+    Fps, FrameImage, FrameLayer, FrameRange, FrameSink, ImageFormat, LayeredTransition,
+    LinearBlend, SinkError,
+};
 use hf_transitions::{Accents, BlendInput, Layer, Shader};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -162,6 +165,19 @@ impl<'s> BlendQueue<'s> {
         }
         self.queue.push_back(Queued::Ready(index, image));
         self.drain(false)
+    }
+
+    /// Queue a transition frame of an HDR render: `scenes` as layers, blended by the
+    /// encoder with `blend`. Counted as blended.
+    pub(crate) fn push_transition(
+        &mut self,
+        index: u64,
+        scenes: [Vec<FrameLayer>; 2],
+        blend: Arc<dyn LinearBlend>,
+    ) -> Result<(), CaptureError> {
+        self.blended += 1;
+        let transition = LayeredTransition { scenes, blend };
+        self.push(index, FrameImage::Transition(Box::new(transition)))
     }
 
     /// Blend `job` on the pool; its frame follows the frames pushed before it.

@@ -146,35 +146,45 @@ impl Colour {
         }
     }
 
-    fn stamp_encoder(self, enc: &mut encoder::video::Video) {
+    /// The matrix, and the primaries and transfer when they are tagged (BT.601 tags only
+    /// its matrix).
+    fn tags(
+        self,
+    ) -> (
+        color::Space,
+        Option<(color::Primaries, color::TransferCharacteristic)>,
+    ) {
         match self {
-            Colour::Bt709 => {
-                enc.set_colorspace(color::Space::BT709);
-                enc.set_color_primaries(color::Primaries::BT709);
-                enc.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
-            }
-            Colour::Bt601 => enc.set_colorspace(color::Space::SMPTE170M),
-            Colour::Bt2020(transfer) => {
-                enc.set_colorspace(color::Space::BT2020NCL);
-                enc.set_color_primaries(color::Primaries::BT2020);
-                enc.set_color_transfer_characteristic(trc(transfer));
-            }
+            Colour::Bt709 => (
+                color::Space::BT709,
+                Some((
+                    color::Primaries::BT709,
+                    color::TransferCharacteristic::BT709,
+                )),
+            ),
+            Colour::Bt601 => (color::Space::SMPTE170M, None),
+            Colour::Bt2020(transfer) => (
+                color::Space::BT2020NCL,
+                Some((color::Primaries::BT2020, trc(transfer))),
+            ),
+        }
+    }
+
+    fn stamp_encoder(self, enc: &mut encoder::video::Video) {
+        let (space, tagged) = self.tags();
+        enc.set_colorspace(space);
+        if let Some((primaries, transfer)) = tagged {
+            enc.set_color_primaries(primaries);
+            enc.set_color_transfer_characteristic(transfer);
         }
     }
 
     fn stamp_frame(self, frame: &mut frame::Video) {
-        match self {
-            Colour::Bt709 => {
-                frame.set_color_space(color::Space::BT709);
-                frame.set_color_primaries(color::Primaries::BT709);
-                frame.set_color_transfer_characteristic(color::TransferCharacteristic::BT709);
-            }
-            Colour::Bt601 => frame.set_color_space(color::Space::SMPTE170M),
-            Colour::Bt2020(transfer) => {
-                frame.set_color_space(color::Space::BT2020NCL);
-                frame.set_color_primaries(color::Primaries::BT2020);
-                frame.set_color_transfer_characteristic(trc(transfer));
-            }
+        let (space, tagged) = self.tags();
+        frame.set_color_space(space);
+        if let Some((primaries, transfer)) = tagged {
+            frame.set_color_primaries(primaries);
+            frame.set_color_transfer_characteristic(transfer);
         }
     }
 }

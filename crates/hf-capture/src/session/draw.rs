@@ -90,20 +90,28 @@ impl CaptureSession {
         background: Option<&str>,
         limit: Duration,
     ) -> Result<[Vec<u8>; 2], CaptureError> {
+        let capture = async |s: &mut Self| s.capture_layers(index, time, scenes, background).await;
+        self.capture_masked(index, time, limit, capture).await
+    }
+
+    /// Frame `index` prepared like [`Self::capture_frame_within`], then `capture` (which
+    /// leaves the page showing a layer) within `limit`; the next frame needs a full image.
+    async fn capture_masked<T>(
+        &mut self,
+        index: u64,
+        time: f64,
+        limit: Duration,
+        capture: impl AsyncFnOnce(&mut Self) -> Result<T, CaptureError>,
+    ) -> Result<T, CaptureError> {
         // A prefetched frame is the whole page, not a layer.
         self.prefetched.clear();
         self.prepare(index, time, limit).await?;
-        let layers =
-            tokio::time::timeout(limit, self.capture_layers(index, time, scenes, background))
-                .await
-                .map_err(|_| CaptureError::FrameTimeout {
-                    index,
-                    time,
-                    seconds: limit.as_secs_f64(),
-                })??;
+        let captured = tokio::time::timeout(limit, capture(self))
+            .await
+            .map_err(timed_out(index, time, limit))??;
         // The screen now shows a layer, not the frame: the next frame needs a full image.
         self.need_full_image = true;
-        Ok(layers)
+        Ok(captured)
     }
 
     async fn capture_layers(
@@ -160,11 +168,7 @@ impl CaptureSession {
         time: f64,
         limit: Duration,
     ) -> Result<(), CaptureError> {
-        let timed_out = |_| CaptureError::FrameTimeout {
-            index,
-            time,
-            seconds: limit.as_secs_f64(),
-        };
+        let timed_out = timed_out(index, time, limit);
         if index > 0 && self.last_drawn != Some(index - 1) {
             let previous = index - 1;
             let previous_time = time - self.interval_ms / 1000.0;
@@ -190,11 +194,7 @@ impl CaptureSession {
         self.prepare(index, time, limit).await?;
         tokio::time::timeout(limit, self.capture_frame(index, time))
             .await
-            .map_err(|_| CaptureError::FrameTimeout {
-                index,
-                time,
-                seconds: limit.as_secs_f64(),
-            })?
+            .map_err(timed_out(index, time, limit))?
     }
 
     /// Seek the page to frame `index` at `time`, showing the video frames of that time.
@@ -363,37 +363,36 @@ impl CaptureSession {
         background: Option<&str>,
         limit: Duration,
     ) -> Result<[Vec<FrameLayer>; 2], CaptureError> {
-        self.prefetched.clear();
-        self.prepare(index, time, limit).await?;
-        let capture = async {
-            self.seek(index, time).await?;
-            let mut out = Vec::with_capacity(2);
-            for scene in scenes {
-                let layers = match self
-                    .hdr_layers(index, time, Some((scene, background)))
-                    .await?
-                {
-                    Some(layers) => layers,
-                    None => {
-                        self.page.runtime().mask_layer(scene, background).await?;
-                        let page = self.grab_image(index, false).await?;
-                        vec![FrameLayer::Page(page.expect("a full image is asked for"))]
-                    }
-                };
-                out.push(layers);
-            }
-            self.page.runtime().unmask_layer().await?;
-            Ok::<_, CaptureError>(out)
-        };
-        let layers = tokio::time::timeout(limit, capture).await.map_err(|_| {
-            CaptureError::FrameTimeout {
-                index,
-                time,
-                seconds: limit.as_secs_f64(),
-            }
-        })??;
-        self.need_full_image = true;
-        Ok(layers.try_into().expect("two scenes"))
+        let capture =
+            async |s: &mut Self| s.capture_hdr_scenes(index, time, scenes, background).await;
+        self.capture_masked(index, time, limit, capture).await
+    }
+
+    async fn capture_hdr_scenes(
+        &mut self,
+        index: u64,
+        time: f64,
+        scenes: [&str; 2],
+        background: Option<&str>,
+    ) -> Result<[Vec<FrameLayer>; 2], CaptureError> {
+        self.seek(index, time).await?;
+        let mut out = Vec::with_capacity(2);
+        for scene in scenes {
+            let layers = match self
+                .hdr_layers(index, time, Some((scene, background)))
+                .await?
+            {
+                Some(layers) => layers,
+                None => {
+                    self.page.runtime().mask_layer(scene, background).await?;
+                    let page = self.grab_image(index, false).await?;
+                    vec![FrameLayer::Page(page.expect("a full image is asked for"))]
+                }
+            };
+            out.push(layers);
+        }
+        self.page.runtime().unmask_layer().await?;
+        Ok(out.try_into().expect("two scenes"))
     }
 
     fn encoded(&self, bytes: Vec<u8>) -> FrameImage {
@@ -514,5 +513,18 @@ impl CaptureSession {
         let tick = self.next_tick;
         self.next_tick += self.interval_ms;
         tick
+    }
+}
+
+/// The error of a frame step that took longer than `limit`.
+fn timed_out(
+    index: u64,
+    time: f64,
+    limit: Duration,
+) -> impl Fn(tokio::time::error::Elapsed) -> CaptureError + Copy {
+    move |_| CaptureError::FrameTimeout {
+        index,
+        time,
+        seconds: limit.as_secs_f64(),
     }
 }

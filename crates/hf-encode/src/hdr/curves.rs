@@ -10,24 +10,21 @@ pub const SDR_WHITE_NITS: f64 = 203.0;
 /// Peak luminance of the HLG reference display, in nits (BT.2100's nominal 1000).
 const HLG_DISPLAY_PEAK: f64 = 1000.0;
 
+/// SMPTE ST 2084 (PQ) constants.
+const M1: f64 = 2610.0 / 16384.0;
+const M2: f64 = 2523.0 / 4096.0 * 128.0;
+const C1: f64 = 3424.0 / 4096.0;
+const C2: f64 = 2413.0 / 4096.0 * 32.0;
+const C3: f64 = 2392.0 / 4096.0 * 32.0;
+
 /// PQ's inverse EOTF: absolute luminance in nits to a signal in 0..1.
 pub fn pq_signal(nits: f64) -> f64 {
-    const M1: f64 = 2610.0 / 16384.0;
-    const M2: f64 = 2523.0 / 4096.0 * 128.0;
-    const C1: f64 = 3424.0 / 4096.0;
-    const C2: f64 = 2413.0 / 4096.0 * 32.0;
-    const C3: f64 = 2392.0 / 4096.0 * 32.0;
     let y = libm::pow((nits / 10_000.0).clamp(0.0, 1.0), M1);
     libm::pow((C1 + C2 * y) / (1.0 + C3 * y), M2)
 }
 
 /// PQ's EOTF: a signal in 0..1 to absolute luminance in nits.
 pub fn pq_nits(signal: f64) -> f64 {
-    const M1: f64 = 2610.0 / 16384.0;
-    const M2: f64 = 2523.0 / 4096.0 * 128.0;
-    const C1: f64 = 3424.0 / 4096.0;
-    const C2: f64 = 2413.0 / 4096.0 * 32.0;
-    const C3: f64 = 2392.0 / 4096.0 * 32.0;
     let e = libm::pow(signal.clamp(0.0, 1.0), 1.0 / M2);
     10_000.0 * libm::pow((e - C1).max(0.0) / (C2 - C3 * e), 1.0 / M1)
 }

@@ -24,11 +24,16 @@ const SEEK_AHEAD_SECONDS: f64 = 3.0;
 /// One HDR source of a render, opened when first drawn.
 pub(crate) struct SourceReader {
     source: HdrSource,
-    /// Carries the source's signal into the output's, when the transfers differ.
-    table: Option<Vec<u16>>,
+    converter: PictureConverter,
     state: Option<Opened>,
     /// The converted picture and the source time of the frame it shows.
     picture: Option<(f64, Picture)>,
+}
+
+/// Decoded frames of one source to pictures in the output's signal.
+struct PictureConverter {
+    /// Carries the source's signal into the output's, when the transfers differ.
+    table: Option<Vec<u16>>,
     to_rgba: Option<(Pixel, u32, u32, scaling::Context)>,
 }
 
@@ -42,10 +47,12 @@ impl SourceReader {
         let table = (source.transfer != output).then(|| transfer_table(source.transfer, output));
         SourceReader {
             source,
-            table,
+            converter: PictureConverter {
+                table,
+                to_rgba: None,
+            },
             state: None,
             picture: None,
-            to_rgba: None,
         }
     }
 
@@ -64,7 +71,7 @@ impl SourceReader {
         if self.state.is_none() {
             self.state = Some(if self.source.still {
                 let decoded = decode_still(&self.source.path).map_err(|e| self.failed(e))?;
-                self.store(0.0, &decoded)?;
+                self.picture = Some((0.0, self.converter.picture(&decoded)?));
                 Opened::Still
             } else {
                 Opened::Video(VideoDecode::open(&self.source.path).map_err(|e| self.failed(e))?)
@@ -77,15 +84,16 @@ impl SourceReader {
                 Err(e) => return Err(self.failed(e)),
             };
             if self.picture.as_ref().map(|(t, _)| *t) != Some(shown) {
-                let decoded = decoded.clone();
-                self.store(shown, &decoded)?;
+                self.picture = Some((shown, self.converter.picture(decoded)?));
             }
         }
         Ok(&self.picture.as_ref().expect("a picture was stored").1)
     }
+}
 
-    /// Convert `decoded` to the output's 16-bit RGBA and keep it as the picture at `time`.
-    fn store(&mut self, time: f64, decoded: &frame::Video) -> Result<(), EncodeError> {
+impl PictureConverter {
+    /// `decoded` as the output's 16-bit RGBA.
+    fn picture(&mut self, decoded: &frame::Video) -> Result<Picture, EncodeError> {
         let mut pixels = match limited_yuv420p10_to_rgba(decoded) {
             Some(pixels) => pixels,
             None => self.rgba_by_swscale(decoded)?,
@@ -98,16 +106,12 @@ impl SourceReader {
             }
         }
         let opaque = pixels.chunks_exact(4).all(|p| p[3] == u16::MAX);
-        self.picture = Some((
-            time,
-            Picture {
-                width: decoded.width(),
-                height: decoded.height(),
-                pixels,
-                opaque,
-            },
-        ));
-        Ok(())
+        Ok(Picture {
+            width: decoded.width(),
+            height: decoded.height(),
+            pixels,
+            opaque,
+        })
     }
 
     /// Any other picture format through swscale.

@@ -258,12 +258,23 @@ impl Pass<'_> {
         if info.video.as_ref().is_none_or(|v| v.frames < 2) {
             return Ok(());
         }
-        let element_id = self.element_id(el, "hf-gif")?;
+        self.image_source(el, "hf-gif", MediaKind::AnimatedImage, (src, path, info))
+    }
+
+    /// Give the `<img>` an id and a render id, and record it as a silent source of `kind`.
+    fn image_source(
+        &mut self,
+        el: &mut lol_html::html_content::Element<'_, '_>,
+        prefix: &'static str,
+        kind: MediaKind,
+        (src, path, info): (String, PathBuf, MediaInfo),
+    ) -> HandlerResult {
+        let element_id = self.element_id(el, prefix)?;
         let render_id = self.render_id(el, &element_id)?;
         self.found.push(MediaSource {
             render_id,
             element_id,
-            kind: MediaKind::AnimatedImage,
+            kind,
             src,
             path,
             info,
@@ -289,18 +300,7 @@ impl Pass<'_> {
         if let Some(video) = info.video.as_mut() {
             video.transfer = Some(transfer);
         }
-        let element_id = self.element_id(el, "hf-hdr-image")?;
-        let render_id = self.render_id(el, &element_id)?;
-        self.found.push(MediaSource {
-            render_id,
-            element_id,
-            kind: MediaKind::HdrImage,
-            src,
-            path,
-            info,
-            sounds: false,
-        });
-        Ok(())
+        self.image_source(el, "hf-hdr-image", MediaKind::HdrImage, (src, path, info))
     }
 
     fn media(&mut self, el: &mut lol_html::html_content::Element<'_, '_>) -> HandlerResult {

@@ -37,6 +37,21 @@ pub(crate) struct HdrMedia {
     pub timing: Option<VideoTiming>,
 }
 
+impl HdrMedia {
+    /// `source` drawn in `transfer`: a video with its `timing`, or a still without.
+    fn of(source: &MediaSource, transfer: HdrTransfer, timing: Option<VideoTiming>) -> Self {
+        HdrMedia {
+            render_id: source.render_id.clone(),
+            source: HdrSource {
+                path: absolute(&source.path),
+                transfer,
+                still: timing.is_none(),
+            },
+            timing,
+        }
+    }
+}
+
 impl VideoPlan {
     /// Whether its frames are extracted as PNG: the source has alpha, or PNG was asked for
     /// (`--video-frame-format png`).
@@ -114,15 +129,7 @@ pub(crate) fn plan_media(
         let hdr_transfer = source.info.video.as_ref().and_then(|v| v.transfer);
         if source.kind == MediaKind::HdrImage {
             if let (Some(_), Some(transfer)) = (hdr, hdr_transfer) {
-                plan.hdr.push(HdrMedia {
-                    render_id: source.render_id.clone(),
-                    source: HdrSource {
-                        path: absolute(&source.path),
-                        transfer,
-                        still: true,
-                    },
-                    timing: None,
-                });
+                plan.hdr.push(HdrMedia::of(source, transfer, None));
             }
             continue;
         }
@@ -141,15 +148,7 @@ pub(crate) fn plan_media(
                 .collect();
             let drawn_hdr = hdr.and(hdr_transfer);
             if let (Some(transfer), false) = (drawn_hdr, shown.is_empty()) {
-                plan.hdr.push(HdrMedia {
-                    render_id: source.render_id.clone(),
-                    source: HdrSource {
-                        path: absolute(&source.path),
-                        transfer,
-                        still: false,
-                    },
-                    timing: Some(timing),
-                });
+                plan.hdr.push(HdrMedia::of(source, transfer, Some(timing)));
             }
             if !shown.is_empty() {
                 plan.videos.push(VideoPlan {

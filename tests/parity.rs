@@ -126,3 +126,80 @@ fn three_js_loads_are_waited_for_and_scenes_read_the_seek_time() {
     assert_pixel(&f[1], 120, 20, BLUE, TOLERANCE, "t=1: the scene at 100 px");
     assert_pixel(&f[1], 20, 20, WHITE, TOLERANCE, "t=1: moved on");
 }
+
+#[test]
+fn composition_flag_renders_another_page_or_one_mounted_scene_alone() {
+    // index.html mounts two scenes; `compositions/outro.html` is a <template> scene of its own
+    // length; `pages/alt.html` is a full page with its own fps whose URLs are project-relative.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "index.html",
+        r##"<!doctype html><html><head><style>body{margin:0}</style></head><body>
+<div id="main" data-composition-id="main" data-width="160" data-height="90" data-duration="3" style="background:#f00">
+  <div id="intro" data-composition-src="compositions/intro.html" data-start="0" data-duration="1"></div>
+  <div id="outro" data-composition-src="compositions/outro.html" data-start="1" data-duration="2"></div>
+</div></body></html>"##,
+    );
+    let scene = |id: &str, colour: &str, duration: &str| {
+        format!(
+            r##"<template><div data-composition-id="{id}" data-width="160" data-height="90" data-duration="{duration}" data-no-timeline style="width:160px;height:90px;background:{colour}"></div></template>"##
+        )
+    };
+    write("compositions/intro.html", &scene("intro", "#00f", "1"));
+    write("compositions/outro.html", &scene("outro", "#fff", "0.5"));
+    write("compositions/loose.html", &scene("loose", "#fff", "1"));
+    write(
+        "img/blue.svg",
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#00f"/></svg>"##,
+    );
+    write(
+        "pages/alt.html",
+        r#"<!doctype html><html><head><style>body{margin:0}</style></head><body>
+<div id="alt" data-composition-id="alt" data-width="160" data-height="90" data-duration="2" data-fps="10" data-no-timeline>
+  <img src="img/blue.svg" style="width:160px;height:90px;display:block">
+</div></body></html>"#,
+    );
+    let render = |composition: &str| {
+        let mut job = RenderJob::new(dir.path())
+            .output(dir.path().join("out.mp4"))
+            .workers(1);
+        job.composition = Some(composition.into());
+        hf_engine::render(job, |_| {})
+    };
+    let outro = render("compositions/outro.html").unwrap();
+    assert_eq!(
+        outro.frames, 15,
+        "the scene's own 0.5 s from 0, not the project's 3 s"
+    );
+    let f = decode_rgb_frames(Path::new(&outro.output), &[0, 14]).unwrap();
+    assert_pixel(&f[0], 80, 45, WHITE, TOLERANCE, "outro at its first frame");
+    assert_pixel(&f[1], 80, 45, WHITE, TOLERANCE, "outro at its last frame");
+
+    let alt = render("./pages/alt.html").unwrap();
+    assert_eq!(alt.frames, 20, "2 s at the page's own data-fps 10");
+    let f = decode_rgb_frames(Path::new(&alt.output), &[5]).unwrap();
+    assert_pixel(
+        &f[0],
+        80,
+        45,
+        BLUE,
+        TOLERANCE,
+        "the image named relative to the project",
+    );
+
+    let loose = render("compositions/loose.html").unwrap_err();
+    assert_eq!(loose.code(), "COMPOSITION_NOT_FOUND");
+    assert!(
+        loose.to_string().contains("index.html does not mount"),
+        "{loose}"
+    );
+    assert_eq!(
+        render("../x.html").unwrap_err().code(),
+        "COMPOSITION_NOT_FOUND"
+    );
+}

@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 /// The flags that describe a render, shared by `render` and `plan`.
 #[derive(Args)]
 pub(crate) struct JobArgs {
+    /// Render this page of the project instead of index.html: a full HTML page, or a
+    /// <template> sub-composition that index.html mounts (rendered alone from 0 s).
+    #[arg(short = 'c', long, value_name = "FILE")]
+    composition: Option<PathBuf>,
     /// Frame rate: an integer or a rational such as 30000/1001 [default: root data-fps, else 30].
     #[arg(short, long)]
     fps: Option<Fps>,
@@ -172,6 +176,7 @@ impl JobArgs {
             job = job.variables_json(&text)?;
         }
         job.fps = self.fps;
+        job.composition = self.composition.clone();
         job.crf = self.crf;
         job.segment_frames = self.segment_frames;
         job.frame_timeout_seconds = self

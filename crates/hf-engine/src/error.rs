@@ -22,6 +22,14 @@ pub enum RenderError {
         /// The expected path.
         path: PathBuf,
     },
+    /// The `-c/--composition` page cannot be rendered.
+    #[error("composition {path} {reason}")]
+    CompositionNotFound {
+        /// The file named.
+        path: PathBuf,
+        /// Why it cannot be rendered and the fix.
+        reason: String,
+    },
     /// `index.html` has no `[data-composition-id]` element.
     #[error(
         "{path} has no composition root; add data-composition-id=\"main\" (with data-width, \
@@ -238,6 +246,7 @@ impl RenderError {
         match self {
             RenderError::ProjectNotFound { .. } => "PROJECT_NOT_FOUND",
             RenderError::IndexNotFound { .. } => "INDEX_HTML_NOT_FOUND",
+            RenderError::CompositionNotFound { .. } => "COMPOSITION_NOT_FOUND",
             RenderError::NoComposition { .. } => "NO_COMPOSITION_ROOT",
             RenderError::InvalidAttribute { .. } => "INVALID_ATTRIBUTE",
             RenderError::InvalidHtml { .. } => "INVALID_HTML",

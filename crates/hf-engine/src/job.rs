@@ -144,6 +144,10 @@ pub enum HdrMode {
 pub struct RenderJob {
     /// Project directory holding `index.html`.
     pub project_dir: PathBuf,
+    /// The page to render, relative to the project (`-c`): a full HTML page, or a
+    /// `<template>` sub-composition that `index.html` mounts. Default: `index.html`.
+    #[serde(default)]
+    pub composition: Option<PathBuf>,
     /// Output path. Default: `renders/<dir name>_<timestamp>.mp4` under the current directory.
     pub output: Option<PathBuf>,
     /// Frame rate. Default: the root's `data-fps`, else 30.
@@ -226,6 +230,7 @@ impl RenderJob {
     pub fn new(project_dir: impl Into<PathBuf>) -> Self {
         RenderJob {
             project_dir: project_dir.into(),
+            composition: None,
             output: None,
             fps: None,
             quality: Quality::Looks,

@@ -3,6 +3,7 @@
 
 mod css_scope;
 mod document;
+mod entry;
 mod fonts;
 mod inject;
 pub(crate) mod media;
@@ -31,6 +32,9 @@ pub(crate) const DEFAULT_SIZE: (u32, u32) = (1080, 1920);
 pub struct CompileInput {
     /// The project directory (holds `index.html` and its assets).
     pub project_dir: PathBuf,
+    /// The page to render, relative to the project (`-c`). Default: `index.html`.
+    #[serde(default)]
+    pub composition: Option<PathBuf>,
     /// Where the compiled page is written (created if missing).
     pub work_dir: PathBuf,
     /// Render-time variable overrides (`--variables`), exposed as `window.__hfVariables`.
@@ -51,6 +55,7 @@ impl CompileInput {
     pub fn new(project_dir: impl Into<PathBuf>, work_dir: impl Into<PathBuf>) -> Self {
         CompileInput {
             project_dir: project_dir.into(),
+            composition: None,
             work_dir: work_dir.into(),
             variables: None,
             strict_variables: false,
@@ -77,6 +82,8 @@ impl CompileInput {
 pub struct CompiledComposition {
     /// The project directory (served after the work dir, for assets).
     pub project_dir: PathBuf,
+    /// The page the render started from (`index.html`, or the `-c` file).
+    pub entry: PathBuf,
     /// The compiled entry page inside the work dir.
     pub html_path: PathBuf,
     /// The root composition's `data-composition-id`.
@@ -123,7 +130,8 @@ pub(crate) fn rewrite_error<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> 
 /// the compiled page (plus the runtime file) into `input.work_dir`.
 pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, RenderError> {
     let _span = tracing::info_span!("compile", project = %input.project_dir.display()).entered();
-    let (index, html) = read_project(&input.project_dir)?;
+    let entry::Entry { path: index, html } =
+        entry::read_entry(&input.project_dir, input.composition.as_deref())?;
     std::fs::create_dir_all(&input.work_dir).map_err(IoError::with("create", &input.work_dir))?;
 
     // Remote assets become local files; sub-compositions are inlined (their files localised
@@ -171,6 +179,7 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
 
     Ok(CompiledComposition {
         project_dir: input.project_dir.clone(),
+        entry: index,
         html_path,
         root_id: root.id,
         width: root.width,
@@ -181,31 +190,6 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         warnings: localizer.warnings.into_inner(),
         media,
     })
-}
-
-/// The project's entry page and its HTML (a fragment wrapped into a full document).
-fn read_project(project_dir: &Path) -> Result<(PathBuf, String), RenderError> {
-    if !project_dir.is_dir() {
-        return Err(RenderError::ProjectNotFound {
-            path: project_dir.to_path_buf(),
-        });
-    }
-    let index = project_dir.join("index.html");
-    let source = std::fs::read_to_string(&index).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            RenderError::IndexNotFound {
-                path: index.clone(),
-            }
-        } else {
-            IoError::new("read", &index, source).into()
-        }
-    })?;
-    let html = if is_fragment(&source) {
-        wrap_fragment(&source)
-    } else {
-        source
-    };
-    Ok((index, html))
 }
 
 /// The root's variable values: declared defaults, then the overrides (checked against the

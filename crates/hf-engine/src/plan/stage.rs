@@ -259,6 +259,7 @@ fn compile(
 > {
     let compiled = compile_stage(&CompileInput {
         project_dir: job.project_dir.clone(),
+        composition: job.composition.clone(),
         work_dir: root.join(COMPILED_DIR),
         variables: job.variables.clone(),
         strict_variables: job.strict_variables,
@@ -375,7 +376,7 @@ fn duration_and_frames(
         });
     }
     let zero = || RenderError::ZeroDuration {
-        path: compiled.project_dir.join("index.html"),
+        path: compiled.entry.clone(),
         root_id: compiled.root_id.clone(),
     };
     let duration = match compiled.static_duration {
@@ -423,7 +424,7 @@ async fn probe_media(
             continue;
         };
         let invalid = |_| RenderError::InvalidAttribute {
-            path: compiled.project_dir.join("index.html"),
+            path: compiled.entry.clone(),
             element: slot.id.clone(),
             attribute: "data-automation".into(),
             value: raw.chars().take(120).collect(),

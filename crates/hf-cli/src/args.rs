@@ -128,6 +128,16 @@ pub(crate) struct RenderArgs {
     /// Benchmarking: capture every frame and discard it (no encode, no output file).
     #[arg(long, hide = true)]
     capture_only: bool,
+    /// Render once per row of a JSON file (an array of variable objects, or {"rows": [...]});
+    /// -o is then a template with {index} and {key} placeholders (a row's variable).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["variables", "variables_file", "resume"])]
+    pub(crate) batch: Option<PathBuf>,
+    /// Rows rendered at once [default: 1].
+    #[arg(long, value_name = "N", requires = "batch", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) batch_concurrency: Option<u32>,
+    /// After the first failed row, start no more (the rest are skipped).
+    #[arg(long, requires = "batch")]
+    pub(crate) batch_fail_fast: bool,
     #[command(flatten)]
     pub(crate) print: PrintArgs,
 }
@@ -138,7 +148,7 @@ pub(crate) struct PrintArgs {
     /// Print nothing but errors.
     #[arg(long, conflicts_with = "json")]
     pub(crate) quiet: bool,
-    /// Print progress as JSON lines on stdout.
+    /// Print progress as JSON lines on stdout (with --batch: one result document at the end).
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool prints
 
 mod args;
+mod batch;
 mod cache;
 mod distributed;
 mod report;
@@ -80,6 +81,7 @@ fn main() -> ExitCode {
     let code = match (error.downcast_ref::<RenderError>(), distributed) {
         (Some(error), _) => error.code(),
         (_, Some(error)) => error.code(),
+        _ if error.is::<batch::BatchFailed>() => "BATCH_FAILED",
         (None, None) => "ERROR",
     };
     eprintln!("error[{code}]: {error:#}");
@@ -111,6 +113,9 @@ fn install_logging(verbose: u8) {
 }
 
 fn render(args: &args::RenderArgs, cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
+    if let Some(batch_path) = &args.batch {
+        return batch::run(args, batch_path, cancel);
+    }
     let job = RenderJob::try_from(args)?;
     let report = report::Report::new(&args.print);
     let dir = args.dir.display().to_string();

@@ -575,3 +575,146 @@ fn plan_render_chunk_and_assemble_write_what_render_writes() {
         "chunk 1 (frames 20 to 59) is missing",
     );
 }
+
+/// A project whose background is the variable `bg`, and a batch of three rows: red, a number
+/// where a colour is declared (that row fails), blue.
+fn batch_project(tmp: &Path) -> (PathBuf, PathBuf) {
+    let dir = project(
+        tmp,
+        r##"<!doctype html><html data-composition-variables='[{"id":"bg","type":"color","default":"#000000"}]'>
+<head><style>body{margin:0}</style></head><body>
+<div id="root" data-composition-id="main" data-width="160" data-height="90" data-duration="0.5" data-no-timeline></div>
+<script>document.getElementById("root").style.background = window.__hfVariables.bg;</script>
+</body></html>"##,
+    );
+    let rows = tmp.join("rows.json");
+    std::fs::write(
+        &rows,
+        r##"{"rows":[{"bg":"#ff0000","name":"red"},{"bg":5,"name":"bad"},{"bg":"#0000ff","name":"blue"}]}"##,
+    )
+    .unwrap();
+    (dir, rows)
+}
+
+fn centre_pixel(video: &Path) -> [u8; 3] {
+    let frames = hf_encode::inspect::decode_rgb_frames(video, &[0]).unwrap();
+    frames[0].pixel(80, 45)
+}
+
+#[test]
+fn a_batch_renders_every_row_and_reports_the_failed_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, rows) = batch_project(tmp.path());
+    let template = tmp.path().join("out/{index}-{name}.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "--batch",
+            rows.to_str().unwrap(),
+            "-o",
+            template.to_str().unwrap(),
+            "-q",
+            "draft",
+            "--json",
+            "--batch-concurrency",
+            "2",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("error[BATCH_FAILED]: 1 of 3 rows failed"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one result document: {stdout}");
+    let done: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(done["type"], "batch-complete");
+    assert_eq!(
+        (
+            done["completed"].as_u64(),
+            done["failed"].as_u64(),
+            done["skipped"].as_u64()
+        ),
+        (Some(2), Some(1), Some(0))
+    );
+    assert_eq!(done["rows"][1]["status"], "failed");
+    assert_eq!(done["rows"][1]["errorCode"], "INVALID_VARIABLES");
+    assert_eq!(done["rows"][2]["status"], "completed");
+    let out_dir = tmp.path().join("out");
+    assert_eq!(
+        done["manifestPath"],
+        out_dir.join("manifest.json").to_str().unwrap()
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["version"], 1);
+    assert_eq!(manifest["rows"], done["rows"]);
+    let red = centre_pixel(&out_dir.join("0-red.mp4"));
+    let blue = centre_pixel(&out_dir.join("2-blue.mp4"));
+    assert!(red[0] > 230 && red[2] < 25, "row 0 is red: {red:?}");
+    assert!(blue[2] > 230 && blue[0] < 25, "row 2 is blue: {blue:?}");
+    assert!(!out_dir.join("1-bad.mp4").exists());
+    assert_no_process_mentions(tmp.path());
+}
+
+#[test]
+fn a_fail_fast_batch_skips_rows_after_the_failure_and_collisions_render_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, rows) = batch_project(tmp.path());
+    let template = tmp.path().join("ff/{index}.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "--batch",
+            rows.to_str().unwrap(),
+            "-o",
+            template.to_str().unwrap(),
+            "-q",
+            "draft",
+            "--batch-fail-fast",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "stdout: {stdout}");
+    assert!(
+        stdout.contains("batch: 1 completed, 1 failed, 1 skipped"),
+        "{stdout}"
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("ff/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["rows"][2]["status"], "skipped");
+    assert_eq!(
+        manifest["rows"][2]["error"],
+        "Skipped after --batch-fail-fast."
+    );
+    assert!(tmp.path().join("ff/0.mp4").is_file());
+    assert!(!tmp.path().join("ff/2.mp4").exists());
+
+    let same = tmp.path().join("same.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "--batch",
+            rows.to_str().unwrap(),
+            "-o",
+            same.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &same,
+        "INVALID_BATCH",
+        "rows 0 and 1 both resolve to",
+    );
+}

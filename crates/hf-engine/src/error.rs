@@ -30,6 +30,14 @@ pub enum RenderError {
         /// Why it cannot be rendered and the fix.
         reason: String,
     },
+    /// A `--batch` file or its output template cannot be used.
+    #[error("batch {path} {reason}")]
+    InvalidBatch {
+        /// The batch file.
+        path: PathBuf,
+        /// What is wrong and the fix.
+        reason: String,
+    },
     /// `index.html` has no `[data-composition-id]` element.
     #[error(
         "{path} has no composition root; add data-composition-id=\"main\" (with data-width, \
@@ -247,6 +255,7 @@ impl RenderError {
             RenderError::ProjectNotFound { .. } => "PROJECT_NOT_FOUND",
             RenderError::IndexNotFound { .. } => "INDEX_HTML_NOT_FOUND",
             RenderError::CompositionNotFound { .. } => "COMPOSITION_NOT_FOUND",
+            RenderError::InvalidBatch { .. } => "INVALID_BATCH",
             RenderError::NoComposition { .. } => "NO_COMPOSITION_ROOT",
             RenderError::InvalidAttribute { .. } => "INVALID_ATTRIBUTE",
             RenderError::InvalidHtml { .. } => "INVALID_HTML",

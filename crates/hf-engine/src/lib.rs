@@ -19,6 +19,7 @@
 
 mod assemble;
 mod assets;
+mod batch;
 mod chunk;
 mod compile;
 mod error;
@@ -33,6 +34,9 @@ mod workdir;
 
 pub use assemble::{assemble_stage, Assembled, ChunkDir};
 pub use assets::AssetCache;
+pub use batch::{
+    render_batch, BatchEvent, BatchJob, BatchManifest, BatchRow, RowRecord, RowStatus,
+};
 pub use chunk::{render_chunk, ChunkResult, SegmentPiece, Workers};
 pub use compile::{compile_stage, CompileInput, CompiledComposition, MediaKind, MediaSource};
 pub use error::RenderError;

@@ -258,3 +258,146 @@ fn alpha_formats_are_byte_identical_across_worker_counts() {
         );
     }
 }
+
+/// The packets of the video stream of `segment` as ffprobe flags them ("K__" for a keyframe).
+fn packet_flags(segment: &Path) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "packet=flags",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(segment)
+        .output()
+        .expect("ffprobe runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.trim_end_matches(',').to_string())
+        .filter(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn hls_is_a_vod_playlist_with_a_keyframe_starting_every_segment() {
+    // 2.5 s at 10 fps: red for 1 s, then blue; a tone throughout; 1 s segments.
+    let dir = tempfile::tempdir().unwrap();
+    hf_tests::ffmpeg(
+        dir.path(),
+        "-f lavfi -i sine=frequency=440:sample_rate=48000:duration=3 -c:a pcm_s16le tone.wav",
+    );
+    std::fs::write(
+        dir.path().join("index.html"),
+        r##"<!doctype html><html><head><style>body{margin:0}</style></head><body>
+<div id="root" data-composition-id="main" data-width="320" data-height="180" data-duration="2.5" data-fps="10" data-no-timeline style="background:#0000ff">
+  <div id="red" data-start="0" data-duration="1" style="position:absolute;inset:0;background:#ff0000"></div>
+  <audio id="tone" src="tone.wav" data-start="0"></audio>
+</div></body></html>"##,
+    )
+    .unwrap();
+    let render = |workers: u32, name: &str| {
+        let mut job = RenderJob::new(dir.path())
+            .output(dir.path().join(name))
+            .workers(workers);
+        job.format = OutputFormat::Hls;
+        job.hls_segment_seconds = 1;
+        hf_engine::render(job, |_| {}).unwrap()
+    };
+    let hls = render(2, "stream");
+    let out = &hls.output;
+    assert_eq!(hls.frames, 25);
+    let master = std::fs::read_to_string(out.join("master.m3u8")).unwrap();
+    assert!(
+        master.contains("#EXT-X-MEDIA:TYPE=AUDIO") && master.contains("URI=\"audio.m3u8\""),
+        "{master}"
+    );
+    assert_eq!(
+        master.matches("#EXT-X-STREAM-INF").count(),
+        1,
+        "only the video variant: {master}"
+    );
+    assert!(
+        master.contains("RESOLUTION=320x180") && master.contains("\nvideo.m3u8\n"),
+        "{master}"
+    );
+    let video = std::fs::read_to_string(out.join("video.m3u8")).unwrap();
+    assert!(
+        video.contains("#EXT-X-PLAYLIST-TYPE:VOD") && video.contains("#EXT-X-ENDLIST"),
+        "{video}"
+    );
+    let durations: Vec<&str> = video.lines().filter(|l| l.starts_with("#EXTINF")).collect();
+    assert_eq!(
+        durations,
+        [
+            "#EXTINF:1.000000,",
+            "#EXTINF:1.000000,",
+            "#EXTINF:0.500000,"
+        ],
+        "{video}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.iter().any(|n| n == "audio.m3u8") && names.iter().any(|n| n == "audio_00000.ts"),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains('%') || n.starts_with('.')),
+        "{names:?}"
+    );
+    for (k, frames) in [(0, 10), (1, 10), (2, 5)] {
+        let segment = out.join(format!("video_{k:05}.ts"));
+        let flags = packet_flags(&segment);
+        assert_eq!(flags.len(), frames, "segment {k}: {flags:?}");
+        assert!(
+            flags[0].starts_with('K'),
+            "segment {k} starts on a keyframe: {flags:?}"
+        );
+        assert_eq!(
+            flags.iter().filter(|f| f.starts_with('K')).count(),
+            1,
+            "segment {k}: one GOP"
+        );
+        assert_decodes_cleanly(&segment);
+    }
+    let first = hf_encode::inspect::decode_rgb_frames(&out.join("video_00000.ts"), &[0]).unwrap();
+    let second = hf_encode::inspect::decode_rgb_frames(&out.join("video_00001.ts"), &[0]).unwrap();
+    hf_tests::assert_pixel(&first[0], 160, 90, [255, 0, 0], 12, "0 s: red");
+    hf_tests::assert_pixel(&second[0], 160, 90, [0, 0, 255], 12, "1 s: blue");
+    // The same bytes from one worker.
+    let solo = render(1, "solo");
+    for name in &names {
+        assert_eq!(
+            std::fs::read(out.join(name)).unwrap(),
+            std::fs::read(solo.output.join(name)).unwrap(),
+            "{name} differs between 1 and 2 workers"
+        );
+    }
+}
+
+#[test]
+fn hls_refuses_other_codecs_hdr_and_a_segment_frame_count() {
+    let mut job = RenderJob::new("p");
+    job.format = OutputFormat::Hls;
+    job.codec = Some(VideoCodec::H265);
+    assert_eq!(
+        job.validate().unwrap_err().to_string(),
+        "codec h265 is not valid for hls: HLS output is H.264 (as HyperFrames'); remove --codec, or use --format mp4 for h265"
+    );
+    job.codec = None;
+    job.segment_frames = Some(30);
+    assert_eq!(job.validate().unwrap_err().code(), "INVALID_OUTPUT_OPTIONS");
+    job.segment_frames = None;
+    job.hls_segment_seconds = 61;
+    assert_eq!(
+        job.validate().unwrap_err().to_string(),
+        "invalid HLS segment length 61 s (expected a whole number of seconds from 1 to 60)"
+    );
+}

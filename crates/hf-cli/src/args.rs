@@ -56,10 +56,14 @@ pub(crate) struct JobArgs {
     /// libvpx `cpu-used` for webm (-8..8, default 4; higher is faster).
     #[arg(long, value_parser = clap::value_parser!(i32).range(-8..=8), allow_negative_numbers = true)]
     vp9_cpu_used: Option<i32>,
-    /// Output format: mp4, mov (ProRes 4444 with alpha), webm (VP9 with alpha), gif or
-    /// png-sequence (a directory of RGBA PNGs).
+    /// Output format: mp4, mov (ProRes 4444 with alpha), webm (VP9 with alpha), gif,
+    /// png-sequence (a directory of RGBA PNGs) or hls (a directory: master.m3u8, H.264/AAC
+    /// MPEG-TS segments).
     #[arg(long, default_value = "mp4")]
     format: OutputFormat,
+    /// HLS segment length in seconds (1-60); every segment starts on a keyframe.
+    #[arg(long, value_name = "SECONDS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=60))]
+    hls_segment_seconds: u32,
     /// Video codec: h264 or h265 for mp4 [default: h264], vp9 for webm, prores for mov.
     #[arg(long)]
     codec: Option<VideoCodec>,
@@ -199,6 +203,7 @@ impl JobArgs {
         job.vp9_cpu_used = self.vp9_cpu_used;
         job.video_frame_format = self.video_frame_format;
         job.format = self.format;
+        job.hls_segment_seconds = self.hls_segment_seconds;
         job.codec = self.codec;
         job.video_bitrate = self.video_bitrate;
         job.gif_loop = self.gif_loop;

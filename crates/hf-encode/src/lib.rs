@@ -25,6 +25,7 @@ mod error;
 mod extract;
 mod files;
 mod hdr;
+mod hls;
 mod image;
 pub mod inspect;
 mod libav;
@@ -45,6 +46,7 @@ pub use extract::{extract_stage, ExtractInput, ExtractOutput};
 pub use hdr::{
     mastering, png_transfer, pq_signal, sdr_light_to_signal, HdrSource, HdrTransfer, SDR_WHITE_NITS,
 };
+pub use hls::{hls_stage, HlsInput, HlsOutput};
 pub use libav::{init, libav_versions};
 pub use probe::{probe_media, AudioStreamInfo, MediaInfo, VideoStreamInfo};
 pub use sequence::{

@@ -4,7 +4,9 @@
 use crate::output::OutputKind;
 use crate::{ChunkResult, RenderError, RenderPlan};
 use hf_core::captured_frame_name;
-use hf_encode::{gif_stage, png_sequence_stage, AssembleInput, GifInput, PngSequenceInput};
+use hf_encode::{
+    gif_stage, png_sequence_stage, AssembleInput, GifInput, HlsInput, PngSequenceInput,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -61,9 +63,16 @@ pub fn assemble_stage(
                         .filter_map(|piece| Some(chunk.dir.join(piece.file.as_ref()?)))
                 })
                 .collect();
+            // HLS: the joined mp4 beside the playlist directory, then split into it.
+            let joined = match plan.output.hls_segment_seconds {
+                Some(_) => Some(hls_source(&output)?),
+                None => None,
+            };
             let assembled = hf_encode::assemble_stage(AssembleInput {
                 segments,
-                output,
+                output: joined
+                    .as_ref()
+                    .map_or(output.clone(), |f| f.path().to_path_buf()),
                 fps: plan.fps,
                 expected_frames: plan.frames,
                 faststart: true,
@@ -71,10 +80,21 @@ pub fn assemble_stage(
                 audio,
                 audio_tracks: plan.audio.as_ref().map_or(0, |a| a.tracks.len()),
             })?;
+            let bytes = match (plan.output.hls_segment_seconds, &joined) {
+                (Some(segment_seconds), Some(joined)) => {
+                    hf_encode::hls_stage(&HlsInput {
+                        source: joined.path().to_path_buf(),
+                        output: output.clone(),
+                        segment_seconds,
+                    })?
+                    .bytes
+                }
+                _ => assembled.bytes,
+            };
             Ok(Assembled {
-                path: assembled.path,
+                path: output,
                 frames: assembled.frames,
-                bytes: assembled.bytes,
+                bytes,
                 duration_seconds: assembled.duration_seconds,
                 audio_seconds: assembled.audio_seconds,
             })
@@ -110,6 +130,17 @@ pub fn assemble_stage(
             })
         }
     }
+}
+
+/// A hidden temporary mp4 beside the HLS directory `output` (removed when dropped).
+fn hls_source(output: &Path) -> Result<tempfile::NamedTempFile, RenderError> {
+    let dir = output.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    tempfile::Builder::new()
+        .prefix(".hf-hls-")
+        .suffix(".mp4")
+        .tempfile_in(dir)
+        .map_err(|e| hf_core::IoError::new("create a temporary file in", dir, e).into())
 }
 
 /// Every captured frame file of the render, in order: each chunk's frames in its dir.

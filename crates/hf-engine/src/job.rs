@@ -219,6 +219,13 @@ pub struct RenderJob {
     /// How video frames are extracted. Default: JPEG, PNG for alpha sources.
     #[serde(default)]
     pub video_frame_format: VideoFrameFormat,
+    /// HLS output: target segment length in seconds (1-60). Default: 4.
+    #[serde(default = "hls_segment_seconds_default")]
+    pub hls_segment_seconds: u32,
+}
+
+fn hls_segment_seconds_default() -> u32 {
+    4
 }
 
 fn skip_static_default() -> bool {
@@ -260,6 +267,7 @@ impl RenderJob {
             hdr: HdrMode::Auto,
             vp9_cpu_used: None,
             video_frame_format: VideoFrameFormat::Auto,
+            hls_segment_seconds: hls_segment_seconds_default(),
         }
     }
 
@@ -350,6 +358,20 @@ impl RenderJob {
         }
         if self.segment_frames == Some(0) {
             return invalid("segment length", "0".into(), "at least 1 frame");
+        }
+        if !(1..=60).contains(&self.hls_segment_seconds) {
+            return invalid(
+                "HLS segment length",
+                format!("{} s", self.hls_segment_seconds),
+                "a whole number of seconds from 1 to 60",
+            );
+        }
+        if self.format == OutputFormat::Hls && self.segment_frames.is_some() {
+            return Err(RenderError::InvalidOutput {
+                reason: "--segment-frames does not apply to hls: its segments are \
+                         --hls-segment-seconds long; pass that instead"
+                    .into(),
+            });
         }
         for (what, seconds, zero_allowed) in [
             ("frame timeout", self.frame_timeout_seconds, false),

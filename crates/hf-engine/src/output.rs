@@ -26,6 +26,9 @@ pub enum OutputFormat {
     Gif,
     /// A directory of RGBA `frame_000001.png`... plus `audio.m4a` when there is audio.
     PngSequence,
+    /// An HLS VOD directory: `master.m3u8`, H.264 in MPEG-TS segments of
+    /// `--hls-segment-seconds`, AAC audio as its own rendition.
+    Hls,
 }
 
 impl OutputFormat {
@@ -36,14 +39,19 @@ impl OutputFormat {
             OutputFormat::Mov => "mov",
             OutputFormat::Webm => "webm",
             OutputFormat::Gif => "gif",
-            OutputFormat::PngSequence => "",
+            OutputFormat::PngSequence | OutputFormat::Hls => "",
         }
+    }
+
+    /// Whether the output is a directory (png-sequence, hls).
+    pub fn is_directory(self) -> bool {
+        self.extension().is_empty()
     }
 
     /// Whether the format keeps the page's transparency (and so captures PNG over a
     /// transparent background).
     pub fn keeps_alpha(self) -> bool {
-        self != OutputFormat::Mp4
+        !matches!(self, OutputFormat::Mp4 | OutputFormat::Hls)
     }
 
     /// The format whose container is `container`.
@@ -60,6 +68,7 @@ impl std::fmt::Display for OutputFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             OutputFormat::PngSequence => "png-sequence",
+            OutputFormat::Hls => "hls",
             other => other.extension(),
         })
     }
@@ -74,8 +83,9 @@ impl FromStr for OutputFormat {
             "webm" => Ok(OutputFormat::Webm),
             "gif" => Ok(OutputFormat::Gif),
             "png-sequence" | "png" => Ok(OutputFormat::PngSequence),
+            "hls" => Ok(OutputFormat::Hls),
             other => Err(format!(
-                "unknown format `{other}`: use mp4, mov, webm, gif or png-sequence"
+                "unknown format `{other}`: use mp4, mov, webm, gif, png-sequence or hls"
             )),
         }
     }
@@ -157,6 +167,21 @@ pub fn resolve_output(job: &OutputRequest, fps: Fps) -> Result<OutputPlan, Rende
         ));
     }
     let kind = match job.format {
+        OutputFormat::Hls => match job.codec {
+            None | Some(VideoCodec::H264) => {
+                check_encoder(VideoCodec::H264)?;
+                OutputKind::Video {
+                    codec: VideoCodec::H264,
+                    container: Container::Mp4,
+                }
+            }
+            Some(codec) => {
+                return Err(invalid(format!(
+                    "codec {codec} is not valid for hls: HLS output is H.264 (as HyperFrames'); \
+                     remove --codec, or use --format mp4 for {codec}"
+                )))
+            }
+        },
         OutputFormat::Mp4 | OutputFormat::Mov | OutputFormat::Webm => {
             let container = match job.format {
                 OutputFormat::Mp4 => Container::Mp4,
@@ -236,8 +261,9 @@ pub fn resolve_output(job: &OutputRequest, fps: Fps) -> Result<OutputPlan, Rende
         warnings.push(format!(
             "{} cannot carry alpha, so the output is opaque; formats that keep transparency: \
              webm (VP9), mov (ProRes 4444), png-sequence, and gif (1-bit)",
-            match codec {
-                Some(VideoCodec::H265) => "mp4 (H.265)",
+            match (job.format, codec) {
+                (OutputFormat::Hls, _) => "hls (H.264)",
+                (_, Some(VideoCodec::H265)) => "mp4 (H.265)",
                 _ => "mp4 (H.264)",
             }
         ));

@@ -57,6 +57,13 @@ pub(crate) fn hdr_transfer(
         (HdrMode::Force, Some(t)) => (t, "--hdr was given"),
         (HdrMode::Auto, Some(t)) => (t, "an HDR source is in the page"),
     };
+    if job.format == OutputFormat::Hls && job.hdr == HdrMode::Force {
+        return Err(RenderError::InvalidOutput {
+            reason: "--hdr is not available for hls: HLS output is H.264 SDR (as \
+                     HyperFrames'); drop --hdr, or use --format mp4 for HDR"
+                .into(),
+        });
+    }
     if !matches!(job.format, OutputFormat::Mp4 | OutputFormat::Mov) {
         warnings.push(format!(
             "{reason}, but {} cannot carry HDR: rendering SDR with HDR sources tone-mapped \

@@ -142,6 +142,9 @@ pub struct OutputTarget {
     pub kind: OutputKind,
     /// Encoder settings of every segment (video formats).
     pub encoder: Option<VideoEncodeSettings>,
+    /// HLS output: the target segment length in seconds (one grid segment each).
+    #[serde(default)]
+    pub hls_segment_seconds: Option<u32>,
 }
 
 /// One segment of the grid.

@@ -12,7 +12,7 @@ use super::{
 use crate::compile::{compile_stage, CompileInput, CompiledComposition};
 use crate::job::VideoFrameFormat;
 use crate::media::{extract_videos, plan_media, volume_gains, MediaPlan};
-use crate::output::{resolve_output, OutputKind, OutputPlan};
+use crate::output::{resolve_output, OutputFormat, OutputKind, OutputPlan};
 use crate::workdir::{check_output_writable, check_resume_identity, default_output, FrameIdentity};
 use crate::{
     AssetCache, CapturePlan, ProgressEvent, ProgressSink, RenderError, RenderJob, Stage,
@@ -178,9 +178,15 @@ pub async fn plan_stage(
     let extraction = start_extraction(job, root, &media, fps);
     let audio = audio_plan(&media, &output, fps, frames, progress);
     let mix = start_mix(job, root, audio.as_ref());
-    let segment_frames = job
-        .segment_frames
-        .unwrap_or_else(|| default_segment_frames(fps));
+    let segment_frames = match job.format {
+        // One HLS segment per grid segment, a keyframe at each (HyperFrames' GOP).
+        OutputFormat::Hls => (fps.as_f64() * f64::from(job.hls_segment_seconds))
+            .round()
+            .max(1.0) as u64,
+        _ => job
+            .segment_frames
+            .unwrap_or_else(|| default_segment_frames(fps)),
+    };
     let videos = media.video_frames();
     let held = held_frames_of(job, &activity, &videos, fps, frames);
     let plan = RenderPlan {
@@ -288,7 +294,7 @@ fn compile(
         make_hdr(&mut output, job.format);
         tracing::info!(%transfer, "HDR output: H.265 Main 10, BT.2020");
     }
-    check_output_writable(output_path, output.kind == OutputKind::PngSequence)?;
+    check_output_writable(output_path, job.format.is_directory())?;
     Ok((compiled, output, page, hdr))
 }
 
@@ -559,6 +565,7 @@ fn output_target(
             }),
             OutputKind::Gif { .. } | OutputKind::PngSequence => None,
         },
+        hls_segment_seconds: (job.format == OutputFormat::Hls).then_some(job.hls_segment_seconds),
     }
 }
 

@@ -34,6 +34,7 @@ pub(crate) fn sample_plan(frames: u64, segment_frames: u64) -> RenderPlan {
         hdr: None,
         audio: None,
         output: OutputTarget {
+            hls_segment_seconds: None,
             path: PathBuf::from("out.mp4"),
             format: OutputFormat::Mp4,
             kind: OutputKind::Video {

@@ -203,3 +203,77 @@ fn composition_flag_renders_another_page_or_one_mounted_scene_alone() {
         "COMPOSITION_NOT_FOUND"
     );
 }
+
+#[test]
+fn registered_d3_transitions_maps_and_build_promises_are_awaited_before_the_first_frame() {
+    // Stand-ins with the libraries' readiness surface: a d3 transition whose end() settles
+    // after 400 ms, a Leaflet map ready after 300 ms, a __hf.buildReady promise after 200 ms;
+    // each paints its own box blue when it settles. One page also shows a live map widget and
+    // registers a map that never loads.
+    let page = |extra: &str| {
+        format!(
+            r##"<!doctype html><html><head><style>body{{margin:0}} i{{position:absolute;top:0;width:40px;height:40px;background:#f00}}</style></head><body>
+<div id="root" data-composition-id="main" data-width="160" data-height="90" data-duration="0.5" data-no-timeline style="background:#fff">
+  <i id="a" style="left:0"></i><i id="b" style="left:50px"></i><i id="c" style="left:100px"></i>{extra}
+</div>
+<script>
+  const paint = (id) => () => {{ document.getElementById(id).style.background = "#00f"; }};
+  const later = (ms, then) => new Promise((resolve) => setTimeout(() => {{ then(); resolve(); }}, ms));
+  window.__hfD3 = [{{ end: () => later(400, paint("a")) }}];
+  window.__hfLeaflet = [{{ whenReady: (cb) => later(300, () => {{ paint("b")(); cb(); }}) }}];
+  window.__hf.buildReady = {{ data: later(200, paint("c")) }};
+</script></body></html>"##
+        )
+    };
+    let render = |html: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), html).unwrap();
+        let mut job = RenderJob::new(dir.path())
+            .output(dir.path().join("o.mp4"))
+            .workers(1);
+        job.timeline_timeout_seconds = 1.0;
+        let mut warnings = Vec::new();
+        let result = hf_engine::render(job, |event| {
+            if let hf_engine::ProgressEvent::Warning { message } = event {
+                warnings.push(message);
+            }
+        })
+        .unwrap();
+        let frame = decode_rgb_frames(Path::new(&result.output), &[0])
+            .unwrap()
+            .remove(0);
+        (frame, warnings)
+    };
+    let (frame, warnings) = render(&page(""));
+    for (x, what) in [
+        (20, "d3 transition"),
+        (70, "Leaflet map"),
+        (120, "buildReady"),
+    ] {
+        assert_pixel(&frame, x, 20, BLUE, TOLERANCE, what);
+    }
+    assert!(warnings.is_empty(), "{warnings:?}");
+
+    let (frame, warnings) = render(&page(
+        r#"<div class="maplibregl-map"></div><script>window.__hfMaplibre = [{ loaded: () => false, on: () => {} }];</script>"#,
+    ));
+    assert_pixel(
+        &frame,
+        20,
+        20,
+        BLUE,
+        TOLERANCE,
+        "the others still waited for",
+    );
+    assert!(
+        warnings.iter().any(|w| w
+            .starts_with("MapLibre map still loading 1 s after the page loaded; rendering anyway")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("the page shows a live map (.maplibregl-map)")),
+        "{warnings:?}"
+    );
+}

@@ -490,6 +490,62 @@
     return pending;
   }
 
+  // ---- Readiness-only libraries (HyperFrames' d3 and map adapters) ----
+  // Instances the page pushes to these arrays are waited for before the first frame, never
+  // seeked: their state must follow the timeline through GSAP or page code. A failure counts
+  // as settled.
+  var libraryArmed = new WeakSet();
+  var librarySettled = new WeakSet();
+  function loadedOrOnLoad(map, done) {
+    if (typeof map.loaded === "function" && map.loaded()) done();
+    else map.on("load", done);
+  }
+  var READY_LIBRARIES = [
+    ["__hfD3", "d3 transition", function (transition, done) { transition.end().then(done, done); }],
+    ["__hfLeaflet", "Leaflet map", function (map, done) { map.whenReady(done); }],
+    ["__hfMapbox", "Mapbox map", loadedOrOnLoad],
+    ["__hfMaplibre", "MapLibre map", loadedOrOnLoad],
+    ["__hfGoogleMaps", "Google map", function (map, done) {
+      window.google.maps.event.addListenerOnce(map, "tilesloaded", done);
+    }]
+  ];
+  function armOnce(item, arm) {
+    if (librarySettled.has(item)) return true;
+    if (!libraryArmed.has(item)) {
+      libraryArmed.add(item);
+      var done = function () { librarySettled.add(item); };
+      try { arm(item, done); } catch (e) { done(); }
+    }
+    return librarySettled.has(item);
+  }
+  /** What registered libraries (and `__hf.buildReady` promises) are still loading. */
+  function pendingLibraries() {
+    var pending = [];
+    READY_LIBRARIES.forEach(function (entry) {
+      var list = window[entry[0]];
+      if (!Array.isArray(list)) return;
+      list.forEach(function (item) {
+        if (!item || (typeof item !== "object" && typeof item !== "function")) return;
+        if (!armOnce(item, entry[2]) && pending.indexOf(entry[1]) < 0) pending.push(entry[1]);
+      });
+    });
+    var build = window.__hf && window.__hf.buildReady;
+    if (build && typeof build === "object") {
+      Object.keys(build).forEach(function (name) {
+        var promise = build[name];
+        if (!promise || typeof promise.then !== "function") return;
+        var ready = armOnce(promise, function (p, done) { p.then(done, done); });
+        if (!ready) pending.push("__hf.buildReady." + name);
+      });
+    }
+    return pending;
+  }
+  /** Live map widgets on the page (tiles come from the network; cameras are not seeked). */
+  function liveMaps() {
+    return [".leaflet-container", ".maplibregl-map", ".mapboxgl-map", ".gm-style", ".ol-viewport"]
+      .filter(function (selector) { return !!document.querySelector(selector); });
+  }
+
   function framesReady() {
     // three.js: what its default loading manager is loading (textures, models) first.
     var three = window.THREE && window.THREE.DefaultLoadingManager;
@@ -1351,6 +1407,8 @@
         fontsReady: fontsReady,
         imagesReady: imagesReady,
         missingTimelines: missing,
+        pendingLibraries: pendingLibraries(),
+        liveMaps: liveMaps(),
         duration: compositionDuration() || pageDuration
       };
     },

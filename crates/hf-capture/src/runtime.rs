@@ -88,6 +88,12 @@ pub(crate) struct ReadyStatus {
     pub(crate) fonts_ready: bool,
     pub(crate) images_ready: bool,
     pub(crate) missing_timelines: Vec<String>,
+    /// Registered d3 transitions, maps and `__hf.buildReady` promises still loading.
+    #[serde(default)]
+    pub(crate) pending_libraries: Vec<String>,
+    /// Live map widgets found (selectors).
+    #[serde(default)]
+    pub(crate) live_maps: Vec<String>,
     pub(crate) duration: f64,
 }
 

@@ -80,7 +80,7 @@ pub struct SessionOptions {
 }
 
 /// What the page reported once ready.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PageFacts {
     /// `__hf.duration`: the composition's duration in seconds (0 if unknown).
     pub duration: f64,
@@ -89,6 +89,13 @@ pub struct PageFacts {
     /// The transitions the page declares (`__hf.transitions`).
     #[serde(default)]
     pub transitions: Vec<TransitionMeta>,
+    /// Registered libraries (d3 transitions, maps, `__hf.buildReady` promises) that were
+    /// still loading when the wait ran out.
+    #[serde(default)]
+    pub unready_libraries: Vec<String>,
+    /// Live map widgets on the page (their selectors).
+    #[serde(default)]
+    pub live_maps: Vec<String>,
 }
 
 /// A browser with one page loaded and ready to capture.
@@ -165,11 +172,7 @@ impl CaptureSession {
             next_tick: 1000.0,
             last_image: None,
             need_full_image: true,
-            facts: PageFacts {
-                duration: 0.0,
-                missing_timelines: Vec::new(),
-                transitions: Vec::new(),
-            },
+            facts: PageFacts::default(),
             next_index: 0,
             last_drawn: None,
             prefetched: VecDeque::new(),
@@ -242,9 +245,9 @@ impl CaptureSession {
                 Some(s) if !s.images_ready => "images to decode".to_string(),
                 Some(s) => {
                     let loaded = *loaded_at.get_or_insert_with(Instant::now);
-                    if s.missing_timelines.is_empty()
-                        || loaded.elapsed() >= options.timeline_timeout
-                    {
+                    let waiting =
+                        !s.missing_timelines.is_empty() || !s.pending_libraries.is_empty();
+                    if !waiting || loaded.elapsed() >= options.timeline_timeout {
                         if !s.missing_timelines.is_empty() {
                             tracing::debug!(
                                 compositions = ?s.missing_timelines,
@@ -255,9 +258,14 @@ impl CaptureSession {
                             duration: s.duration,
                             missing_timelines: s.missing_timelines.clone(),
                             transitions: self.page.runtime().transitions().await?,
+                            unready_libraries: s.pending_libraries.clone(),
+                            live_maps: s.live_maps.clone(),
                         });
                     }
-                    format!("timelines for {}", s.missing_timelines.join(", "))
+                    match s.missing_timelines.is_empty() {
+                        true => s.pending_libraries.join(", "),
+                        false => format!("timelines for {}", s.missing_timelines.join(", ")),
+                    }
                 }
             };
             let waited = started.elapsed();

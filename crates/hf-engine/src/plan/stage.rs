@@ -381,6 +381,26 @@ fn duration_and_frames(
             ),
         });
     }
+    if !facts.unready_libraries.is_empty() {
+        progress.event(ProgressEvent::Warning {
+            message: format!(
+                "{} still loading {} s after the page loaded; rendering anyway. d3 and map \
+                 state is never seeked: drive it from a GSAP timeline or an hf-seek listener",
+                facts.unready_libraries.join(", "),
+                job.timeline_timeout_seconds
+            ),
+        });
+    }
+    if !facts.live_maps.is_empty() {
+        progress.event(ProgressEvent::Warning {
+            message: format!(
+                "the page shows a live map ({}): its tiles come from the network, which a \
+                 render may not reach, and its camera is not seeked; render a static image \
+                 of the map, or drive the camera from the timeline",
+                facts.live_maps.join(", ")
+            ),
+        });
+    }
     let zero = || RenderError::ZeroDuration {
         path: compiled.entry.clone(),
         root_id: compiled.root_id.clone(),

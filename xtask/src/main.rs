@@ -12,6 +12,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a developer tool prints its report
 
 mod bench;
+mod conformance;
 mod distributed_bench;
 mod regress;
 mod transition_parity;
@@ -28,8 +29,9 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("bench") => bench::bench(&args[1..]),
         Some("regress") => regress::regress(&root, &args[1..]),
+        Some("conformance") => conformance::conformance(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity] [--upstream-layered] | regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed] [--chunks K]");
+            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity] [--upstream-layered] | regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed] [--chunks K] | conformance --fixtures DIR [--only a,b] [--fresh]");
             std::process::exit(2);
         }
     }

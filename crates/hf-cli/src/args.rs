@@ -90,6 +90,10 @@ pub(crate) struct JobArgs {
     /// Render even when a remote asset (CDN script, stylesheet, font) cannot be had; warn instead.
     #[arg(long)]
     allow_missing_assets: bool,
+    /// Fail where the default warns: a Google Fonts family that is neither bundled nor
+    /// downloadable.
+    #[arg(long)]
+    strict: bool,
     /// Capture path: auto, begin-frame or screenshot.
     #[arg(long, default_value = "auto", value_parser = parse_capture_mode)]
     capture_mode: CaptureMode,
@@ -211,6 +215,7 @@ impl JobArgs {
         job.resolution = self.resolution;
         job.strict_variables = self.strict_variables;
         job.allow_missing_assets = self.allow_missing_assets;
+        job.strict = self.strict;
         job.browser = self.browser.clone();
         job.skip_static = !self.no_skip_static;
         job.hdr = match (self.hdr, self.sdr) {

@@ -38,6 +38,12 @@ pub enum RenderError {
         /// What is wrong and the fix.
         reason: String,
     },
+    /// `--strict`: something that is otherwise a warning.
+    #[error("{message}; --strict makes this an error")]
+    Strict {
+        /// The warning.
+        message: String,
+    },
     /// `index.html` has no `[data-composition-id]` element.
     #[error(
         "{path} has no composition root; add data-composition-id=\"main\" (with data-width, \
@@ -256,6 +262,7 @@ impl RenderError {
             RenderError::IndexNotFound { .. } => "INDEX_HTML_NOT_FOUND",
             RenderError::CompositionNotFound { .. } => "COMPOSITION_NOT_FOUND",
             RenderError::InvalidBatch { .. } => "INVALID_BATCH",
+            RenderError::Strict { .. } => "STRICT",
             RenderError::NoComposition { .. } => "NO_COMPOSITION_ROOT",
             RenderError::InvalidAttribute { .. } => "INVALID_ATTRIBUTE",
             RenderError::InvalidHtml { .. } => "INVALID_HTML",

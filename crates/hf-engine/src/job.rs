@@ -191,6 +191,9 @@ pub struct RenderJob {
     pub strict_variables: bool,
     /// Warn instead of failing when a remote asset cannot be downloaded or found in the cache.
     pub allow_missing_assets: bool,
+    /// Fail where HyperFrames' best-effort default warns: a web font that cannot be had.
+    #[serde(default)]
+    pub strict: bool,
     /// Remote asset cache dir. Default: `HF_CACHE_DIR`, else `~/.cache/hf`.
     pub asset_cache: Option<PathBuf>,
     /// Capture path. Default: beginFrame when available.
@@ -256,6 +259,7 @@ impl RenderJob {
             variables: None,
             strict_variables: false,
             allow_missing_assets: false,
+            strict: false,
             asset_cache: None,
             capture_mode: CaptureMode::Auto,
             capture: CapturePlan::Streaming,

@@ -45,6 +45,9 @@ pub struct CompileInput {
     /// Warn instead of failing when a remote asset cannot be had.
     #[serde(default)]
     pub allow_missing_assets: bool,
+    /// Fail on a font that cannot be had instead of warning (`--strict`).
+    #[serde(default)]
+    pub strict: bool,
     /// The remote asset cache directory (`None`: [`AssetCache::default_dir`]).
     #[serde(default)]
     pub asset_cache: Option<PathBuf>,
@@ -60,6 +63,7 @@ impl CompileInput {
             variables: None,
             strict_variables: false,
             allow_missing_assets: false,
+            strict: false,
             asset_cache: None,
         }
     }
@@ -147,7 +151,8 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         &input.work_dir,
         &input.project_dir,
         input.allow_missing_assets,
-    );
+    )
+    .strict(input.strict);
     let html = localizer.html(&html, &index)?;
     let prepare = |text: &str, path: &Path| localizer.html(text, path);
     let (html, inlined) = subcomp::Inliner::new(&input.project_dir, &prepare).run(&html, &index)?;

@@ -45,6 +45,7 @@ pub struct Localizer<'a> {
     allow_missing: bool,
     /// Warnings for assets skipped with `--allow-missing-assets`.
     pub warnings: RefCell<Vec<String>>,
+    strict: bool,
 }
 
 fn is_remote(url: &str) -> bool {
@@ -107,8 +108,15 @@ impl<'a> Localizer<'a> {
             work_dir,
             project_dir,
             allow_missing,
+            strict: false,
             warnings: RefCell::new(Vec::new()),
         }
+    }
+
+    /// `--strict`: a font that cannot be had fails the render instead of a warning.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
     }
 
     /// Fetch `url` and return the local path that replaces it, `None` when it is missing and
@@ -125,6 +133,9 @@ impl<'a> Localizer<'a> {
             Err(reason) if google_font_families(&url).is_some() => {
                 // As upstream: fonts never block a render; bundled families need no download.
                 if let Some(message) = google_fonts_warning(element, &url, &reason) {
+                    if self.strict {
+                        return Err(RenderError::Strict { message });
+                    }
                     tracing::warn!("{message}");
                     self.warnings.borrow_mut().push(message);
                 }
@@ -493,6 +504,16 @@ mod tests {
             "{}",
             warnings[0]
         );
+        let strict = Localizer::new(&cache, work.path(), work.path(), false).strict(true);
+        assert!(strict
+            .html(
+                &format!(r#"<link rel="stylesheet" href="{bundled}">"#),
+                Path::new("index.html")
+            )
+            .is_ok());
+        let error = strict.html(&html, Path::new("index.html")).unwrap_err();
+        assert_eq!(error.code(), "STRICT");
+        assert!(error.to_string().ends_with("Zzz Not A Font is not bundled with hf, so its text falls back to another font (add an @font-face with a local file, or seed the cache with `hf cache import`); --strict makes this an error"), "{error}");
         assert_eq!(
             google_font_families("https://fonts.googleapis.com/css?family=Inter:400|Open+Sans"),
             Some(vec!["Inter".to_string(), "Open Sans".to_string()])

@@ -270,6 +270,7 @@ fn compile(
         variables: job.variables.clone(),
         strict_variables: job.strict_variables,
         allow_missing_assets: job.allow_missing_assets,
+        strict: job.strict,
         asset_cache: job.asset_cache.clone(),
     })?;
     warn_all(progress, &compiled.warnings);

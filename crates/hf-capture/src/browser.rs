@@ -2,7 +2,9 @@
 //!
 //! hf launches the browser itself (not through chromiumoxide's launcher) so that it runs in its
 //! own process group: dropping [`ChromeProcess`] kills the browser and every helper process it
-//! started, so a failed or interrupted render leaves no Chrome behind.
+//! started, so a failed or interrupted render leaves no Chrome behind. And so that it dies
+//! with hf even when hf cannot clean up (SIGKILL, a crash): the browser gets Linux's
+//! parent-death signal, from a launcher thread that lives as long as hf.
 
 use crate::CaptureError;
 use std::collections::VecDeque;
@@ -12,6 +14,54 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A spawn request for the launcher thread, and where its result goes.
+type SpawnRequest = (Command, std::sync::mpsc::Sender<std::io::Result<Child>>);
+
+/// Spawn `command` so that it is killed (SIGKILL) when hf's process ends, however it ends.
+/// Linux sends the parent-death signal when the *thread* that forked the child exits, so
+/// every browser is forked by one launcher thread that never exits.
+fn spawn_tied_to_hf(mut command: Command) -> std::io::Result<Child> {
+    static LAUNCHER: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<SpawnRequest>>> =
+        std::sync::OnceLock::new();
+    let parent = std::process::id();
+    // SAFETY: only async-signal-safe calls (prctl, getppid) between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // hf died between fork and prctl: the signal will never come.
+            if libc::getppid() as u32 != parent {
+                return Err(std::io::Error::other(
+                    "hf exited while starting the browser",
+                ));
+            }
+            Ok(())
+        });
+    }
+    let launcher = LAUNCHER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("hf-browser-launcher".into())
+            .spawn(move || {
+                for (mut command, reply) in rx {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .expect("the launcher thread starts");
+        Mutex::new(tx)
+    });
+    let (reply, result) = std::sync::mpsc::channel();
+    launcher
+        .lock()
+        .expect("launcher lock")
+        .send((command, reply))
+        .map_err(|_| std::io::Error::other("the browser launcher thread is gone"))?;
+    result
+        .recv()
+        .map_err(|_| std::io::Error::other("the browser launcher thread is gone"))?
+}
 
 /// Where hf looks for a browser, in order, after an explicit path.
 const ENV_VARS: [&str; 3] = [
@@ -178,7 +228,7 @@ impl ChromeProcess {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .process_group(0);
-        let mut child = command.spawn().map_err(|e| CaptureError::Launch {
+        let mut child = spawn_tied_to_hf(command).map_err(|e| CaptureError::Launch {
             path: options.executable.clone(),
             reason: e.to_string(),
             stderr: String::new(),

@@ -403,6 +403,73 @@ fn interrupt_render(signal: i32, expected_code: i32) {
 }
 
 #[test]
+fn sigkill_takes_chrome_down_with_hf_and_the_next_run_sweeps_the_work_dir() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("fixtures/gsap-move/src");
+    let output = tmp.path().join("out.mp4");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hf"))
+        .args([
+            "render",
+            fixture.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .args(["--json", "-f", "120", "-w", "2"])
+        .env("TMPDIR", tmp.path())
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let saw_frame = lines
+        .by_ref()
+        .any(|line| line.unwrap().contains(r#""event":"frame""#));
+    assert!(saw_frame, "the render never reported a frame");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The browsers get the parent-death signal; their helpers follow the browser.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::panic::catch_unwind(|| assert_no_process_mentions(tmp.path())).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Chrome outlived hf by 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!output.exists());
+    let stale = |tmp: &Path| {
+        std::fs::read_dir(tmp)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("hf-render-"))
+            .count()
+    };
+    assert_eq!(stale(tmp.path()), 1, "the killed render's work dir is left");
+    // The next render in the same TMPDIR removes it (its owner is gone).
+    let project = project(
+        tmp.path(),
+        r#"<div data-composition-id="r" data-width="64" data-height="64" data-duration="0.1"></div>"#,
+    );
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            project.to_str().unwrap(),
+            "-o",
+            tmp.path().join("next.mp4").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stale(tmp.path()), 0);
+}
+
+#[test]
 fn sigint_stops_the_render_cleanly_with_exit_130() {
     interrupt_render(libc::SIGINT, 130);
 }

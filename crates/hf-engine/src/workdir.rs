@@ -75,11 +75,18 @@ impl WorkDir {
             .work_dir_parent
             .clone()
             .unwrap_or_else(std::env::temp_dir);
-        tempfile::Builder::new()
-            .prefix("hf-render-")
+        sweep_stale_work_dirs(&parent);
+        let dir = tempfile::Builder::new()
+            .prefix(WORK_DIR_PREFIX)
             .tempdir_in(&parent)
-            .map(WorkDir::Temp)
-            .map_err(|source| IoError::new("create a work dir in", parent, source).into())
+            .map_err(|source| IoError::new("create a work dir in", &parent, source))?;
+        let owner = dir.path().join(OWNER_FILE);
+        std::fs::write(
+            &owner,
+            process_identity(std::process::id()).unwrap_or_default(),
+        )
+        .map_err(IoError::with("write", &owner))?;
+        Ok(WorkDir::Temp(dir))
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -102,6 +109,49 @@ impl WorkDir {
                 dir.display()
             ),
             WorkDir::Temp(_) => {}
+        }
+    }
+}
+
+const WORK_DIR_PREFIX: &str = "hf-render-";
+/// In each temporary work dir: the owning process as `<pid> <start time>`.
+const OWNER_FILE: &str = "owner";
+
+/// `<pid> <start time in clock ticks since boot>` of a live process (`None`: not running).
+/// The start time tells a reused pid from the process that wrote the file.
+fn process_identity(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let start = rest.split_whitespace().nth(19)?;
+    Some(format!("{pid} {start}"))
+}
+
+/// Remove the work dirs in `parent` that a killed hf left behind (their owner is no longer
+/// running). Dirs without an owner file, and those of live renders, are left alone.
+fn sweep_stale_work_dirs(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(WORK_DIR_PREFIX) {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(owner) = std::fs::read_to_string(dir.join(OWNER_FILE)) else {
+            continue;
+        };
+        let pid = owner
+            .split_whitespace()
+            .next()
+            .and_then(|p| p.parse::<u32>().ok());
+        let alive = pid
+            .and_then(process_identity)
+            .is_some_and(|now| now == owner.trim());
+        if !alive {
+            tracing::info!(dir = %dir.display(), "removing the work dir of a render that was killed");
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }

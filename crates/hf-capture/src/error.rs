@@ -42,6 +42,14 @@ pub enum CaptureError {
         /// The exception text with its location.
         message: String,
     },
+    /// The page navigated away from the composition while loading.
+    #[error("{url} navigated away to {to} while loading (location.href = ..., a redirect or a form submit); a composition must stay on its page: remove the navigation")]
+    NavigatedAway {
+        /// The page URL.
+        url: String,
+        /// Where it went.
+        to: String,
+    },
     /// The page did not become ready in time.
     #[error("{url} was not ready after {seconds:.1} s: {waiting_for}")]
     NotReady {

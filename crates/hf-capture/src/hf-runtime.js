@@ -8,6 +8,18 @@
   // Pages register timelines without a guard (`window.__timelines["main"] = tl`).
   if (!window.__timelines) window.__timelines = {};
 
+  // ---- No dialogs, popups or closing: each would stall or end an unattended render ----
+  // The call throws, so the render fails naming it (PAGE_SCRIPT_ERROR) unless the page
+  // catches it.
+  ["alert", "confirm", "prompt", "print", "open", "close"].forEach(function (name) {
+    window[name] = function (message) {
+      var shown = message === undefined ? "" : JSON.stringify(String(message)).slice(0, 80);
+      throw new Error("hf: window." + name + "(" + shown + ") was called; a composition cannot " +
+        (name === "open" ? "open windows" : name === "close" ? "close its window" : "show dialogs") +
+        " while it renders: remove the call");
+    };
+  });
+
   // ---- Virtual time: Date, performance.now and requestAnimationFrame follow the seek clock ----
   var virtualNowMs = 0;
   var OriginalDate = window.Date;

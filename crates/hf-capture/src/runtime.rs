@@ -182,6 +182,12 @@ impl Runtime<'_> {
         Ok(serde_json::from_value(value).ok())
     }
 
+    /// The page's current URL (`location.href`).
+    pub(crate) async fn location(&self) -> Result<String, CaptureError> {
+        let value = self.page.run("location.href").await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
     /// Tell the runtime the frame rate it quantizes seek times to.
     pub(crate) async fn configure(&self, fps: f64) -> Result<(), CaptureError> {
         self.page

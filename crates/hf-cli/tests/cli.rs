@@ -202,6 +202,46 @@ fn a_script_error_while_loading_is_quoted() {
 }
 
 #[test]
+fn dialogs_popups_and_closing_at_load_fail_naming_the_call() {
+    for (call, said) in [
+        (
+            r#"alert("hi")"#,
+            r#"window.alert("hi") was called; a composition cannot show dialogs while it renders: remove the call"#,
+        ),
+        ("print()", "window.print() was called"),
+        (
+            r#"window.open("https://example.com")"#,
+            "a composition cannot open windows",
+        ),
+        ("window.close()", "a composition cannot close its window"),
+    ] {
+        let page = format!(
+            r#"<html><body><div data-composition-id="d" data-width="64" data-height="64" data-duration="1"></div><script>{call};</script></body></html>"#
+        );
+        assert_project_fails(&page, "PAGE_SCRIPT_ERROR", said);
+    }
+}
+
+#[test]
+fn navigating_away_or_looping_forever_at_load_is_named_quickly() {
+    let started = std::time::Instant::now();
+    assert_project_fails(
+        r#"<html><body><div data-composition-id="d" data-width="64" data-height="64" data-duration="1"></div><script>location.href = "about:blank";</script></body></html>"#,
+        "PAGE_NAVIGATED_AWAY",
+        "navigated away to about:blank while loading",
+    );
+    assert!(started.elapsed().as_secs() < 15, "{:?}", started.elapsed());
+    let started = std::time::Instant::now();
+    assert_project_fails_with(
+        r#"<html><body><div data-composition-id="d" data-width="64" data-height="64" data-duration="1"></div><script>while (true) {}</script></body></html>"#,
+        &["--load-timeout", "3"],
+        "PAGE_NOT_READY",
+        "a script is most likely stuck at load (a loop such as while (true) {})",
+    );
+    assert!(started.elapsed().as_secs() < 15, "{:?}", started.elapsed());
+}
+
+#[test]
 fn unknown_format_and_bad_variables_are_rejected_before_rendering() {
     let tmp = tempfile::tempdir().unwrap();
     let output = tmp.path().join("out.avi");

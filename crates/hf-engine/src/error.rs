@@ -294,6 +294,7 @@ impl RenderError {
             RenderError::Capture(C::Launch { .. }) => "BROWSER_LAUNCH_FAILED",
             RenderError::Capture(C::PageScript { .. }) => "PAGE_SCRIPT_ERROR",
             RenderError::Capture(C::NotReady { .. }) => "PAGE_NOT_READY",
+            RenderError::Capture(C::NavigatedAway { .. }) => "PAGE_NAVIGATED_AWAY",
             RenderError::Capture(_) => "CAPTURE_FAILED",
             RenderError::Encode(_) => "ENCODE_FAILED",
         }

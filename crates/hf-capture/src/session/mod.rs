@@ -186,12 +186,7 @@ impl CaptureSession {
             // Probe beginFrame before navigating so Auto mode can fall back cheaply.
             session.warm_up_frame().await?;
         }
-        session
-            .page
-            .page
-            .execute(NavigateParams::new(options.url.clone()))
-            .await
-            .map_err(CaptureError::cdp("Page.navigate"))?;
+        session.navigate(options).await?;
         session.facts = session.wait_until_ready(options).await?;
         session.page.runtime().configure(options.fps).await?;
         if options.transparent {
@@ -199,6 +194,33 @@ impl CaptureSession {
             session.make_background_transparent().await?;
         }
         Ok(session)
+    }
+
+    /// Open the composition. A page whose scripts never yield (a `while (true) {}` at load)
+    /// never answers: that is reported as such after the load timeout (or Chrome's own
+    /// request timeout, whichever comes first).
+    async fn navigate(&mut self, options: &SessionOptions) -> Result<(), CaptureError> {
+        let started = Instant::now();
+        let navigate = self
+            .page
+            .page
+            .execute(NavigateParams::new(options.url.clone()));
+        let stuck = || CaptureError::NotReady {
+            url: options.url.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+            waiting_for: "the page to load: Chrome did not answer Page.navigate, so a script \
+                          is most likely stuck at load (a loop such as while (true) {}); fix \
+                          the script"
+                .into(),
+        };
+        match tokio::time::timeout(options.load_timeout, navigate).await {
+            Err(_) => Err(stuck()),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => match CaptureError::cdp("Page.navigate")(e) {
+                CaptureError::Cdp { message, .. } if message.contains("timed out") => Err(stuck()),
+                other => Err(other),
+            },
+        }
     }
 
     /// Clear the default background and the page's and body's backgrounds, so the captured
@@ -238,6 +260,18 @@ impl CaptureSession {
                 self.warm_up_frame().await?;
             }
             let status = self.page.runtime().status().await?;
+            if status.is_none() {
+                let location = self.page.runtime().location().await?;
+                if location != "about:blank" || started.elapsed() > Duration::from_secs(1) {
+                    let served = options.url.split('#').next().unwrap_or_default();
+                    if !location.starts_with(served) {
+                        return Err(CaptureError::NavigatedAway {
+                            url: options.url.clone(),
+                            to: location,
+                        });
+                    }
+                }
+            }
             let pending = match &status {
                 None => "the hf runtime to start (the page did not load)".to_string(),
                 Some(s) if !s.loaded => "the page's load event".to_string(),

@@ -36,6 +36,10 @@ pub(crate) struct JobArgs {
     /// `--frame-timeout` in seconds.
     #[arg(long, value_name = "MS", conflicts_with = "frame_timeout")]
     protocol_timeout: Option<f64>,
+    /// The longest composition rendered, in seconds (guards against a mistyped
+    /// data-duration) [default: 14400, 4 hours].
+    #[arg(long, value_name = "SECONDS")]
+    max_duration: Option<f64>,
     /// Longest wait for the page to load and report ready, in seconds.
     #[arg(long, default_value_t = 60.0)]
     load_timeout: f64,
@@ -205,6 +209,9 @@ impl JobArgs {
             .player_ready_timeout
             .map_or(self.timeline_timeout, |ms| ms / 1000.0);
         job.vp9_cpu_used = self.vp9_cpu_used;
+        if let Some(seconds) = self.max_duration {
+            job.max_duration_seconds = seconds;
+        }
         job.video_frame_format = self.video_frame_format;
         job.format = self.format;
         job.hls_segment_seconds = self.hls_segment_seconds;

@@ -242,6 +242,26 @@ fn navigating_away_or_looping_forever_at_load_is_named_quickly() {
 }
 
 #[test]
+fn a_composition_longer_than_the_cap_is_refused_at_once() {
+    let started = std::time::Instant::now();
+    assert_project_fails(
+        r#"<div data-composition-id="long" data-width="64" data-height="64" data-duration="172800"></div>"#,
+        "COMPOSITION_TOO_LONG",
+        "lasts 172800 s, above the 14400 s hf renders without being asked; check its data-duration, or pass --max-duration 172800 to render it anyway",
+    );
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    // A duration only the page knows (a 3 s WAAPI animation here) is
+    // checked once the page reports it.
+    assert_project_fails_with(
+        r#"<div data-composition-id="wa" data-width="64" data-height="64"><i id="x"></i></div>
+<script>document.getElementById("x").animate([{opacity: 0}, {opacity: 1}], {duration: 3000});</script>"#,
+        &["--max-duration", "2"],
+        "COMPOSITION_TOO_LONG",
+        "lasts 3 s, above the 2 s",
+    );
+}
+
+#[test]
 fn unknown_format_and_bad_variables_are_rejected_before_rendering() {
     let tmp = tempfile::tempdir().unwrap();
     let output = tmp.path().join("out.avi");

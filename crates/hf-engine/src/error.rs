@@ -86,6 +86,22 @@ pub enum RenderError {
         /// Root composition id.
         root_id: String,
     },
+    /// The composition lasts longer than the cap (`--max-duration`).
+    #[error(
+        "composition \"{root_id}\" in {path} lasts {seconds} s, above the {cap} s hf renders \
+         without being asked; check its data-duration, or pass --max-duration {seconds} to \
+         render it anyway"
+    )]
+    DurationTooLong {
+        /// The entry page.
+        path: PathBuf,
+        /// Root composition id.
+        root_id: String,
+        /// Its duration in seconds.
+        seconds: f64,
+        /// The cap in seconds.
+        cap: f64,
+    },
     /// `--variables` is not a JSON object.
     #[error("--variables must be a JSON object such as '{{\"title\":\"Hello\"}}': {reason}")]
     InvalidVariables {
@@ -267,6 +283,7 @@ impl RenderError {
             RenderError::InvalidAttribute { .. } => "INVALID_ATTRIBUTE",
             RenderError::InvalidHtml { .. } => "INVALID_HTML",
             RenderError::ZeroDuration { .. } => "COMPOSITION_ZERO_DURATION",
+            RenderError::DurationTooLong { .. } => "COMPOSITION_TOO_LONG",
             RenderError::InvalidVariables { .. } => "INVALID_VARIABLES",
             RenderError::SubCompositionMissing { .. } => "SUB_COMPOSITION_NOT_FOUND",
             RenderError::SubCompositionCycle { .. } => "SUB_COMPOSITION_CYCLE",

@@ -222,9 +222,17 @@ pub struct RenderJob {
     /// How video frames are extracted. Default: JPEG, PNG for alpha sources.
     #[serde(default)]
     pub video_frame_format: VideoFrameFormat,
+    /// The longest composition rendered, in seconds (a guard against a mistyped
+    /// `data-duration`). Default: [`RenderJob::DEFAULT_MAX_DURATION`].
+    #[serde(default = "max_duration_default")]
+    pub max_duration_seconds: f64,
     /// HLS output: target segment length in seconds (1-60). Default: 4.
     #[serde(default = "hls_segment_seconds_default")]
     pub hls_segment_seconds: u32,
+}
+
+fn max_duration_default() -> f64 {
+    RenderJob::DEFAULT_MAX_DURATION
 }
 
 fn hls_segment_seconds_default() -> u32 {
@@ -272,8 +280,12 @@ impl RenderJob {
             vp9_cpu_used: None,
             video_frame_format: VideoFrameFormat::Auto,
             hls_segment_seconds: hls_segment_seconds_default(),
+            max_duration_seconds: max_duration_default(),
         }
     }
+
+    /// The default cap on a composition's duration: 4 hours.
+    pub const DEFAULT_MAX_DURATION: f64 = 4.0 * 3600.0;
 
     /// Set the output path.
     pub fn output(mut self, path: impl Into<PathBuf>) -> Self {
@@ -381,6 +393,7 @@ impl RenderJob {
             ("frame timeout", self.frame_timeout_seconds, false),
             ("load timeout", self.load_timeout_seconds, false),
             ("timeline timeout", self.timeline_timeout_seconds, true),
+            ("maximum duration", self.max_duration_seconds, false),
         ] {
             let positive = seconds > 0.0 || (zero_allowed && seconds == 0.0);
             if !seconds.is_finite() || !positive {

@@ -274,6 +274,9 @@ fn compile(
         asset_cache: job.asset_cache.clone(),
     })?;
     warn_all(progress, &compiled.warnings);
+    if let Some(seconds) = compiled.static_duration {
+        check_duration_cap(job, &compiled, seconds)?;
+    }
     let fps = job.fps.or(compiled.fps_hint).unwrap_or(Fps::whole(30));
     let mut output = resolve_output(&job.output_request(), fps)?;
     warn_all(progress, &output.warnings);
@@ -362,6 +365,24 @@ pub(crate) fn session_options(
     }
 }
 
+/// A composition longer than `--max-duration` is refused (before the browser starts when its
+/// root says how long it is).
+fn check_duration_cap(
+    job: &RenderJob,
+    compiled: &CompiledComposition,
+    seconds: f64,
+) -> Result<(), RenderError> {
+    if seconds <= job.max_duration_seconds {
+        return Ok(());
+    }
+    Err(RenderError::DurationTooLong {
+        path: compiled.entry.clone(),
+        root_id: compiled.root_id.clone(),
+        seconds,
+        cap: job.max_duration_seconds,
+    })
+}
+
 /// The duration (the root's `data-duration`, else what the page reports) and the frame count;
 /// warns about compositions that registered no timeline.
 fn duration_and_frames(
@@ -411,6 +432,7 @@ fn duration_and_frames(
         None if facts.duration > 0.0 => facts.duration,
         None => return Err(zero()),
     };
+    check_duration_cap(job, compiled, duration)?;
     match fps.frame_count(duration) {
         0 => Err(zero()),
         frames => Ok((duration, frames)),

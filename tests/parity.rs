@@ -277,3 +277,85 @@ fn registered_d3_transitions_maps_and_build_promises_are_awaited_before_the_firs
         "{warnings:?}"
     );
 }
+
+#[test]
+fn the_page_reaches_only_hfs_file_server() {
+    // A local service that would answer any origin (CORS *) and counts who asks.
+    let service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = service.local_addr().unwrap().port();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        let asked = std::sync::Arc::clone(&asked);
+        std::thread::spawn(move || {
+            for stream in service.incoming().flatten() {
+                asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                use std::io::Write;
+                let mut stream = stream;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret");
+            }
+        });
+    }
+    let html = format!(
+        r##"<!doctype html><html><head><style>body{{margin:0}}</style></head><body>
+<div id="root" data-composition-id="main" data-width="160" data-height="90" data-duration="0.2" data-no-timeline style="background:#fff">
+  <div id="probe" style="position:absolute;left:0;top:0;width:80px;height:90px;background:#808080"></div>
+  <img src="data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='10' height='10'%3E%3Crect width='10' height='10' fill='%2300f'/%3E%3C/svg%3E" style="position:absolute;left:80px;top:0;width:80px;height:90px">
+</div>
+<script>
+  const probe = document.getElementById("probe");
+  new Image().src = "http://169.254.169.254/latest/meta-data/";
+  window.__hf.buildReady = {{
+    service: fetch("http://127.0.0.1:{port}/token")
+      .then(() => {{ probe.style.background = "#f00"; }}, () => {{ probe.style.background = "#0f0"; }}),
+  }};
+</script></body></html>"##
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), html).unwrap();
+    let job = RenderJob::new(dir.path())
+        .output(dir.path().join("o.mp4"))
+        .workers(1);
+    let mut warnings = Vec::new();
+    let result = hf_engine::render(job, |event| {
+        if let hf_engine::ProgressEvent::Warning { message } = event {
+            warnings.push(message);
+        }
+    })
+    .unwrap();
+    let frame = decode_rgb_frames(Path::new(&result.output), &[0])
+        .unwrap()
+        .remove(0);
+    assert_pixel(
+        &frame,
+        40,
+        45,
+        [0, 255, 0],
+        TOLERANCE,
+        "the local service was unreachable",
+    );
+    assert_pixel(
+        &frame,
+        120,
+        45,
+        BLUE,
+        TOLERANCE,
+        "a data: image still loads",
+    );
+    assert_eq!(
+        asked.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached the service"
+    );
+    let warning = warnings
+        .iter()
+        .find(|w| w.contains("beyond hf's file server"))
+        .expect("a warning");
+    assert!(
+        warning.contains(&format!("http://127.0.0.1:{port}/token")),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("http://169.254.169.254/latest/meta-data/"),
+        "{warning}"
+    );
+}

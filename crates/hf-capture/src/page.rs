@@ -2,6 +2,9 @@
 //! threw.
 
 use crate::CaptureError;
+use chromiumoxide::cdp::browser_protocol::network::{
+    BlockPattern, EnableParams, EventRequestWillBeSent, SetBlockedUrLsParams,
+};
 use chromiumoxide::cdp::js_protocol::runtime::{
     EvaluateParams, EventExceptionThrown, ExceptionDetails,
 };
@@ -18,6 +21,25 @@ pub(crate) struct PageHandle {
     /// The URL loaded, for error messages.
     pub(crate) url: String,
     exceptions: Arc<Mutex<Vec<String>>>,
+    /// Requests to anything but hf's file server, which Chrome refused.
+    blocked: Arc<Mutex<Vec<String>>>,
+}
+
+/// The origin of `url` with a trailing slash (`http://127.0.0.1:1234/`).
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    format!("{}/", &url[..end])
+}
+
+/// Whether the page may load `url`: hf's file server, or data the page already holds.
+fn allowed(url: &str, origin: &str) -> bool {
+    url.starts_with(origin)
+        || ["data:", "blob:", "about:", "javascript:"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
 }
 
 /// An exception as the console would show it: description and location.
@@ -54,11 +76,53 @@ impl PageHandle {
                 collected.lock().expect("exception list lock").push(message);
             }
         });
+        let blocked = Self::lock_down(&page, url).await?;
         Ok(PageHandle {
             page,
             url: url.to_string(),
             exceptions,
+            blocked,
         })
+    }
+
+    /// Let the page reach hf's file server only: every other request (http(s), ws, other
+    /// ports of this machine, cloud metadata addresses) is blocked by Chrome, and its URL kept.
+    async fn lock_down(page: &Page, url: &str) -> Result<Arc<Mutex<Vec<String>>>, CaptureError> {
+        let origin = origin_of(url);
+        page.execute(EnableParams::default())
+            .await
+            .map_err(CaptureError::cdp("Network.enable"))?;
+        let patterns = vec![
+            BlockPattern::new(format!("{origin}*"), false),
+            BlockPattern::new("*://*:*/*", true),
+        ];
+        page.execute(SetBlockedUrLsParams {
+            url_patterns: Some(patterns),
+        })
+        .await
+        .map_err(CaptureError::cdp("Network.setBlockedURLs"))?;
+        let blocked = Arc::new(Mutex::new(Vec::new()));
+        let mut requests = page
+            .event_listener::<EventRequestWillBeSent>()
+            .await
+            .map_err(CaptureError::cdp("Network.requestWillBeSent listener"))?;
+        let collected = Arc::clone(&blocked);
+        tokio::spawn(async move {
+            while let Some(event) = requests.next().await {
+                let url = &event.request.url;
+                let mut list = collected.lock().expect("blocked list lock");
+                if !allowed(url, &origin) && !list.contains(url) {
+                    tracing::debug!("the page requested {url}: blocked");
+                    list.push(url.clone());
+                }
+            }
+        });
+        Ok(blocked)
+    }
+
+    /// The URLs the page requested that were blocked so far.
+    pub(crate) fn blocked_requests(&self) -> Vec<String> {
+        self.blocked.lock().expect("blocked list lock").clone()
     }
 
     /// The first exception the page threw, if any.

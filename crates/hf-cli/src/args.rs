@@ -98,6 +98,10 @@ pub(crate) struct JobArgs {
     /// downloadable.
     #[arg(long)]
     strict: bool,
+    /// Let the page's remote assets come from loopback, private and link-local addresses
+    /// (a local asset server); refused by default.
+    #[arg(long)]
+    allow_private_network: bool,
     /// Capture path: auto, begin-frame or screenshot.
     #[arg(long, default_value = "auto", value_parser = parse_capture_mode)]
     capture_mode: CaptureMode,
@@ -223,6 +227,7 @@ impl JobArgs {
         job.strict_variables = self.strict_variables;
         job.allow_missing_assets = self.allow_missing_assets;
         job.strict = self.strict;
+        job.allow_private_network = self.allow_private_network;
         job.browser = self.browser.clone();
         job.skip_static = !self.no_skip_static;
         job.hdr = match (self.hdr, self.sdr) {

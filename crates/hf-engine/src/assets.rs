@@ -15,7 +15,13 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct AssetCache {
     dir: PathBuf,
+    allow_private_network: bool,
 }
+
+/// The largest asset downloaded, in bytes.
+pub const MAX_ASSET_BYTES: u64 = 512 * 1024 * 1024;
+/// Redirects followed per download (each hop checked like the first URL).
+const MAX_REDIRECTS: usize = 5;
 
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -39,7 +45,17 @@ impl AssetCache {
 
     /// The cache at `dir` (created on first write).
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        AssetCache { dir: dir.into() }
+        AssetCache {
+            dir: dir.into(),
+            allow_private_network: false,
+        }
+    }
+
+    /// Let pages name assets on loopback, private and link-local addresses (refused by
+    /// default: a composition must not reach this machine's or its network's services).
+    pub fn allow_private_network(mut self, allow: bool) -> Self {
+        self.allow_private_network = allow;
+        self
     }
 
     /// The cache directory.
@@ -70,7 +86,8 @@ impl AssetCache {
         if let Some(bytes) = self.get(url) {
             return Ok(bytes);
         }
-        let bytes = match download(url) {
+        let guard = (!self.allow_private_network).then_some(PublicOnly);
+        let bytes = match download(url, guard) {
             Ok(bytes) => bytes,
             Err(direct) => match npm_source(url) {
                 Some(source) => self
@@ -89,7 +106,8 @@ impl AssetCache {
             .unwrap_or_else(|_| "https://registry.npmjs.org".to_string());
         let registry = registry.trim_end_matches('/');
         let packument_url = format!("{registry}/{}", source.package.replace('/', "%2F"));
-        let packument: serde_json::Value = serde_json::from_slice(&download(&packument_url)?)
+        // The registry is the operator's choice, not the page's: no address check.
+        let packument: serde_json::Value = serde_json::from_slice(&download(&packument_url, None)?)
             .map_err(|e| format!("{packument_url} is not JSON: {e}"))?;
         let version = resolve_version(&packument, &source.version).ok_or_else(|| {
             format!(
@@ -104,7 +122,7 @@ impl AssetCache {
         let tarball = match self.get(tarball_url) {
             Some(bytes) => bytes,
             None => {
-                let bytes = download(tarball_url)?;
+                let bytes = download(tarball_url, None)?;
                 let _ = self.put(tarball_url, &bytes);
                 bytes
             }
@@ -144,7 +162,65 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn download(url: &str) -> Result<Vec<u8>, String> {
+/// Downloads named by a page may only reach public addresses.
+#[derive(Debug, Clone, Copy)]
+struct PublicOnly;
+
+impl PublicOnly {
+    /// An error when `url`'s host is (or resolves to) a loopback, private, link-local or
+    /// otherwise non-public address.
+    fn check(self, url: &str) -> Result<(), String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("{url} is not a URL: {e}"))?;
+        let host = parsed.host_str().unwrap_or_default();
+        let port = parsed.port_or_known_default().unwrap_or(80);
+        let addresses: Vec<std::net::IpAddr> =
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.trim_matches(['[', ']']), port))
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .map(|a| a.ip())
+                .collect();
+        match addresses.iter().find(|ip| !is_public(ip)) {
+            Some(ip) => Err(format!(
+                "{host} is a private address ({ip}), which a composition may not reach; pass \
+                 --allow-private-network to fetch it"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Whether `ip` is a global address (not loopback, private, link-local, CGNAT, unique-local,
+/// unspecified, multicast or documentation).
+fn is_public(ip: &std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(&std::net::IpAddr::V4(v4));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+    }
+}
+
+/// GET `url` (following at most [`MAX_REDIRECTS`] redirects, each checked by `guard`),
+/// refusing bodies over [`MAX_ASSET_BYTES`].
+fn download(url: &str, guard: Option<PublicOnly>) -> Result<Vec<u8>, String> {
     // The platform verifier trusts the system's CA store (corporate proxies add their CA there).
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::PlatformVerifier)
@@ -152,17 +228,50 @@ fn download(url: &str) -> Result<Vec<u8>, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .tls_config(tls)
         .timeout_global(Some(Duration::from_secs(15)))
+        .max_redirects(0)
+        .http_status_as_error(false)
         .build()
         .into();
-    let mut response = agent.get(url).call().map_err(|e| e.to_string())?;
-    let mut bytes = Vec::new();
-    response
-        .body_mut()
-        .as_reader()
-        .take(512 * 1024 * 1024)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    Ok(bytes)
+    let mut current = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        if let Some(guard) = guard {
+            guard.check(&current)?;
+        }
+        let mut response = agent.get(&current).call().map_err(|e| e.to_string())?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .ok_or_else(|| format!("{current} redirects without a Location"))?;
+            current = url::Url::parse(&current)
+                .and_then(|base| base.join(location))
+                .map_err(|e| format!("{current} redirects to a bad URL {location}: {e}"))?
+                .to_string();
+            continue;
+        }
+        if !status.is_success() {
+            return Err(format!("http status: {}", status.as_u16()));
+        }
+        let mut bytes = Vec::new();
+        response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ASSET_BYTES + 1)
+            .reader()
+            .take(MAX_ASSET_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| e.to_string())?;
+        if bytes.len() as u64 > MAX_ASSET_BYTES {
+            return Err(format!(
+                "it is larger than the {} MB an asset may be",
+                MAX_ASSET_BYTES / (1024 * 1024)
+            ));
+        }
+        return Ok(bytes);
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
 }
 
 /// A file inside an npm package, as named by a CDN URL.
@@ -355,5 +464,59 @@ mod tests {
         let blob = dir.path().join("blobs").join(sha256_hex(b"console.log(1)"));
         std::fs::write(blob, b"tampered").unwrap();
         assert_eq!(cache.get(url), None);
+    }
+
+    /// A server on 127.0.0.1 answering each request with the next of `replies`
+    /// (`"redirect:/path"` or a body); the URL of its root.
+    fn local_server(replies: Vec<&'static str>) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (stream, reply) in listener.incoming().zip(replies) {
+                let mut stream = stream.unwrap();
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request);
+                let response = match reply.strip_prefix("redirect:") {
+                    Some(to) => format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+                    None => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}", reply.len()),
+                };
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        format!("http://{address}/")
+    }
+
+    #[test]
+    fn private_addresses_are_refused_unless_allowed_and_redirects_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = local_server(vec!["redirect:/lib.js", "hello"]);
+        let refused = AssetCache::at(dir.path())
+            .fetch(&format!("{url}start"))
+            .unwrap_err();
+        assert_eq!(
+            refused,
+            "127.0.0.1 is a private address (127.0.0.1), which a composition may not reach; pass --allow-private-network to fetch it"
+        );
+        let allowed = AssetCache::at(dir.path()).allow_private_network(true);
+        assert_eq!(allowed.fetch(&format!("{url}start")).unwrap(), b"hello");
+        let looping = local_server(vec!["redirect:/a"; 7]);
+        assert_eq!(
+            allowed.fetch(&format!("{looping}a")).unwrap_err(),
+            "more than 5 redirects"
+        );
+        for (ip, public) in [
+            ("169.254.169.254", false),
+            ("10.1.2.3", false),
+            ("100.64.0.1", false),
+            ("192.168.1.1", false),
+            ("::1", false),
+            ("fd00::1", false),
+            ("::ffff:127.0.0.1", false),
+            ("151.101.1.229", true),
+            ("2606:4700::1", true),
+        ] {
+            assert_eq!(is_public(&ip.parse().unwrap()), public, "{ip}");
+        }
     }
 }

@@ -194,6 +194,10 @@ pub struct RenderJob {
     /// Fail where HyperFrames' best-effort default warns: a web font that cannot be had.
     #[serde(default)]
     pub strict: bool,
+    /// Let the compile stage fetch assets from loopback, private and link-local addresses
+    /// (refused by default).
+    #[serde(default)]
+    pub allow_private_network: bool,
     /// Remote asset cache dir. Default: `HF_CACHE_DIR`, else `~/.cache/hf`.
     pub asset_cache: Option<PathBuf>,
     /// Capture path. Default: beginFrame when available.
@@ -268,6 +272,7 @@ impl RenderJob {
             strict_variables: false,
             allow_missing_assets: false,
             strict: false,
+            allow_private_network: false,
             asset_cache: None,
             capture_mode: CaptureMode::Auto,
             capture: CapturePlan::Streaming,

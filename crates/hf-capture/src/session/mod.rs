@@ -96,6 +96,9 @@ pub struct PageFacts {
     /// Live map widgets on the page (their selectors).
     #[serde(default)]
     pub live_maps: Vec<String>,
+    /// URLs the page requested while loading that are not hf's file server (blocked).
+    #[serde(default)]
+    pub blocked_requests: Vec<String>,
 }
 
 /// A browser with one page loaded and ready to capture.
@@ -294,6 +297,7 @@ impl CaptureSession {
                             transitions: self.page.runtime().transitions().await?,
                             unready_libraries: s.pending_libraries.clone(),
                             live_maps: s.live_maps.clone(),
+                            blocked_requests: self.page.blocked_requests(),
                         });
                     }
                     match s.missing_timelines.is_empty() {

@@ -48,6 +48,9 @@ pub struct CompileInput {
     /// Fail on a font that cannot be had instead of warning (`--strict`).
     #[serde(default)]
     pub strict: bool,
+    /// Fetch remote assets from loopback, private and link-local addresses too.
+    #[serde(default)]
+    pub allow_private_network: bool,
     /// The remote asset cache directory (`None`: [`AssetCache::default_dir`]).
     #[serde(default)]
     pub asset_cache: Option<PathBuf>,
@@ -64,6 +67,7 @@ impl CompileInput {
             strict_variables: false,
             allow_missing_assets: false,
             strict: false,
+            allow_private_network: false,
             asset_cache: None,
         }
     }
@@ -145,7 +149,8 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
             .asset_cache
             .clone()
             .unwrap_or_else(AssetCache::default_dir),
-    );
+    )
+    .allow_private_network(input.allow_private_network);
     let localizer = remote::Localizer::new(
         &cache,
         &input.work_dir,

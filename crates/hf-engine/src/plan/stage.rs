@@ -271,6 +271,7 @@ fn compile(
         strict_variables: job.strict_variables,
         allow_missing_assets: job.allow_missing_assets,
         strict: job.strict,
+        allow_private_network: job.allow_private_network,
         asset_cache: job.asset_cache.clone(),
     })?;
     warn_all(progress, &compiled.warnings);
@@ -410,6 +411,28 @@ fn duration_and_frames(
                  state is never seeked: drive it from a GSAP timeline or an hf-seek listener",
                 facts.unready_libraries.join(", "),
                 job.timeline_timeout_seconds
+            ),
+        });
+    }
+    if !facts.blocked_requests.is_empty() {
+        let shown: Vec<&str> = facts
+            .blocked_requests
+            .iter()
+            .take(5)
+            .map(String::as_str)
+            .collect();
+        progress.event(ProgressEvent::Warning {
+            message: format!(
+                "the page requested {} URL(s) beyond hf's file server, which a render never \
+                 reaches (blocked): {}{}; put the files in the project, or name them in the \
+                 HTML (<script src>, <link>, <img>...) so the compile stage fetches them",
+                facts.blocked_requests.len(),
+                shown.join(", "),
+                if facts.blocked_requests.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
             ),
         });
     }

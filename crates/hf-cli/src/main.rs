@@ -7,6 +7,7 @@ mod batch;
 mod cache;
 mod distributed;
 mod report;
+mod snapshot;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Command {
     RenderChunk(distributed::RenderChunkArgs),
     /// Join a plan's chunks into the output.
     Assemble(distributed::AssembleArgs),
+    /// Capture PNG stills of chosen frames, as a render captures them.
+    Snapshot(Box<snapshot::SnapshotArgs>),
     /// Manage the remote asset cache (scripts, stylesheets and fonts named by URL).
     #[command(subcommand)]
     Cache(cache::CacheCommand),
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::RenderChunk(args) => distributed::render_chunk(&args, cancel),
         Command::Assemble(args) => distributed::assemble(&args),
         Command::Cache(command) => cache::run(command),
+        Command::Snapshot(args) => snapshot::run(&args),
     };
     let Err(error) = outcome else {
         return ExitCode::SUCCESS;

@@ -30,6 +30,7 @@ mod plan;
 mod progress;
 mod render;
 mod result;
+mod snapshot;
 mod workdir;
 
 pub use assemble::{assemble_stage, Assembled, ChunkDir};
@@ -52,3 +53,4 @@ pub use plan::{
 pub use progress::{ProgressEvent, ProgressSink, Stage};
 pub use render::{render, render_async, render_with_cancel};
 pub use result::{MediaSummary, RenderResult, StageTimings};
+pub use snapshot::{snapshot, Snapshot, SnapshotFrames, Still};

@@ -104,7 +104,7 @@ async fn render_in(
 
 /// Launch the other browsers while the video frames are extracted, then show the frames in
 /// every browser. The probe stage ends here.
-async fn start_workers(
+pub(crate) async fn start_workers(
     plan: &RenderPlan,
     local: LocalRender,
 ) -> Result<(Workers, MediaWork, RunFacts), RenderError> {
@@ -155,7 +155,7 @@ fn add_chunk(timings: &mut StageTimings, chunk: &ChunkResult) {
 }
 
 /// What an in-process render knows besides its plan and chunks.
-struct RunFacts {
+pub(crate) struct RunFacts {
     capture_mode: ActiveCaptureMode,
     workers: u32,
     /// Videos and their frames (audio facts come from the output).

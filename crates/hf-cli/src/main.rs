@@ -6,6 +6,7 @@ mod args;
 mod batch;
 mod cache;
 mod distributed;
+mod info;
 mod report;
 mod snapshot;
 
@@ -42,6 +43,10 @@ enum Command {
     RenderChunk(distributed::RenderChunkArgs),
     /// Join a plan's chunks into the output.
     Assemble(distributed::AssembleArgs),
+    /// What a project is: size, rate, duration, clips per track, media, fonts, variables.
+    Info(Box<info::InfoArgs>),
+    /// Every composition of a project (root and sub-compositions) with its timing.
+    Compositions(Box<info::InfoArgs>),
     /// Capture PNG stills of chosen frames, as a render captures them.
     Snapshot(Box<snapshot::SnapshotArgs>),
     /// Manage the remote asset cache (scripts, stylesheets and fonts named by URL).
@@ -69,6 +74,8 @@ fn main() -> ExitCode {
         Command::Assemble(args) => distributed::assemble(&args),
         Command::Cache(command) => cache::run(command),
         Command::Snapshot(args) => snapshot::run(&args),
+        Command::Info(args) => info::info(&args),
+        Command::Compositions(args) => info::compositions(&args),
     };
     let Err(error) = outcome else {
         return ExitCode::SUCCESS;

@@ -845,3 +845,58 @@ fn a_fail_fast_batch_skips_rows_after_the_failure_and_collisions_render_nothing(
         "rows 0 and 1 both resolve to",
     );
 }
+
+#[test]
+fn info_and_compositions_describe_a_project_without_a_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r##"<!doctype html><html data-composition-variables='[{"id":"title","type":"string","default":"Hi"}]'><head><style>h1{font-family:"Space Mono"}</style></head><body>
+<div id="main" data-composition-id="main" data-width="320" data-height="180" data-duration="3" data-fps="24">
+  <h1 id="t" data-start="0" data-duration="1" data-track-index="1">x</h1>
+  <p id="u" data-start="t + 0.5" data-duration="1" data-track-index="2">y</p>
+  <div id="intro" data-composition-src="intro.html" data-start="1" data-duration="2"></div>
+</div></body></html>"##,
+    );
+    std::fs::write(
+        dir.join("intro.html"),
+        r#"<template><div data-composition-id="intro" data-width="320" data-height="180"><b data-start="0" data-duration="2">z</b></div></template>"#,
+    )
+    .unwrap();
+    let out = hf(tmp.path(), &["info", dir.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(320), Some(180))
+    );
+    assert_eq!(
+        (
+            info["fps"].as_str(),
+            info["duration"].as_f64(),
+            info["frames"].as_u64()
+        ),
+        (Some("24"), Some(3.0), Some(72))
+    );
+    assert_eq!(info["tracks"], serde_json::json!({"0": 2, "1": 1, "2": 1}));
+    assert_eq!(info["clips"][1]["start"], 1.5, "t + 0.5 resolved");
+    assert_eq!(info["fonts"], serde_json::json!(["space-mono"]));
+    assert_eq!(info["variables"][0]["id"], "title");
+    assert_eq!(info["variables"][0]["default"], "Hi");
+    assert_eq!(info["files"], 2);
+    let out = hf(tmp.path(), &["compositions", dir.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("◇  project — 2 composition(s)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("intro") && text.contains("2.00 s") && text.contains("at 1 <- intro.html"),
+        "{text}"
+    );
+    assert_no_process_mentions(tmp.path());
+}

@@ -39,7 +39,10 @@ pub use batch::{
     render_batch, BatchEvent, BatchJob, BatchManifest, BatchRow, RowRecord, RowStatus,
 };
 pub use chunk::{render_chunk, ChunkResult, SegmentPiece, Workers};
-pub use compile::{compile_stage, CompileInput, CompiledComposition, MediaKind, MediaSource};
+pub use compile::{
+    compile_stage, ClipSummary, CompileInput, CompiledComposition, CompositionSummary, MediaKind,
+    MediaSource, VariableDeclaration,
+};
 pub use error::RenderError;
 pub use hf_capture::{ActiveCaptureMode, CaptureMode};
 pub use hf_core::Fps;

@@ -18,6 +18,12 @@ pub(super) struct CompositionElement {
     duration: Option<String>,
     legacy_duration: Option<String>,
     fps: Option<String>,
+    /// The file an inlined host mounts (`data-composition-file`).
+    file: Option<String>,
+    /// `data-start` as written.
+    start: Option<String>,
+    /// An inlined sub-composition's own root (the host carries its facts).
+    inner_root: bool,
 }
 
 /// What pass 1 learns about a document.
@@ -66,6 +72,9 @@ impl DocumentShape {
                             duration: el.get_attribute("data-duration"),
                             legacy_duration: el.get_attribute("data-composition-duration"),
                             fps: el.get_attribute("data-fps"),
+                            file: el.get_attribute("data-composition-file"),
+                            start: el.get_attribute("data-start"),
+                            inner_root: el.has_attribute("data-hf-inner-root"),
                         });
                         // Inlined sub-compositions' declarations are per mount
                         // (__hfVariablesByComp).
@@ -172,6 +181,40 @@ impl DocumentShape {
         })
     }
 
+    /// Every composition of the page (the root, then the sub-composition mounts), as
+    /// [`crate::CompositionSummary`]s.
+    pub(super) fn composition_summaries(&self) -> Vec<crate::CompositionSummary> {
+        let number = |v: &Option<String>| v.as_deref().and_then(|s| s.trim().parse::<f64>().ok());
+        self.compositions
+            .iter()
+            .filter(|c| !c.inner_root)
+            .map(|c| crate::CompositionSummary {
+                id: c.id.clone(),
+                file: c.file.clone(),
+                start: c.start.clone(),
+                duration: number(&c.duration).or(number(&c.legacy_duration)),
+                width: number(&c.width).map(|w| w as u32),
+                height: number(&c.height).map(|h| h as u32),
+            })
+            .collect()
+    }
+
+    /// Every timed clip with its resolved start (unresolvable starts count as 0).
+    pub(super) fn clip_summaries(&self) -> Vec<crate::ClipSummary> {
+        let starts = timing::resolve_starts(&self.timed).unwrap_or_default();
+        self.timed
+            .iter()
+            .enumerate()
+            .map(|(i, clip)| crate::ClipSummary {
+                id: clip.id.clone(),
+                tag: clip.tag.clone(),
+                start: starts.get(i).copied().unwrap_or(0.0),
+                duration: clip.duration,
+                track: clip.track,
+            })
+            .collect()
+    }
+
     /// Relative starts must name a clip and must not form a cycle.
     pub(super) fn check_starts(&self, index: &Path) -> Result<(), RenderError> {
         let Err(error) = timing::resolve_starts(&self.timed) else {
@@ -224,5 +267,7 @@ fn timed_clip(el: &lol_html::html_content::Element<'_, '_>) -> timing::TimedClip
         id: el.get_attribute("id").filter(|id| !id.is_empty()),
         start,
         duration,
+        tag: el.tag_name(),
+        track: number("data-track-index").map_or(0, |t| t as i64),
     }
 }

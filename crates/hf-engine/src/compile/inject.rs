@@ -22,6 +22,8 @@ pub(super) struct Injections {
     head_end: String,
     /// Last thing in `<body>`.
     body_end: String,
+    /// The bundled font families served (their slugs).
+    pub(super) fonts: Vec<&'static str>,
 }
 
 impl Injections {
@@ -60,6 +62,7 @@ impl Injections {
             head_start,
             head_end,
             body_end: body_scripts(inlined, page_scripts),
+            fonts: families,
         })
     }
 

@@ -13,6 +13,7 @@ mod timing;
 mod variables;
 
 pub use media::{MediaKind, MediaSource};
+pub use variables::Declaration as VariableDeclaration;
 
 use crate::assets::AssetCache;
 use crate::RenderError;
@@ -110,6 +111,50 @@ pub struct CompiledComposition {
     pub warnings: Vec<String>,
     /// Every `<video>`/`<audio>` with a local source, checked.
     pub media: Vec<media::MediaSource>,
+    /// Every composition of the page: the root, then each sub-composition mount.
+    #[serde(default)]
+    pub compositions: Vec<CompositionSummary>,
+    /// Every timed clip (`[data-start]`), sub-compositions' included.
+    #[serde(default)]
+    pub clips: Vec<ClipSummary>,
+    /// The root's variable declarations.
+    #[serde(default)]
+    pub variables: Vec<VariableDeclaration>,
+    /// Bundled font families served to the page.
+    #[serde(default)]
+    pub fonts: Vec<String>,
+}
+
+/// A composition of the page, as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompositionSummary {
+    /// Its `data-composition-id` (mounts of one file repeated get `x__hf1`...).
+    pub id: String,
+    /// The file a sub-composition host mounts.
+    pub file: Option<String>,
+    /// `data-start` as written (the root has none).
+    pub start: Option<String>,
+    /// `data-duration`, if a number.
+    pub duration: Option<f64>,
+    /// `data-width`, if given.
+    pub width: Option<u32>,
+    /// `data-height`, if given.
+    pub height: Option<u32>,
+}
+
+/// A timed clip of the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClipSummary {
+    /// Its `id`, if any.
+    pub id: Option<String>,
+    /// Its tag name.
+    pub tag: String,
+    /// Its start in seconds (relative to its composition's host; references resolved).
+    pub start: f64,
+    /// Its duration in seconds, if written.
+    pub duration: Option<f64>,
+    /// Its `data-track-index` (0 when absent).
+    pub track: i64,
 }
 
 /// Whether `html` is a fragment (no `<html>` element and no doctype).
@@ -166,7 +211,7 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
     let shape = DocumentShape::scan(&html, &index)?;
     let root = shape.root(&index)?;
     shape.check_starts(&index)?;
-    let root_values = root_variables(&shape.declarations, input, &index)?;
+    let (declared, root_values) = root_variables(&shape.declarations, input, &index)?;
     let injections = Injections::build(
         &html,
         input.variables.as_ref(),
@@ -199,6 +244,10 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         inlined_files: inlined.files,
         warnings: localizer.warnings.into_inner(),
         media,
+        compositions: shape.composition_summaries(),
+        clips: shape.clip_summaries(),
+        variables: declared,
+        fonts: injections.fonts.iter().map(|f| f.to_string()).collect(),
     })
 }
 
@@ -208,7 +257,7 @@ fn root_variables(
     declarations: &[String],
     input: &CompileInput,
     index: &Path,
-) -> Result<variables::VariableValues, RenderError> {
+) -> Result<(Vec<VariableDeclaration>, variables::VariableValues), RenderError> {
     let mut declared = Vec::new();
     for raw in declarations {
         declared.extend(variables::parse_declarations(raw, index)?);
@@ -222,7 +271,7 @@ fn root_variables(
             .or_insert(declaration.default.clone());
     }
     values.extend(overrides);
-    Ok(values)
+    Ok((declared, values))
 }
 
 /// Write `text` to `path`, creating its directory.

@@ -61,6 +61,10 @@ pub struct TimedClip {
     pub start: String,
     /// Its `data-duration` (or `data-end - start`), if known.
     pub duration: Option<f64>,
+    /// Its tag name (`div`, `video`...).
+    pub tag: String,
+    /// Its `data-track-index` (0 when absent).
+    pub track: i64,
 }
 
 /// Why a start does not resolve.
@@ -153,6 +157,8 @@ mod tests {
             id: Some(id.into()),
             start: start.into(),
             duration: Some(duration),
+            tag: "div".into(),
+            track: 0,
         }
     }
 

@@ -15,7 +15,7 @@ pub const VARIABLE_TYPES: &[&str] = &[
 ];
 
 /// One entry of a `data-composition-variables` array.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub struct Declaration {
     /// Variable id (the key of `getVariables()` and of overrides).
     pub id: String,

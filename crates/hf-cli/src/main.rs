@@ -6,6 +6,7 @@ mod args;
 mod batch;
 mod cache;
 mod distributed;
+mod doctor;
 mod info;
 mod report;
 mod snapshot;
@@ -47,6 +48,8 @@ enum Command {
     Info(Box<info::InfoArgs>),
     /// Every composition of a project (root and sub-compositions) with its timing.
     Compositions(Box<info::InfoArgs>),
+    /// Check this machine: Chrome, libav encoders, memory, disk, fonts, sandbox.
+    Doctor(doctor::DoctorArgs),
     /// Capture PNG stills of chosen frames, as a render captures them.
     Snapshot(Box<snapshot::SnapshotArgs>),
     /// Manage the remote asset cache (scripts, stylesheets and fonts named by URL).
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Cache(command) => cache::run(command),
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Info(args) => info::info(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Compositions(args) => info::compositions(&args),
     };
     let Err(error) = outcome else {

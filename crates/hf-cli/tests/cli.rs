@@ -900,3 +900,41 @@ fn info_and_compositions_describe_a_project_without_a_browser() {
     );
     assert_no_process_mentions(tmp.path());
 }
+
+#[test]
+fn doctor_checks_chrome_encoders_memory_disk_and_says_so_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = hf(tmp.path(), &["doctor", "--json"]);
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for name in [
+        "Chrome", "libav", "Encoder", "Memory", "Disk", "Fonts", "Sandbox",
+    ] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    let chrome = &checks[0];
+    assert!(
+        chrome["detail"].as_str().unwrap().starts_with("Chromium "),
+        "{chrome}"
+    );
+    let encoders: Vec<&str> = checks
+        .iter()
+        .filter(|c| c["name"] == "Encoder")
+        .map(|c| c["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        encoders,
+        [
+            "libx264 (h264)",
+            "libx265 (h265)",
+            "libvpx-vp9 (vp9)",
+            "prores_ks (prores)"
+        ]
+    );
+    assert_eq!(report["ok"], checks.iter().all(|c| c["ok"] == true));
+    let text = hf(tmp.path(), &["doctor"]);
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.lines().any(|l| l.starts_with("✓ Disk")), "{stdout}");
+}

@@ -42,6 +42,12 @@ pub enum CaptureError {
         /// The exception text with its location.
         message: String,
     },
+    /// The page's renderer process crashed.
+    #[error("{url}: the page's renderer crashed (Chrome ran out of memory or hit one of its limits: a script that allocates without bound, an enormous canvas or image); fix the page")]
+    PageCrashed {
+        /// The page URL.
+        url: String,
+    },
     /// The page navigated away from the composition while loading.
     #[error("{url} navigated away to {to} while loading (location.href = ..., a redirect or a form submit); a composition must stay on its page: remove the navigation")]
     NavigatedAway {

@@ -2,6 +2,7 @@
 //! threw.
 
 use crate::CaptureError;
+use chromiumoxide::cdp::browser_protocol::inspector;
 use chromiumoxide::cdp::browser_protocol::network::{
     BlockPattern, EnableParams, EventRequestWillBeSent, SetBlockedUrLsParams,
 };
@@ -10,6 +11,7 @@ use chromiumoxide::cdp::js_protocol::runtime::{
 };
 use chromiumoxide::Page;
 use futures::StreamExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What a script evaluation gave: its JSON value, or the text of the exception it threw.
@@ -23,6 +25,8 @@ pub(crate) struct PageHandle {
     exceptions: Arc<Mutex<Vec<String>>>,
     /// Requests to anything but hf's file server, which Chrome refused.
     blocked: Arc<Mutex<Vec<String>>>,
+    /// The renderer crashed (out of memory, a limit hit).
+    crashed: Arc<AtomicBool>,
 }
 
 /// The origin of `url` with a trailing slash (`http://127.0.0.1:1234/`).
@@ -77,12 +81,42 @@ impl PageHandle {
             }
         });
         let blocked = Self::lock_down(&page, url).await?;
+        let crashed = Self::watch_for_crash(&page).await?;
         Ok(PageHandle {
             page,
             url: url.to_string(),
             exceptions,
             blocked,
+            crashed,
         })
+    }
+
+    /// A flag set when the page's renderer crashes.
+    async fn watch_for_crash(page: &Page) -> Result<Arc<AtomicBool>, CaptureError> {
+        page.execute(inspector::EnableParams::default())
+            .await
+            .map_err(CaptureError::cdp("Inspector.enable"))?;
+        let mut crashes = page
+            .event_listener::<inspector::EventTargetCrashed>()
+            .await
+            .map_err(CaptureError::cdp("Inspector.targetCrashed listener"))?;
+        let crashed = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&crashed);
+        tokio::spawn(async move {
+            if crashes.next().await.is_some() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        });
+        Ok(crashed)
+    }
+
+    /// [`CaptureError::PageCrashed`] if the renderer crashed.
+    pub(crate) fn crash(&self) -> Option<CaptureError> {
+        self.crashed
+            .load(Ordering::SeqCst)
+            .then(|| CaptureError::PageCrashed {
+                url: self.url.clone(),
+            })
     }
 
     /// Let the page reach hf's file server only: every other request (http(s), ws, other

@@ -182,6 +182,12 @@ impl Runtime<'_> {
         Ok(serde_json::from_value(value).ok())
     }
 
+    /// `document.readyState`.
+    pub(crate) async fn ready_state(&self) -> Result<String, CaptureError> {
+        let value = self.page.run("document.readyState").await?;
+        Ok(value.as_str().unwrap_or_default().to_string())
+    }
+
     /// The page's current URL (`location.href`).
     pub(crate) async fn location(&self) -> Result<String, CaptureError> {
         let value = self.page.run("location.href").await?;

@@ -1,93 +1,10 @@
 //! `hf render` as a user runs it: exit codes, messages, nothing half-written, no Chrome left.
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// Run `hf` with a private TMPDIR so its work dir (and Chrome's profile) can be traced.
-fn hf(tmp: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hf"))
-        .args(args)
-        .env("TMPDIR", tmp)
-        .env_remove("HF_BROWSER_PATH")
-        .current_dir(tmp)
-        .output()
-        .expect("hf runs")
-}
-
-/// No process still mentions `tmp` on its command line (Chrome's --user-data-dir lives there).
-fn assert_no_process_mentions(tmp: &Path) {
-    let needle = tmp.to_string_lossy().into_owned();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            assert!(
-                !cmdline.contains(&needle),
-                "leaked process {:?}: {cmdline}",
-                entry.file_name()
-            );
-        }
-    }
-}
-
-/// The command failed with `code`, said `message`, wrote nothing at `output`, left no Chrome and
-/// no work dir behind.
-#[track_caller]
-fn assert_failed(out: &Output, tmp: &Path, output: &Path, code: &str, message: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(
-        stderr.contains(&format!("error[{code}]")),
-        "stderr: {stderr}"
-    );
-    assert!(
-        stderr.contains(message),
-        "stderr does not contain {message:?}: {stderr}"
-    );
-    assert!(!output.exists(), "{} was written", output.display());
-    assert_no_process_mentions(tmp);
-    let leftovers: Vec<_> = std::fs::read_dir(tmp)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("hf-render-") || n.contains("partial"))
-        .collect();
-    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
-}
-
-fn project(tmp: &Path, index: &str) -> PathBuf {
-    let dir = tmp.join("project");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("index.html"), index).unwrap();
-    dir
-}
-
-/// Render a project whose index.html is `index` and assert it fails with `code` and `message`.
-fn assert_project_fails(index: &str, code: &str, message: &str) {
-    assert_project_fails_with(index, &[], code, message);
-}
-
-/// [`assert_project_fails`] with extra command-line arguments.
-fn assert_project_fails_with(index: &str, extra: &[&str], code: &str, message: &str) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = project(tmp.path(), index);
-    let output = tmp.path().join("out.mp4");
-    let mut args = vec![
-        "render",
-        dir.to_str().unwrap(),
-        "-o",
-        output.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let out = hf(tmp.path(), &args);
-    assert_failed(&out, tmp.path(), &output, code, message);
-}
 
 #[test]
 fn missing_directory() {
@@ -278,7 +195,7 @@ fn unknown_format_and_bad_variables_are_rejected_before_rendering() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("unknown format `avi`: use mp4, mov, webm, gif or png-sequence"));
+        .contains("unknown format `avi`: use mp4, mov, webm, gif, png-sequence or hls"));
 
     let out = hf(tmp.path(), &["render", ".", "--codec", "av1"]);
     assert_eq!(out.status.code(), Some(2));

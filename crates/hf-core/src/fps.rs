@@ -13,6 +13,9 @@ pub struct Fps {
     pub den: u32,
 }
 
+/// The fastest frame rate hf renders.
+pub const MAX_FPS: u64 = 240;
+
 impl Fps {
     /// An integer frame rate.
     pub const fn whole(fps: u32) -> Self {
@@ -46,9 +49,10 @@ impl Fps {
         }
     }
 
-    /// Whether the rate is usable: neither part zero, at most 1000 frames per second.
+    /// Whether the rate is usable: neither part zero, at most 240 frames per second
+    /// (HyperFrames' range).
     pub fn is_valid(self) -> bool {
-        self.num != 0 && self.den != 0 && u64::from(self.num) <= 1000 * u64::from(self.den)
+        self.num != 0 && self.den != 0 && u64::from(self.num) <= MAX_FPS * u64::from(self.den)
     }
 }
 
@@ -95,7 +99,7 @@ mod tests {
     proptest! {
         #[test]
         fn frame_times_are_exact_multiples(num in 1u32..240_000, den in 1u32..1002, index in 0u64..1_000_000) {
-            prop_assume!(num <= 1000 * den);
+            prop_assume!(num <= MAX_FPS as u32 * den);
             let fps = Fps { num, den };
             let t = fps.frame_time(index);
             // The frame index recovered from its time is the index itself.
@@ -106,7 +110,7 @@ mod tests {
 
         #[test]
         fn frame_count_covers_the_duration(num in 1u32..240_000, den in 1u32..1002, millis in 1u64..600_000) {
-            prop_assume!(num <= 1000 * den);
+            prop_assume!(num <= MAX_FPS as u32 * den);
             let fps = Fps { num, den };
             let duration = millis as f64 / 1000.0;
             let n = fps.frame_count(duration);

@@ -312,6 +312,7 @@ impl RenderError {
             RenderError::Capture(C::PageScript { .. }) => "PAGE_SCRIPT_ERROR",
             RenderError::Capture(C::NotReady { .. }) => "PAGE_NOT_READY",
             RenderError::Capture(C::NavigatedAway { .. }) => "PAGE_NAVIGATED_AWAY",
+            RenderError::Capture(C::PageCrashed { .. }) => "PAGE_CRASHED",
             RenderError::Capture(_) => "CAPTURE_FAILED",
             RenderError::Encode(_) => "ENCODE_FAILED",
         }

@@ -374,7 +374,7 @@ impl RenderJob {
             return invalid(
                 "frame rate",
                 format!("{}/{}", fps.num, fps.den),
-                "above 0 and at most 1000 frames per second, e.g. 30 or 30000/1001",
+                "above 0 and at most 240 frames per second, e.g. 30 or 30000/1001",
             );
         }
         if self.segment_frames == Some(0) {
@@ -428,7 +428,7 @@ mod tests {
         job.fps = Some(Fps { num: 30, den: 0 });
         assert_eq!(
             job.validate().unwrap_err().to_string(),
-            "invalid frame rate 30/0 (expected above 0 and at most 1000 frames per second, e.g. 30 or 30000/1001)"
+            "invalid frame rate 30/0 (expected above 0 and at most 240 frames per second, e.g. 30 or 30000/1001)"
         );
         let mut job = RenderJob::new("p").segment_frames(0);
         assert_eq!(job.validate().unwrap_err().code(), "INVALID_OPTION");

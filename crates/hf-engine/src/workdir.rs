@@ -57,6 +57,37 @@ pub(crate) fn check_output_writable(output: &Path, directory: bool) -> Result<()
     Ok(())
 }
 
+/// Refuse an output path that is one of the render's inputs (the page, a sub-composition, a
+/// media file) or another source file of the project (html, css, js, json): rendering would
+/// overwrite it.
+pub(crate) fn check_output_is_not_an_input(
+    output: &Path,
+    compiled: &crate::CompiledComposition,
+) -> Result<(), RenderError> {
+    let Ok(target) = output.canonicalize() else {
+        return Ok(()); // not there yet: nothing to overwrite
+    };
+    let same = |path: &Path| path.canonicalize().is_ok_and(|p| p == target);
+    let input = std::iter::once(compiled.entry.as_path())
+        .chain(compiled.inlined_files.iter().map(PathBuf::as_path))
+        .chain(compiled.media.iter().map(|m| m.path.as_path()))
+        .find(|path| same(path));
+    let source_file = compiled.project_dir.canonicalize().is_ok_and(|project| {
+        target.starts_with(project)
+            && target
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["html", "htm", "css", "js", "mjs", "json"].contains(&e))
+    });
+    if input.is_none() && !source_file {
+        return Ok(());
+    }
+    Err(RenderError::OutputNotWritable {
+        path: output.to_path_buf(),
+        reason: "it is a file of the project the render reads (it would be overwritten)".into(),
+    })
+}
+
 /// The render's work dir: a private temp dir, or the caller's resumable one.
 pub(crate) enum WorkDir {
     /// Removed when dropped, whatever happens.

@@ -208,22 +208,47 @@ impl CaptureSession {
             .page
             .page
             .execute(NavigateParams::new(options.url.clone()));
-        let stuck = || CaptureError::NotReady {
-            url: options.url.clone(),
-            seconds: started.elapsed().as_secs_f64(),
-            waiting_for: "the page to load: Chrome did not answer Page.navigate, so a script \
-                          is most likely stuck at load (a loop such as while (true) {}); fix \
-                          the script"
+        let crashed = async {
+            while self.page.crash().is_none() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(options.load_timeout, navigate) => outcome,
+            () = crashed => return Err(self.page.crash().expect("the renderer crashed")),
+        };
+        let timed_out = match outcome {
+            Err(_) => true,
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => match CaptureError::cdp("Page.navigate")(e) {
+                CaptureError::Cdp { message, .. } if message.contains("timed out") => true,
+                other => return Err(other),
+            },
+        };
+        debug_assert!(timed_out);
+        if let Some(crash) = self.page.crash() {
+            return Err(crash);
+        }
+        // A page that still answers is not stuck in a script: it never finished loading.
+        let state = tokio::time::timeout(Duration::from_secs(2), self.page.runtime().ready_state())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        let waiting_for = match state {
+            Some(state) => format!(
+                "the page to finish loading (document.readyState is still \"{state}\": a \
+                 document.write or document.open after load, or a request that never ends); \
+                 fix the page"
+            ),
+            None => "the page to load: Chrome did not answer, so a script is most likely stuck \
+                     at load (a loop such as while (true) {}); fix the script"
                 .into(),
         };
-        match tokio::time::timeout(options.load_timeout, navigate).await {
-            Err(_) => Err(stuck()),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => match CaptureError::cdp("Page.navigate")(e) {
-                CaptureError::Cdp { message, .. } if message.contains("timed out") => Err(stuck()),
-                other => Err(other),
-            },
-        }
+        Err(CaptureError::NotReady {
+            url: options.url.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+            waiting_for,
+        })
     }
 
     /// Clear the default background and the page's and body's backgrounds, so the captured
@@ -258,6 +283,9 @@ impl CaptureSession {
         loop {
             if let Some(message) = self.page.first_exception() {
                 return Err(self.page.script_error(message));
+            }
+            if let Some(crash) = self.page.crash() {
+                return Err(crash);
             }
             if self.mode == ActiveCaptureMode::BeginFrame {
                 self.warm_up_frame().await?;

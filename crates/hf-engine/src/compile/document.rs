@@ -38,6 +38,8 @@ pub(super) struct DocumentShape {
     pub(super) iframes: Vec<String>,
     pub(super) page_scripts: Vec<String>,
     pub(super) timed: Vec<timing::TimedClip>,
+    /// Ids of the `[data-composition-id]` children of `<body>`.
+    pub(super) top_level: Vec<String>,
 }
 
 /// The root composition's facts.
@@ -59,6 +61,7 @@ impl DocumentShape {
         let declarations = RefCell::new(Vec::new());
         let (mut has_head, mut has_html, mut has_body) = (false, false, false);
         let (mut iframes, mut page_scripts, mut timed) = (Vec::new(), Vec::new(), Vec::new());
+        let mut top_level = Vec::new();
         rewrite_str(
             html,
             RewriteStrSettings {
@@ -83,6 +86,10 @@ impl DocumentShape {
                                 .borrow_mut()
                                 .extend(el.get_attribute("data-composition-variables"));
                         }
+                        Ok(())
+                    }),
+                    element!("body > [data-composition-id]", |el| {
+                        top_level.push(el.get_attribute("data-composition-id").unwrap_or_default());
                         Ok(())
                     }),
                     element!("head", |_| {
@@ -121,6 +128,7 @@ impl DocumentShape {
         shape.declarations = declarations.into_inner();
         (shape.has_head, shape.has_html, shape.has_body) = (has_head, has_html, has_body);
         (shape.iframes, shape.page_scripts, shape.timed) = (iframes, page_scripts, timed);
+        shape.top_level = top_level;
         Ok(shape)
     }
 
@@ -171,14 +179,37 @@ impl DocumentShape {
             id: root.id.clone(),
             width: dimension(&root.width, "data-width", DEFAULT_SIZE.0)?,
             height: dimension(&root.height, "data-height", DEFAULT_SIZE.1)?,
-            static_duration: root
+            static_duration: match root
                 .duration
                 .as_deref()
                 .or(root.legacy_duration.as_deref())
-                .and_then(|d| d.trim().parse::<f64>().ok())
-                .filter(|d| d.is_finite() && *d > 0.0),
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+            {
+                None => None,
+                // As the browser's parseFloat: "5s" is 5; 0 leaves it to the timeline.
+                Some(text) => {
+                    match parse_float_prefix(text) {
+                        Some(seconds) if seconds > 0.0 => Some(seconds),
+                        Some(0.0) => None,
+                        _ => return Err(invalid(
+                            "data-duration",
+                            text,
+                            "a number of seconds above 0, e.g. 5 (or no data-duration, to take \
+                             the timeline's)",
+                        )),
+                    }
+                }
+            },
             fps_hint,
         })
+    }
+
+    /// Body-level compositions (ids) when the page has more than one and none says
+    /// `data-root="true"`: the first is rendered.
+    pub(super) fn extra_roots(&self) -> Option<Vec<String>> {
+        let explicit = self.compositions.iter().any(|c| c.explicit_root);
+        (!explicit && self.top_level.len() > 1).then(|| self.top_level.clone())
     }
 
     /// Every composition of the page (the root, then the sub-composition mounts), as
@@ -250,6 +281,27 @@ impl DocumentShape {
             reason,
         })
     }
+}
+
+/// The number at the start of `text`, as JavaScript's `parseFloat` reads it (`None`: NaN).
+fn parse_float_prefix(text: &str) -> Option<f64> {
+    let text = text.trim_start();
+    let end = text
+        .char_indices()
+        .take_while(|(i, c)| {
+            c.is_ascii_digit()
+                || *c == '.'
+                || ((*c == '-' || *c == '+') && *i == 0)
+                || *c == 'e'
+                || *c == 'E'
+        })
+        .map(|(i, c)| i + c.len_utf8())
+        .last()
+        .unwrap_or(0);
+    (1..=end)
+        .rev()
+        .find_map(|n| text[..n].parse::<f64>().ok())
+        .filter(|v| v.is_finite())
 }
 
 /// A `[data-start]` element's start and duration (from `data-duration`, else `data-end`).

@@ -50,7 +50,7 @@ pub(super) fn read_entry(
         };
         return Err(not_found(&path, reason.into()));
     }
-    let html = std::fs::read_to_string(&path).map_err(IoError::with("read", &path))?;
+    let html = read_text(&path)?;
     if !html.trim_start().starts_with("<template") {
         return Ok(Entry { path, html });
     }
@@ -88,19 +88,29 @@ fn not_found(path: &Path, reason: String) -> RenderError {
 /// `index.html` (a fragment wrapped into a full document).
 fn read_index(project_dir: &Path) -> Result<Entry, RenderError> {
     let path = project_dir.join("index.html");
-    let source = std::fs::read_to_string(&path).map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
-            RenderError::IndexNotFound { path: path.clone() }
-        } else {
-            IoError::new("read", &path, source).into()
-        }
-    })?;
+    if !path.is_file() {
+        return Err(RenderError::IndexNotFound { path });
+    }
+    let source = read_text(&path)?;
     let html = if super::is_fragment(&source) {
         super::wrap_fragment(&source)
     } else {
         source
     };
     Ok(Entry { path, html })
+}
+
+/// The text of the page at `path`; a file that is not UTF-8 text is `INVALID_HTML`.
+fn read_text(path: &Path) -> Result<String, RenderError> {
+    let bytes = std::fs::read(path).map_err(IoError::with("read", path))?;
+    String::from_utf8(bytes).map_err(|e| RenderError::InvalidHtml {
+        path: path.to_path_buf(),
+        reason: format!(
+            "it is not UTF-8 text (invalid byte at {}); an HTML page is expected: save it as \
+             UTF-8",
+            e.utf8_error().valid_up_to()
+        ),
+    })
 }
 
 /// `composition` as a path inside the project: relative, no `..` above the project.

@@ -6,6 +6,7 @@ mod document;
 mod entry;
 mod fonts;
 mod inject;
+mod local_refs;
 pub(crate) mod media;
 mod remote;
 mod subcomp;
@@ -206,10 +207,28 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
     let html = localizer.html(&html, &index)?;
     let prepare = |text: &str, path: &Path| localizer.html(text, path);
     let (html, inlined) = subcomp::Inliner::new(&input.project_dir, &prepare).run(&html, &index)?;
-    let (html, media) = media::normalize(&html, &index, &[&input.work_dir, &input.project_dir])?;
+    let roots = [input.work_dir.as_path(), input.project_dir.as_path()];
+    let missing = local_refs::check(&html, &index, &roots)?;
+    if let (true, Some(first)) = (input.strict, missing.first()) {
+        return Err(RenderError::Strict {
+            message: first.clone(),
+        });
+    }
+    localizer.warnings.borrow_mut().extend(missing);
+    let (html, media) = media::normalize(&html, &index, &roots)?;
 
     let shape = DocumentShape::scan(&html, &index)?;
     let root = shape.root(&index)?;
+    if let Some(ids) = shape.extra_roots() {
+        localizer.warnings.borrow_mut().push(format!(
+            "{} has {} root compositions ({}); rendering \"{}\": nest the others inside it as \
+             sub-compositions, or mark the one to render data-root=\"true\"",
+            index.display(),
+            ids.len(),
+            ids.join(", "),
+            root.id
+        ));
+    }
     shape.check_starts(&index)?;
     let (declared, root_values) = root_variables(&shape.declarations, input, &index)?;
     let injections = Injections::build(

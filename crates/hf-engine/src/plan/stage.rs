@@ -13,7 +13,10 @@ use crate::compile::{compile_stage, CompileInput, CompiledComposition};
 use crate::job::VideoFrameFormat;
 use crate::media::{extract_videos, plan_media, volume_gains, MediaPlan};
 use crate::output::{resolve_output, OutputFormat, OutputKind, OutputPlan};
-use crate::workdir::{check_output_writable, check_resume_identity, default_output, FrameIdentity};
+use crate::workdir::{
+    check_output_is_not_an_input, check_output_writable, check_resume_identity, default_output,
+    FrameIdentity,
+};
 use crate::{
     AssetCache, CapturePlan, ProgressEvent, ProgressSink, RenderError, RenderJob, Stage,
     StageTimings,
@@ -300,6 +303,7 @@ fn compile(
         tracing::info!(%transfer, "HDR output: H.265 Main 10, BT.2020");
     }
     check_output_writable(output_path, job.format.is_directory())?;
+    check_output_is_not_an_input(output_path, &compiled)?;
     Ok((compiled, output, page, hdr))
 }
 

@@ -1,0 +1,348 @@
+//! Bad input and faults, as a user meets them: each ends with a clear `error[CODE]` (or a
+//! warning where the render can go on), in bounded time, with nothing half-written and no
+//! Chrome left.
+
+mod common;
+
+use common::*;
+
+use std::time::{Duration, Instant};
+
+const ROOT: &str = r#"<div id="a" data-composition-id="a" data-width="64" data-height="64" data-duration="0.2" data-no-timeline>"#;
+
+/// Render `index` (plus `files`) with `extra` flags; the output, stderr and elapsed time.
+fn render_project(
+    index: &str,
+    files: &[(&str, &[u8])],
+    extra: &[&str],
+) -> (std::process::Output, tempfile::TempDir, Duration) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(tmp.path(), index);
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let output = tmp.path().join("out.mp4");
+    let mut args = vec![
+        "render",
+        dir.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let started = Instant::now();
+    let out = hf(tmp.path(), &args);
+    (out, tmp, started.elapsed())
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_index_that_is_not_text_is_invalid_html() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("project");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        [0x89u8, b'P', b'N', b'G', 0xff, 0xfe, 0],
+    )
+    .unwrap();
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "INVALID_HTML",
+        "index.html could not be parsed: it is not UTF-8 text",
+    );
+}
+
+#[test]
+fn a_negative_or_nan_duration_names_the_attribute_and_rates_above_240_are_refused() {
+    for bad in ["-1", "NaN", "soon"] {
+        assert_project_fails(
+            &format!(
+                r#"<div data-composition-id="a" data-width="64" data-height="64" data-duration="{bad}"></div>"#
+            ),
+            "INVALID_ATTRIBUTE",
+            &format!(
+                "element \"a\" has data-duration=\"{bad}\"; expected a number of seconds above 0"
+            ),
+        );
+    }
+    let (out, _tmp, _) = render_project(&format!("{ROOT}</div>"), &[], &["-f", "1000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("invalid frame rate `1000`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn two_root_compositions_render_the_first_with_a_warning() {
+    let (out, _tmp, _) = render_project(
+        &format!(
+            r#"{ROOT}</div><div data-composition-id="b" data-width="64" data-height="64" data-duration="1"></div>"#
+        ),
+        &[],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(r#"has 2 root compositions (a, b); rendering "a""#),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn rejections_document_write_and_runaway_memory_fail_fast_with_their_cause() {
+    assert_project_fails(
+        &format!(r#"{ROOT}</div><script>Promise.reject(new Error("never handled"));</script>"#),
+        "PAGE_SCRIPT_ERROR",
+        "never handled",
+    );
+    assert_project_fails_with(
+        &format!(
+            r#"{ROOT}</div><script>addEventListener("load", () => setTimeout(() => document.write("<p>x</p>"), 0));</script>"#
+        ),
+        &["--load-timeout", "3"],
+        "PAGE_NOT_READY",
+        "document.readyState is still \"loading\": a document.write or document.open after load",
+    );
+    let started = Instant::now();
+    assert_project_fails(
+        &format!("{ROOT}</div><script>const a = []; while (true) a.push(new Array(1e6).fill(1.5));</script>"),
+        "PAGE_CRASHED",
+        "the page's renderer crashed (Chrome ran out of memory",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_huge_canvas_renders() {
+    let (out, _tmp, _) = render_project(
+        &format!(
+            r#"{ROOT}<canvas id="c" width="20000" height="20000"></canvas></div>
+<script>const x = document.getElementById("c").getContext("2d"); x.fillStyle = "red"; x.fillRect(0, 0, 20000, 20000);</script>"#
+        ),
+        &[],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_images_and_fonts_warn_and_strict_refuses_them() {
+    let page = format!(
+        r#"<style>@font-face{{font-family:Mine;src:url(fonts/mine.woff2)}} p{{font-family:Mine}}</style>{ROOT}<p>hi</p><img src="missing.png"></div>"#
+    );
+    let (out, _tmp, _) = render_project(&page, &[], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("warning: <img src> in ")
+            && text.contains("missing.png not found; the page renders without it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("@font-face url()") && text.contains("fonts/mine.woff2 not found"),
+        "{text}"
+    );
+    assert_project_fails_with(
+        &page,
+        &["--strict"],
+        "STRICT",
+        "not found; the page renders without it",
+    );
+}
+
+#[test]
+fn paths_above_the_project_are_refused_for_media_and_symlinks_inside_are_followed() {
+    assert_project_fails(
+        &format!(r#"{ROOT}<video src="../../etc/passwd"></video></div>"#),
+        "INVALID_ATTRIBUTE",
+        "has src=\"../../etc/passwd\"; expected a path inside the project folder (no ../ above it)",
+    );
+    let (out, _tmp, _) = render_project(&format!(r#"{ROOT}<img src="../up.png"></div>"#), &[], &[]);
+    assert!(
+        stderr(&out).contains("../up.png climbs above the project folder"),
+        "{}",
+        stderr(&out)
+    );
+    // A symlink inside the project to a file outside it is served (upstream's
+    // render-symlinked-assets fixture relies on it).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        &format!(
+            r#"{ROOT}</div><script src="lib.js"></script><script>if (!window.gsap) throw new Error("no gsap");</script>"#
+        ),
+    );
+    std::os::unix::fs::symlink(
+        workspace().join("fixtures/gsap-move/src/gsap.min.js"),
+        dir.join("lib.js"),
+    )
+    .unwrap();
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn an_output_that_is_an_input_or_a_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = format!("{ROOT}</div>");
+    let dir = project(tmp.path(), &index);
+    let target = dir.join("index.html");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error[OUTPUT_NOT_WRITABLE]")
+            && stderr(&out).contains("it is a file of the project the render reads"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        index,
+        "index.html is untouched"
+    );
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            tmp.path().to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stderr(&out).contains("it is a directory; choose another path with -o/--output"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_process_mentions(tmp.path());
+}
+
+#[test]
+fn two_renders_to_one_output_leave_a_whole_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r#"<div data-composition-id="a" data-width="64" data-height="64" data-duration="1" data-no-timeline style="background:#f00"></div>"#,
+    );
+    let output = tmp.path().join("same.mp4");
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hf"))
+            .args([
+                "render",
+                dir.to_str().unwrap(),
+                "-o",
+                output.to_str().unwrap(),
+                "--quiet",
+            ])
+            .env("TMPDIR", tmp.path())
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    let info = hf_encode::inspect::probe_video(&output).unwrap();
+    assert_eq!(info.frames, 30);
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial") || n.starts_with("hf-render-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_stopped_browser_hits_the_frame_timeout() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = workspace().join("fixtures/gsap-move/src");
+    let output = tmp.path().join("out.mp4");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hf"))
+        .args([
+            "render",
+            fixture.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .args(["--json", "-f", "120", "-w", "1", "--frame-timeout", "2"])
+        .env("TMPDIR", tmp.path())
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines
+        .by_ref()
+        .any(|l| l.unwrap().contains(r#""event":"frame""#)));
+    // SIGSTOP every Chrome process of this render (not hf itself).
+    let needle = tmp.path().to_string_lossy().into_owned();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if cmdline.contains(&needle) && cmdline.contains("--user-data-dir") {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() {
+                // SAFETY: kill(2) of a process this test's render started.
+                unsafe { libc::kill(pid, libc::SIGSTOP) };
+            }
+        }
+    }
+    let drain = std::thread::spawn(move || lines.count());
+    let out = child.wait_with_output().unwrap();
+    drain.join().unwrap();
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "FRAME_TIMEOUT",
+        "did not finish within 2.0 s",
+    );
+}
+
+#[test]
+fn a_huge_project_size_is_refused_before_anything_runs() {
+    assert_project_fails(
+        r#"<div data-composition-id="a" data-width="100000" data-height="64" data-duration="1"></div>"#,
+        "INVALID_ATTRIBUTE",
+        "data-width=\"100000\"; expected a whole number of pixels between 1 and 16384",
+    );
+}

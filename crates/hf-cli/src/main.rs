@@ -67,6 +67,11 @@ fn main() -> ExitCode {
         Arc::new(AtomicBool::new(false)),
     );
     for (signal, flag) in [(SIGINT, &interrupted), (SIGTERM, &terminated)] {
+        // A second signal while the first is being handled exits at once (the browsers die
+        // with hf; the next render sweeps the work dir).
+        let status = if signal == SIGINT { 130 } else { 143 };
+        signal_hook::flag::register_conditional_shutdown(signal, status, Arc::clone(flag))
+            .expect("signal handler installs");
         signal_hook::flag::register(signal, Arc::clone(&cancel)).expect("signal handler installs");
         signal_hook::flag::register(signal, Arc::clone(flag)).expect("signal handler installs");
     }

@@ -346,3 +346,64 @@ fn a_huge_project_size_is_refused_before_anything_runs() {
         "data-width=\"100000\"; expected a whole number of pixels between 1 and 16384",
     );
 }
+
+/// Start a render of a page that never registers its timeline (hf waits `--timeline-timeout
+/// 60` in the planning stage), send `signals` one second in, and return the exit code and the
+/// time from the first signal to the exit.
+fn signal_while_planning(signals: &[i32]) -> (Option<i32>, Duration, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r#"<div data-composition-id="waits" data-width="64" data-height="64" data-duration="1"></div>"#,
+    );
+    let output = tmp.path().join("out.mp4");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hf"))
+        .args([
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ])
+        .args(["--timeline-timeout", "60"])
+        .env("TMPDIR", tmp.path())
+        .current_dir(tmp.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let sent = Instant::now();
+    for signal in signals {
+        // SAFETY: kill(2) of the child this test started.
+        unsafe { libc::kill(child.id() as i32, *signal) };
+    }
+    let status = child.wait().unwrap();
+    assert!(!output.exists());
+    (status.code(), sent.elapsed(), tmp)
+}
+
+#[test]
+fn sigterm_while_planning_stops_within_two_seconds() {
+    let (code, took, tmp) = signal_while_planning(&[libc::SIGTERM]);
+    assert_eq!(code, Some(143));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert_no_process_mentions(tmp.path());
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "only the project is left: {left:?}");
+}
+
+#[test]
+fn a_second_sigint_exits_at_once() {
+    let (code, took, tmp) = signal_while_planning(&[libc::SIGINT, libc::SIGINT]);
+    assert_eq!(code, Some(130));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // The browser goes with hf (parent-death signal), whatever cleanup was skipped.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::panic::catch_unwind(|| assert_no_process_mentions(tmp.path())).is_err() {
+        assert!(Instant::now() < deadline, "Chrome outlived hf");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

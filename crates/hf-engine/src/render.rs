@@ -59,8 +59,9 @@ async fn render_in(
     root: &Path,
 ) -> Result<RenderResult, RenderError> {
     let started = Instant::now();
-    let PlannedRender { plan, local } = plan_stage(job, root, progress).await?;
-    let (workers, media, mut run) = start_workers(&plan, local).await?;
+    let PlannedRender { plan, local } =
+        until_cancelled(plan_stage(job, root, progress), cancel).await?;
+    let (workers, media, mut run) = until_cancelled(start_workers(&plan, local), cancel).await?;
     progress.event(ProgressEvent::Planned {
         frames: plan.frames,
         fps: plan.fps,
@@ -82,8 +83,14 @@ async fn render_in(
         });
         let assemble_started = Instant::now();
         if let Some(mix) = media.audio {
-            let (_, elapsed) = tokio::task::block_in_place(|| mix.join())
-                .expect("the audio thread does not panic")?;
+            let finished = async {
+                while !mix.is_finished() {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Ok(())
+            };
+            until_cancelled(finished, cancel).await?;
+            let (_, elapsed) = mix.join().expect("the audio thread does not panic")?;
             run.timings.audio = elapsed;
         }
         let dirs = [ChunkDir {
@@ -100,6 +107,24 @@ async fn render_in(
         result: Box::new(result.clone()),
     });
     Ok(result)
+}
+
+/// `work`, or [`RenderError::Cancelled`] as soon as `cancel` is set (checked every 50 ms):
+/// compiling, probing, extracting video frames and mixing audio stop as promptly as capture
+/// does. Dropping `work` closes its browsers; background threads end with the process.
+async fn until_cancelled<T>(
+    work: impl std::future::Future<Output = Result<T, RenderError>>,
+    cancel: &AtomicBool,
+) -> Result<T, RenderError> {
+    let cancelled = async {
+        while !cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        result = work => result,
+        () = cancelled => Err(RenderError::Cancelled),
+    }
 }
 
 /// Launch the other browsers while the video frames are extracted, then show the frames in

@@ -15,6 +15,7 @@ mod bench;
 mod conformance;
 mod distributed_bench;
 mod regress;
+mod soak;
 mod transition_parity;
 
 use anyhow::{bail, Context, Result};
@@ -30,8 +31,9 @@ fn main() -> Result<()> {
         Some("bench") => bench::bench(&args[1..]),
         Some("regress") => regress::regress(&root, &args[1..]),
         Some("conformance") => conformance::conformance(&args[1..]),
+        Some("soak") => soak::soak(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity] [--upstream-layered] | regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed] [--chunks K] | conformance --fixtures DIR [--only a,b] [--fresh]");
+            eprintln!("usage: cargo xtask test | bench [--runs N] [--workers 1,2,3,auto] [--case NAME] [--vs-hyperframes] [--capture-only] [--no-skip] [--baseline-hf PATH] [--distributed 2,4,8] [--transition-parity] [--upstream-layered] | regress [NAME...] [--update] [--workers N] [--release] [--mode in-process|distributed] [--chunks K] | conformance --fixtures DIR [--only a,b] [--fresh] | soak [--renders N]");
             std::process::exit(2);
         }
     }

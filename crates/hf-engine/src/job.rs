@@ -17,9 +17,9 @@ pub enum Quality {
     /// HyperFrames' default: x264 `medium`, CRF 16, JPEG capture quality 100.
     #[default]
     Looks,
-    /// x264 `medium`, CRF 18, JPEG capture quality 95.
+    /// x264 `medium`, CRF 18, JPEG capture quality 100.
     Standard,
-    /// x264 `slow`, CRF 15, JPEG capture quality 95.
+    /// x264 `slow`, CRF 15, JPEG capture quality 100.
     High,
     /// The same as `high`.
     Delivery,
@@ -31,8 +31,9 @@ impl Quality {
         match self {
             Quality::Draft => ("ultrafast", 28, 80),
             Quality::Looks => ("medium", 16, 100),
-            Quality::Standard => ("medium", 18, 95),
-            Quality::High | Quality::Delivery => ("slow", 15, 95),
+            // HyperFrames 0.8.170 captures JPEG at 100 for every preset but draft.
+            Quality::Standard => ("medium", 18, 100),
+            Quality::High | Quality::Delivery => ("slow", 15, 100),
         }
     }
 }

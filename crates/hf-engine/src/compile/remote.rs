@@ -33,7 +33,7 @@ fn is_shader_transitions_library(url: &str) -> bool {
 const GSAP_FALLBACK_VERSION: &str = "3.15.0";
 
 static CSS_URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)@import\s+(?:url\(\s*["']?([^"')]*)["']?\s*\)|"([^"]*)"|'([^']*)')|url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)"#)
+    Regex::new(r#"(?i)@import\s+(?:url\(\s*["']?([^"')]*)["']?\s*\)|"([^"]*)"|'([^']*)')([^;{}]*;)?|url\(\s*(?:"([^"]*)"|'([^']*)'|([^)'"\s]*))\s*\)"#)
         .expect("valid regex")
 });
 
@@ -136,7 +136,6 @@ impl<'a> Localizer<'a> {
                     if self.strict {
                         return Err(RenderError::Strict { message });
                     }
-                    tracing::warn!("{message}");
                     self.warnings.borrow_mut().push(message);
                 }
                 return Ok(None);
@@ -145,7 +144,6 @@ impl<'a> Localizer<'a> {
                 let message = format!(
                     "{element} needs {url}, which is unavailable ({reason}); rendering without it"
                 );
-                tracing::warn!("{message}");
                 self.warnings.borrow_mut().push(message);
                 return Ok(None);
             }
@@ -180,7 +178,8 @@ impl<'a> Localizer<'a> {
         let mut failure = None;
         let replaced = CSS_URL.replace_all(css, |caps: &Captures<'_>| {
             let is_import = (1..=3).any(|i| caps.get(i).is_some());
-            let raw = (1..=6)
+            let raw = [1, 2, 3, 5, 6, 7]
+                .into_iter()
                 .find_map(|i| caps.get(i))
                 .map(|m| m.as_str())
                 .unwrap_or("");
@@ -201,7 +200,12 @@ impl<'a> Localizer<'a> {
                 || extension(&target) == "css"
                 || target.contains("fonts.googleapis.com/css");
             match self.localize(&target, element, imported_css) {
-                Ok(Some(local)) if is_import => format!("@import url(\"{local}\")"),
+                // The import's tail (media queries, `;`) stays; a dropped import takes it along,
+                // or a stray `;` would swallow the rule after it.
+                Ok(Some(local)) if is_import => {
+                    let tail = caps.get(4).map_or("", |m| m.as_str());
+                    format!("@import url(\"{local}\"){tail}")
+                }
                 Ok(Some(local)) => format!("url(\"{local}\")"),
                 // An unavailable Google Fonts import is dropped (nothing to fetch at render).
                 Ok(None) if is_import && google_font_families(&target).is_some() => String::new(),
@@ -496,7 +500,7 @@ mod tests {
             .html(&html, &work.path().join("index.html"))
             .unwrap();
         assert!(!out.contains("fonts.googleapis.com"), "{out}");
-        assert!(out.contains("p { color: red }"), "{out}");
+        assert!(out.contains("<style> p { color: red }</style>"), "no stray ';': {out}");
         let warnings = localizer.warnings.borrow();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(

@@ -812,6 +812,8 @@ impl Upstream {
             .args(["--workers", workers])
             .args(flags)
             .env("HYPERFRAMES_NO_TELEMETRY", "1")
+            // This machine has no GPU: WebGPU pages render on SwiftShader, as hf's do.
+            .env("PRODUCER_ALLOW_SOFTWARE_WEBGPU", "true")
             .env("HYPERFRAMES_BROWSER_PATH", HEADLESS_SHELL)
             .env("PRODUCER_HEADLESS_SHELL_PATH", HEADLESS_SHELL)
             .env("HYPERFRAMES_FFMPEG_PATH", "/usr/bin/ffmpeg")

@@ -500,7 +500,10 @@ mod tests {
             .html(&html, &work.path().join("index.html"))
             .unwrap();
         assert!(!out.contains("fonts.googleapis.com"), "{out}");
-        assert!(out.contains("<style> p { color: red }</style>"), "no stray ';': {out}");
+        assert!(
+            out.contains("<style> p { color: red }</style>"),
+            "no stray ';': {out}"
+        );
         let warnings = localizer.warnings.borrow();
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(

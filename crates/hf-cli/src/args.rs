@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 #[derive(Args)]
 pub(crate) struct JobArgs {
     /// Render this page of the project instead of index.html: a full HTML page, or a
-    /// <template> sub-composition that index.html mounts (rendered alone from 0 s).
+    /// `<template>` sub-composition that index.html mounts (rendered alone from 0 s).
     #[arg(short = 'c', long, value_name = "FILE")]
     composition: Option<PathBuf>,
     /// Frame rate: an integer or a rational such as 30000/1001 [default: root data-fps, else 30].

@@ -19,7 +19,7 @@ pub const VARIABLE_TYPES: &[&str] = &[
 pub struct Declaration {
     /// Variable id (the key of `getVariables()` and of overrides).
     pub id: String,
-    /// One of [`VARIABLE_TYPES`].
+    /// One of string, number, color, boolean, enum, font, image.
     #[serde(rename = "type")]
     pub kind: String,
     /// Default value.

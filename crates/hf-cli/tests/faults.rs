@@ -119,7 +119,7 @@ fn rejections_document_write_and_runaway_memory_fail_fast_with_their_cause() {
         ),
         &["--load-timeout", "3"],
         "PAGE_NOT_READY",
-        "document.readyState is still \"loading\": a document.write or document.open after load",
+        "a document.write or document.open after load",
     );
     let started = Instant::now();
     assert_project_fails(

@@ -305,7 +305,11 @@ impl CaptureSession {
             }
             let pending = match &status {
                 None => "the hf runtime to start (the page did not load)".to_string(),
-                Some(s) if !s.loaded => "the page's load event".to_string(),
+                Some(s) if !s.loaded => "the page to finish loading (its load event: a \
+                                         document.write or document.open after load, a request \
+                                         that never ends or an iframe still loading keeps it \
+                                         waiting)"
+                    .to_string(),
                 Some(s) if !s.fonts_ready => "web fonts to load".to_string(),
                 Some(s) if !s.images_ready => "images to decode".to_string(),
                 Some(s) => {

@@ -407,3 +407,50 @@ fn a_second_sigint_exits_at_once() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn an_empty_audio_file_and_a_video_without_frames_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zero = tmp.path().join("zero.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=red:s=64x64:d=1",
+            "-frames:v",
+            "0",
+            "-c:v",
+            "libx264",
+        ])
+        .arg(&zero)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let zero_bytes = std::fs::read(&zero).unwrap();
+    let (out, _tmp, _) = render_project(
+        &format!(r#"{ROOT}<audio src="empty.mp3" data-start="0"></audio></div>"#),
+        &[("empty.mp3", b"")],
+        &[],
+    );
+    assert!(
+        stderr(&out).contains("error[MEDIA_INVALID]")
+            && stderr(&out).contains("empty.mp3 cannot be read as media: the file is empty"),
+        "{}",
+        stderr(&out)
+    );
+    let (out, _tmp, _) = render_project(
+        &format!(r#"{ROOT}<video src="zero.mp4" data-start="0"></video></div>"#),
+        &[("zero.mp4", &zero_bytes)],
+        &[],
+    );
+    assert!(
+        stderr(&out).contains("error[MEDIA_INVALID]")
+            && stderr(&out).contains("zero.mp4 has no audio or video stream"),
+        "{}",
+        stderr(&out)
+    );
+}

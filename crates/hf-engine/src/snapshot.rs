@@ -93,26 +93,10 @@ async fn snapshot_async(
     let mut stills = Vec::new();
     let mut first_still_seconds = 0.0;
     for (n, &frame) in wanted.iter().enumerate() {
-        let range = FrameRange::new(frame, 1);
-        let input = CaptureInput {
-            frames: range,
-            fps: plan.fps,
-            frame_timeout: plan.capture.frame_timeout,
-            held: Vec::new(),
-            transitions: windows_in(&plan.transitions, range),
-        };
-        capture_frames(
-            session,
-            &input,
-            &mut files,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .await?;
+        let png = capture_still(session, &plan, &mut files, frame).await?;
         let seconds = frame as f64 * plan.fps.frame_duration();
         let path = out_dir.join(format!("frame-{n:02}-at-{}s.png", seconds_label(seconds)));
-        let from = files.path(frame);
-        std::fs::copy(&from, &path).map_err(IoError::with("write", &path))?;
+        std::fs::copy(&png, &path).map_err(IoError::with("write", &path))?;
         if n == 0 {
             first_still_seconds = started.elapsed().as_secs_f64();
         }
@@ -126,6 +110,26 @@ async fn snapshot_async(
         stills,
         first_still_seconds,
     })
+}
+
+/// Capture `frame` into `files` as a render would (a transition frame blended); the PNG.
+async fn capture_still(
+    session: &mut hf_capture::CaptureSession,
+    plan: &crate::RenderPlan,
+    files: &mut FrameFiles,
+    frame: u64,
+) -> Result<PathBuf, RenderError> {
+    let range = FrameRange::new(frame, 1);
+    let input = CaptureInput {
+        frames: range,
+        fps: plan.fps,
+        frame_timeout: plan.capture.frame_timeout,
+        held: Vec::new(),
+        transitions: windows_in(&plan.transitions, range),
+    };
+    let never = AtomicBool::new(false);
+    capture_frames(session, &input, files, &never, &mut |_| {}).await?;
+    Ok(files.path(frame))
 }
 
 /// The frames `frames` names in a composition of `total` frames at `fps`, sorted, unique.

@@ -23,7 +23,7 @@ pub(crate) fn default_output(job: &RenderJob) -> PathBuf {
 }
 
 /// Make sure the output's directory exists and accepts files, before any work is done. A PNG
-/// sequence is a directory: an empty one may already be there.
+/// sequence or an HLS playlist is a directory: an empty one may already be there.
 pub(crate) fn check_output_writable(output: &Path, directory: bool) -> Result<(), RenderError> {
     let not_writable = |reason: String| RenderError::OutputNotWritable {
         path: output.to_path_buf(),
@@ -36,12 +36,13 @@ pub(crate) fn check_output_writable(output: &Path, directory: bool) -> Result<()
         }
         if !empty {
             return Err(not_writable(
-                "the directory exists and is not empty (a png-sequence output must be new)".into(),
+                "the directory exists and is not empty (a png-sequence or hls output must be new)"
+                    .into(),
             ));
         }
     } else if directory && output.exists() {
         return Err(not_writable(
-            "a file is in the way (a png-sequence output is a directory)".into(),
+            "a file is in the way (a png-sequence or hls output is a directory)".into(),
         ));
     }
     let parent = match output.parent() {

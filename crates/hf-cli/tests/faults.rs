@@ -107,30 +107,18 @@ fn two_root_compositions_render_the_first_with_a_warning() {
 }
 
 #[test]
-fn rejections_document_write_and_runaway_memory_fail_fast_with_their_cause() {
+fn rejections_and_runaway_memory_fail_with_their_cause() {
     assert_project_fails(
         &format!(r#"{ROOT}</div><script>Promise.reject(new Error("never handled"));</script>"#),
         "PAGE_SCRIPT_ERROR",
         "never handled",
     );
+    // The crash is reported when it happens, not after the (here long) load timeout.
     assert_project_fails_with(
-        &format!(
-            r#"{ROOT}</div><script>addEventListener("load", () => setTimeout(() => document.write("<p>x</p>"), 0));</script>"#
-        ),
-        &["--load-timeout", "3"],
-        "PAGE_NOT_READY",
-        "a document.write or document.open after load",
-    );
-    let started = Instant::now();
-    assert_project_fails(
         &format!("{ROOT}</div><script>const a = []; while (true) a.push(new Array(1e6).fill(1.5));</script>"),
+        &["--load-timeout", "120"],
         "PAGE_CRASHED",
         "the page's renderer crashed (Chrome ran out of memory",
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "{:?}",
-        started.elapsed()
     );
 }
 

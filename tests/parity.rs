@@ -24,6 +24,29 @@ fn render(html: &str, frames: &[u64]) -> (u64, Vec<hf_encode::inspect::RgbImage>
     (result.frames, images)
 }
 
+/// Render `html` as `index.html` in `dir` (one worker, `configure` adjusting the job); its
+/// first frame and the warnings the render reported.
+fn first_frame_and_warnings(
+    dir: &Path,
+    html: &str,
+    configure: impl FnOnce(&mut RenderJob),
+) -> (hf_encode::inspect::RgbImage, Vec<String>) {
+    std::fs::write(dir.join("index.html"), html).unwrap();
+    let mut job = RenderJob::new(dir).output(dir.join("o.mp4")).workers(1);
+    configure(&mut job);
+    let mut warnings = Vec::new();
+    let result = hf_engine::render(job, |event| {
+        if let hf_engine::ProgressEvent::Warning { message } = event {
+            warnings.push(message);
+        }
+    })
+    .unwrap();
+    let frame = decode_rgb_frames(Path::new(&result.output), &[0])
+        .unwrap()
+        .remove(0);
+    (frame, warnings)
+}
+
 #[test]
 fn body_margin_hidden_clip_contents_and_unguarded_timelines_follow_upstream() {
     // No body margin reset; a clip from 1 s whose child says `visibility: visible`; a GSAP
@@ -227,22 +250,7 @@ fn registered_d3_transitions_maps_and_build_promises_are_awaited_before_the_firs
     };
     let render = |html: &str| {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("index.html"), html).unwrap();
-        let mut job = RenderJob::new(dir.path())
-            .output(dir.path().join("o.mp4"))
-            .workers(1);
-        job.timeline_timeout_seconds = 1.0;
-        let mut warnings = Vec::new();
-        let result = hf_engine::render(job, |event| {
-            if let hf_engine::ProgressEvent::Warning { message } = event {
-                warnings.push(message);
-            }
-        })
-        .unwrap();
-        let frame = decode_rgb_frames(Path::new(&result.output), &[0])
-            .unwrap()
-            .remove(0);
-        (frame, warnings)
+        first_frame_and_warnings(dir.path(), html, |job| job.timeline_timeout_seconds = 1.0)
     };
     let (frame, warnings) = render(&page(""));
     for (x, what) in [
@@ -311,20 +319,7 @@ fn the_page_reaches_only_hfs_file_server() {
 </script></body></html>"##
     );
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("index.html"), html).unwrap();
-    let job = RenderJob::new(dir.path())
-        .output(dir.path().join("o.mp4"))
-        .workers(1);
-    let mut warnings = Vec::new();
-    let result = hf_engine::render(job, |event| {
-        if let hf_engine::ProgressEvent::Warning { message } = event {
-            warnings.push(message);
-        }
-    })
-    .unwrap();
-    let frame = decode_rgb_frames(Path::new(&result.output), &[0])
-        .unwrap()
-        .remove(0);
+    let (frame, warnings) = first_frame_and_warnings(dir.path(), &html, |_| {});
     assert_pixel(
         &frame,
         40,

@@ -10,30 +10,6 @@ use std::time::{Duration, Instant};
 
 const ROOT: &str = r#"<div id="a" data-composition-id="a" data-width="64" data-height="64" data-duration="0.2" data-no-timeline>"#;
 
-/// Render `index` (plus `files`) with `extra` flags; the output, stderr and elapsed time.
-fn render_project(
-    index: &str,
-    files: &[(&str, &[u8])],
-    extra: &[&str],
-) -> (std::process::Output, tempfile::TempDir, Duration) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = project(tmp.path(), index);
-    for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes).unwrap();
-    }
-    let output = tmp.path().join("out.mp4");
-    let mut args = vec![
-        "render",
-        dir.to_str().unwrap(),
-        "-o",
-        output.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let started = Instant::now();
-    let out = hf(tmp.path(), &args);
-    (out, tmp, started.elapsed())
-}
-
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -80,7 +56,7 @@ fn a_negative_or_nan_duration_names_the_attribute_and_rates_above_240_are_refuse
             ),
         );
     }
-    let (out, _tmp, _) = render_project(&format!("{ROOT}</div>"), &[], &["-f", "1000"]);
+    let (out, _tmp) = render_project(&format!("{ROOT}</div>"), &[], &["-f", "1000"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("invalid frame rate `1000`"),
@@ -91,7 +67,7 @@ fn a_negative_or_nan_duration_names_the_attribute_and_rates_above_240_are_refuse
 
 #[test]
 fn two_root_compositions_render_the_first_with_a_warning() {
-    let (out, _tmp, _) = render_project(
+    let (out, _tmp) = render_project(
         &format!(
             r#"{ROOT}</div><div data-composition-id="b" data-width="64" data-height="64" data-duration="1"></div>"#
         ),
@@ -124,7 +100,7 @@ fn rejections_and_runaway_memory_fail_with_their_cause() {
 
 #[test]
 fn a_huge_canvas_renders() {
-    let (out, _tmp, _) = render_project(
+    let (out, _tmp) = render_project(
         &format!(
             r#"{ROOT}<canvas id="c" width="20000" height="20000"></canvas></div>
 <script>const x = document.getElementById("c").getContext("2d"); x.fillStyle = "red"; x.fillRect(0, 0, 20000, 20000);</script>"#
@@ -140,7 +116,7 @@ fn missing_images_and_fonts_warn_and_strict_refuses_them() {
     let page = format!(
         r#"<style>@font-face{{font-family:Mine;src:url(fonts/mine.woff2)}} p{{font-family:Mine}}</style>{ROOT}<p>hi</p><img src="missing.png"></div>"#
     );
-    let (out, _tmp, _) = render_project(&page, &[], &[]);
+    let (out, _tmp) = render_project(&page, &[], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stderr(&out);
     assert!(
@@ -167,7 +143,7 @@ fn paths_above_the_project_are_refused_for_media_and_symlinks_inside_are_followe
         "INVALID_ATTRIBUTE",
         "has src=\"../../etc/passwd\"; expected a path inside the project folder (no ../ above it)",
     );
-    let (out, _tmp, _) = render_project(&format!(r#"{ROOT}<img src="../up.png"></div>"#), &[], &[]);
+    let (out, _tmp) = render_project(&format!(r#"{ROOT}<img src="../up.png"></div>"#), &[], &[]);
     assert!(
         stderr(&out).contains("../up.png climbs above the project folder"),
         "{}",
@@ -419,7 +395,7 @@ fn an_empty_audio_file_and_a_video_without_frames_are_named() {
         .unwrap();
     assert!(made.success());
     let zero_bytes = std::fs::read(&zero).unwrap();
-    let (out, _tmp, _) = render_project(
+    let (out, _tmp) = render_project(
         &format!(r#"{ROOT}<audio src="empty.mp3" data-start="0"></audio></div>"#),
         &[("empty.mp3", b"")],
         &[],
@@ -430,7 +406,7 @@ fn an_empty_audio_file_and_a_video_without_frames_are_named() {
         "{}",
         stderr(&out)
     );
-    let (out, _tmp, _) = render_project(
+    let (out, _tmp) = render_project(
         &format!(r#"{ROOT}<video src="zero.mp4" data-start="0"></video></div>"#),
         &[("zero.mp4", &zero_bytes)],
         &[],

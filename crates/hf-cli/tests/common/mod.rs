@@ -76,8 +76,22 @@ pub fn assert_project_fails(index: &str, code: &str, message: &str) {
 
 /// [`assert_project_fails`] with extra command-line arguments.
 pub fn assert_project_fails_with(index: &str, extra: &[&str], code: &str, message: &str) {
+    let (out, tmp) = render_project(index, &[], extra);
+    assert_failed(&out, tmp.path(), &tmp.path().join("out.mp4"), code, message);
+}
+
+/// Render a fresh project whose `index.html` is `index` (plus `files`) into `out.mp4` beside
+/// it, with `extra` flags; the command's output and the temp dir holding both.
+pub fn render_project(
+    index: &str,
+    files: &[(&str, &[u8])],
+    extra: &[&str],
+) -> (Output, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = project(tmp.path(), index);
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
     let output = tmp.path().join("out.mp4");
     let mut args = vec![
         "render",
@@ -87,5 +101,5 @@ pub fn assert_project_fails_with(index: &str, extra: &[&str], code: &str, messag
     ];
     args.extend_from_slice(extra);
     let out = hf(tmp.path(), &args);
-    assert_failed(&out, tmp.path(), &output, code, message);
+    (out, tmp)
 }

@@ -116,29 +116,16 @@ fn references(html: &str, page: &Path) -> Result<Vec<Reference>, RenderError> {
     Ok(found)
 }
 
-/// The project-relative path a URL names, `None` for remote and inline URLs.
+/// The project-relative path a URL names (the media check's reading), `None` for remote and
+/// inline URLs, in-page anchors, and hf's own `/__hf_*` files (written by the compile stage).
 fn local_path(url: &str) -> Option<String> {
     let url = url.trim();
     let lower = url.to_ascii_lowercase();
-    let remote = [
-        "data:",
-        "blob:",
-        "http:",
-        "https:",
-        "//",
-        "#",
-        "about:",
-        "javascript:",
-    ];
-    // `/__hf_*`: hf's own files (runtime, fetched assets, fonts), written by the compile stage.
-    if url.is_empty() || remote.iter().any(|p| lower.starts_with(p)) || url.starts_with("/__hf_") {
+    let inline = ["#", "about:", "javascript:"];
+    if inline.iter().any(|p| lower.starts_with(p)) || url.starts_with("/__hf_") {
         return None;
     }
-    let end = url.find(['?', '#']).unwrap_or(url.len());
-    let decoded = percent_encoding::percent_decode_str(&url[..end])
-        .decode_utf8_lossy()
-        .into_owned();
-    Some(decoded.trim_start_matches('/').to_string())
+    super::media::local_path(url)
 }
 
 /// Whether `relative` climbs above where it starts.

@@ -354,3 +354,52 @@ fn the_page_reaches_only_hfs_file_server() {
         "{warning}"
     );
 }
+
+#[test]
+fn a_sub_composition_names_files_from_its_own_folder() {
+    // compositions/card.html says `../img/blue.svg` (the project's img/) and `card.css` (its
+    // sibling): once inlined into index.html both must still load.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "img/blue.svg",
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#00f"/></svg>"##,
+    );
+    write("compositions/card.css", ".right { background: #f00; }");
+    write(
+        "compositions/card.html",
+        r#"<!doctype html><html><head><link rel="stylesheet" href="card.css"></head><body>
+<div data-composition-id="card" data-width="160" data-height="90" data-duration="1" data-no-timeline>
+  <img src="../img/blue.svg" style="position:absolute;left:0;top:0;width:80px;height:90px">
+  <div class="right" style="position:absolute;left:80px;top:0;width:80px;height:90px"></div>
+</div></body></html>"#,
+    );
+    let (frame, warnings) = first_frame_and_warnings(
+        dir.path(),
+        r##"<div id="main" data-composition-id="main" data-width="160" data-height="90" data-duration="1" data-no-timeline style="background:#fff">
+  <div data-composition-id="card" data-composition-src="compositions/card.html" data-start="0" data-duration="1" data-no-timeline></div>
+</div>"##,
+        |_| {},
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_pixel(
+        &frame,
+        40,
+        45,
+        BLUE,
+        TOLERANCE,
+        "../img/blue.svg from compositions/",
+    );
+    assert_pixel(
+        &frame,
+        120,
+        45,
+        RED,
+        TOLERANCE,
+        "card.css beside the sub-composition",
+    );
+}

@@ -102,6 +102,39 @@ pub fn resolve_browser(explicit: Option<&Path>) -> Result<PathBuf, CaptureError>
     })
 }
 
+/// Whether Chrome runs inside its own sandbox, and why not when it does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sandbox {
+    /// Chrome's sandbox is on (hf is not root).
+    On,
+    /// hf runs as root, where Chrome refuses to start sandboxed: `--no-sandbox`.
+    OffAsRoot,
+    /// `HF_CHROME_NO_SANDBOX=1` turned it off (a machine without unprivileged user
+    /// namespaces, where the sandbox cannot start).
+    OffByEnvironment,
+}
+
+impl Sandbox {
+    /// The sandbox state for browsers this process launches.
+    pub fn for_this_process() -> Sandbox {
+        let switched_off = std::env::var_os("HF_CHROME_NO_SANDBOX")
+            .is_some_and(|value| !value.is_empty() && value != "0");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            Sandbox::OffAsRoot
+        } else if switched_off {
+            Sandbox::OffByEnvironment
+        } else {
+            Sandbox::On
+        }
+    }
+
+    /// Whether Chrome's sandbox is on.
+    pub fn is_on(self) -> bool {
+        self == Sandbox::On
+    }
+}
+
 /// How to launch the browser.
 #[derive(Debug, Clone)]
 pub struct LaunchOptions {
@@ -117,13 +150,14 @@ pub struct LaunchOptions {
     pub begin_frame: bool,
     /// How long to wait for the DevTools endpoint.
     pub timeout: Duration,
+    /// Chrome's sandbox (see [`Sandbox::for_this_process`]).
+    pub sandbox: Sandbox,
 }
 
 /// The deterministic flag set (HyperFrames' launch flags for software GL, plus beginFrame mode).
 pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
     let mut args: Vec<String> = [
         "--headless",
-        "--no-sandbox",
         "--disable-setuid-sandbox",
         "--disable-dev-shm-usage",
         "--enable-webgl",
@@ -154,7 +188,6 @@ pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
         "--disable-print-preview",
         "--no-pings",
         "--no-first-run",
-        "--no-zygote",
         "--autoplay-policy=no-user-gesture-required",
         "--disable-features=AudioServiceOutOfProcess,IsolateOrigins,site-per-process,Translate,BackForwardCache,IntensiveWakeUpThrottling,MediaRouter,OptimizationHints",
         "--remote-debugging-port=0",
@@ -163,6 +196,11 @@ pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if !options.sandbox.is_on() {
+        // Chrome allows turning its zygote off only without the sandbox; hf does so to keep
+        // the process tree flat (one browser, its helpers, one process group).
+        args.extend(["--no-sandbox".to_string(), "--no-zygote".to_string()]);
+    }
     args.push(format!(
         "--window-size={},{}",
         options.width, options.height
@@ -258,7 +296,11 @@ impl ChromeProcess {
             stderr_tail: tail,
         };
         match rx.recv_timeout(options.timeout) {
-            Ok(url) => Ok((process, url)),
+            Ok(url) if url.starts_with("ws://127.0.0.1:") => Ok((process, url)),
+            Ok(url) => Err(process.launch_error(format!(
+                "its DevTools endpoint {url} is not on 127.0.0.1, where only this machine \
+                 can reach it; hf does not drive such a browser"
+            ))),
             Err(_) => Err(process.launch_error(format!(
                 "no DevTools endpoint after {:.0} s",
                 options.timeout.as_secs_f64()
@@ -309,5 +351,41 @@ impl Drop for ChromeProcess {
             libc::kill(-pgid, libc::SIGKILL);
         }
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(sandbox: Sandbox) -> LaunchOptions {
+        LaunchOptions {
+            executable: PathBuf::from("chrome"),
+            user_data_dir: PathBuf::from("/tmp/profile"),
+            width: 640,
+            height: 360,
+            begin_frame: true,
+            timeout: Duration::from_secs(1),
+            sandbox,
+        }
+    }
+
+    #[test]
+    fn the_sandbox_is_on_unless_hf_is_root_or_told_otherwise() {
+        let sandboxed = chrome_args(&options(Sandbox::On));
+        assert!(!sandboxed.iter().any(|a| a == "--no-sandbox"));
+        assert!(!sandboxed.iter().any(|a| a == "--no-zygote"));
+        for off in [Sandbox::OffAsRoot, Sandbox::OffByEnvironment] {
+            let args = chrome_args(&options(off));
+            assert!(args.iter().any(|a| a == "--no-sandbox"), "{off:?}");
+            assert!(args.iter().any(|a| a == "--no-zygote"), "{off:?}");
+        }
+    }
+
+    #[test]
+    fn devtools_listens_on_loopback_only() {
+        let args = chrome_args(&options(Sandbox::On));
+        assert!(args.contains(&"--remote-debugging-address=127.0.0.1".to_string()));
+        assert!(args.contains(&"--remote-debugging-port=0".to_string()));
     }
 }

@@ -25,13 +25,13 @@ mod server;
 mod session;
 mod video;
 
-pub use browser::resolve_browser;
+pub use browser::{resolve_browser, Sandbox};
 pub use capture::{capture_frames, CaptureInput, CaptureOutput};
 pub use disk::FrameFiles;
 pub use error::CaptureError;
 pub use layered::{TransitionWindow, BLENDS_IN_FLIGHT};
 pub use pool::{BrowserPool, BrowserRestarter};
 pub use runtime::{runtime_script_tag, PageActivity, TransitionMeta, RUNTIME_FILE, RUNTIME_JS};
-pub use server::FileServer;
+pub use server::{FileServer, ACCESS_COOKIE};
 pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
 pub use video::{HdrElement, MediaSlot, VideoFrameSource, VideoFrames};

@@ -4,7 +4,7 @@
 use crate::CaptureError;
 use chromiumoxide::cdp::browser_protocol::inspector;
 use chromiumoxide::cdp::browser_protocol::network::{
-    BlockPattern, EnableParams, EventRequestWillBeSent, SetBlockedUrLsParams,
+    BlockPattern, EnableParams, EventRequestWillBeSent, SetBlockedUrLsParams, SetCookieParams,
 };
 use chromiumoxide::cdp::js_protocol::runtime::{
     EvaluateParams, EventExceptionThrown, ExceptionDetails,
@@ -66,8 +66,13 @@ fn describe_exception(details: &ExceptionDetails) -> String {
 }
 
 impl PageHandle {
-    /// Wrap `page`, which is about to load `url`, and start collecting its exceptions.
-    pub(crate) async fn new(page: Page, url: &str) -> Result<Self, CaptureError> {
+    /// Wrap `page`, which is about to load `url` from the file server with `access_token`,
+    /// and start collecting its exceptions.
+    pub(crate) async fn new(
+        page: Page,
+        url: &str,
+        access_token: &str,
+    ) -> Result<Self, CaptureError> {
         let exceptions = Arc::new(Mutex::new(Vec::new()));
         let mut events = page
             .event_listener::<EventExceptionThrown>()
@@ -81,6 +86,7 @@ impl PageHandle {
             }
         });
         let blocked = Self::lock_down(&page, url).await?;
+        Self::admit_to_file_server(&page, url, access_token).await?;
         let crashed = Self::watch_for_crash(&page).await?;
         Ok(PageHandle {
             page,
@@ -152,6 +158,29 @@ impl PageHandle {
             }
         });
         Ok(blocked)
+    }
+
+    /// Set the file server's access cookie for its origin (httpOnly: the page's scripts do
+    /// not see it).
+    async fn admit_to_file_server(
+        page: &Page,
+        url: &str,
+        access_token: &str,
+    ) -> Result<(), CaptureError> {
+        let cookie = SetCookieParams::builder()
+            .name(crate::ACCESS_COOKIE)
+            .value(access_token)
+            .url(origin_of(url))
+            .http_only(true)
+            .build()
+            .map_err(|message| CaptureError::Cdp {
+                command: "Network.setCookie".into(),
+                message,
+            })?;
+        page.execute(cookie)
+            .await
+            .map_err(CaptureError::cdp("Network.setCookie"))?;
+        Ok(())
     }
 
     /// The URLs the page requested that were blocked so far.

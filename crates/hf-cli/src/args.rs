@@ -94,10 +94,14 @@ pub(crate) struct JobArgs {
     /// Render even when a remote asset (CDN script, stylesheet, font) cannot be had; warn instead.
     #[arg(long)]
     allow_missing_assets: bool,
-    /// Fail where the default warns: a Google Fonts family that is neither bundled nor
-    /// downloadable.
+    /// Lint the project first and fail on its errors (`hf lint`), and fail where the default
+    /// warns: a missing local image, font or script, a Google Fonts family that is neither
+    /// bundled nor downloadable.
     #[arg(long)]
     strict: bool,
+    /// `--strict`, and fail on lint warnings too.
+    #[arg(long)]
+    strict_all: bool,
     /// Let the page's remote assets come from loopback, private and link-local addresses
     /// (a local asset server); refused by default.
     #[arg(long)]
@@ -227,6 +231,7 @@ impl JobArgs {
         job.strict_variables = self.strict_variables;
         job.allow_missing_assets = self.allow_missing_assets;
         job.strict = self.strict;
+        job.strict_all = self.strict_all;
         job.allow_private_network = self.allow_private_network;
         job.browser = self.browser.clone();
         job.skip_static = !self.no_skip_static;

@@ -192,20 +192,71 @@ fn disk(dir: &Path) -> Check {
 }
 
 fn sandbox() -> Check {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    Check {
-        name: "Sandbox",
-        ok: true,
-        detail: format!(
-            "Chrome runs with --no-sandbox (hf {}); a render's page reaches only hf's file \
-             server, see README \"Security\"",
-            if root {
-                "runs as root, where Chrome's sandbox cannot start"
-            } else {
-                "does not enable Chrome's sandbox yet"
+    let detail = |state: &str| {
+        format!("{state}; a render's page reaches only hf's file server, see README \"Security\"")
+    };
+    match hf_capture::Sandbox::for_this_process() {
+        hf_capture::Sandbox::OffAsRoot => Check {
+            name: "Sandbox",
+            ok: true,
+            detail: detail(
+                "off: hf runs as root, where Chrome's sandbox cannot start (run hf as another \
+                 user to turn it on)",
+            ),
+            fix: None,
+        },
+        hf_capture::Sandbox::OffByEnvironment => Check {
+            name: "Sandbox",
+            ok: true,
+            detail: detail("off: HF_CHROME_NO_SANDBOX is set"),
+            fix: None,
+        },
+        hf_capture::Sandbox::On => match sandboxed_chrome_starts() {
+            Ok(()) => Check {
+                name: "Sandbox",
+                ok: true,
+                detail: detail("on: Chrome starts inside its sandbox"),
+                fix: None,
+            },
+            Err(reason) => Check {
+                name: "Sandbox",
+                ok: false,
+                detail: format!("Chrome does not start inside its sandbox: {reason}"),
+                fix: Some(
+                    "allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 \
+                     and user.max_user_namespaces > 0), or set HF_CHROME_NO_SANDBOX=1 to run \
+                     compositions outside Chrome's sandbox"
+                        .into(),
+                ),
+            },
+        },
+    }
+}
+
+/// Start the browser sandboxed once (`--dump-dom about:blank`) and wait up to 20 s.
+fn sandboxed_chrome_starts() -> Result<(), String> {
+    let path = hf_capture::resolve_browser(None).map_err(|e| e.to_string())?;
+    let profile = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new(&path)
+        .args(["--headless", "--disable-setuid-sandbox", "--dump-dom"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("about:blank")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) if status.success() => return Ok(()),
+            Some(status) => return Err(format!("it exited with {status}")),
+            None if std::time::Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("it did not finish within 20 s".into());
             }
-        ),
-        fix: None,
+            None => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
     }
 }

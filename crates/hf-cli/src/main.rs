@@ -8,6 +8,7 @@ mod cache;
 mod distributed;
 mod doctor;
 mod info;
+mod lint;
 mod report;
 mod snapshot;
 
@@ -48,6 +49,8 @@ enum Command {
     Info(Box<info::InfoArgs>),
     /// Every composition of a project (root and sub-compositions) with its timing.
     Compositions(Box<info::InfoArgs>),
+    /// Static checks that predict a wrong or failed render, with the fix for each.
+    Lint(lint::LintArgs),
     /// Check this machine: Chrome, libav encoders, memory, disk, fonts, sandbox.
     Doctor(doctor::DoctorArgs),
     /// Capture PNG stills of chosen frames, as a render captures them.
@@ -84,13 +87,14 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot::run(&args),
         Command::Info(args) => info::info(&args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Compositions(args) => info::compositions(&args),
     };
     let Err(error) = outcome else {
         return ExitCode::SUCCESS;
     };
     if terminated.load(Ordering::Relaxed) || interrupted.load(Ordering::Relaxed) {
-        eprintln!("error[CANCELLED]: {error:#}");
+        eprintln!("error[CANCELLED]: {}", describe(&error));
         return ExitCode::from(if terminated.load(Ordering::Relaxed) {
             143
         } else {
@@ -102,14 +106,35 @@ fn main() -> ExitCode {
         (Some(error), _) => error.code(),
         (_, Some(error)) => error.code(),
         _ if error.is::<batch::BatchFailed>() => "BATCH_FAILED",
+        _ if error.is::<lint::LintFailed>() => "LINT_FAILED",
         (None, None) => "ERROR",
     };
-    eprintln!("error[{code}]: {error:#}");
+    eprintln!("error[{code}]: {}", describe(&error));
+    if code == "DISK_FULL" {
+        eprintln!(
+            "  fix: free space on the output's file system and on the work dir's (TMPDIR, now \
+             {}), or point -o or TMPDIR at a larger disk",
+            std::env::temp_dir().display()
+        );
+    }
     // Schedulers retry the distributed steps on 75 (EX_TEMPFAIL) and give up on 1.
     match distributed {
         Some(error) if !error.is_terminal() => ExitCode::from(RETRYABLE_EXIT),
         _ => ExitCode::FAILURE,
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause the text already ends with
+/// (libav's and the OS's messages are part of hf's own).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.ends_with(&cause) {
+            text = format!("{text}: {cause}");
+        }
+    }
+    text
 }
 
 /// The exit code of `plan`, `render-chunk` and `assemble` failures that a retry may fix (a

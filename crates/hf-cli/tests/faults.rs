@@ -418,3 +418,227 @@ fn an_empty_audio_file_and_a_video_without_frames_are_named() {
         stderr(&out)
     );
 }
+
+/// `ffmpeg` made `args` into `path`.
+fn ffmpeg(args: &[&str], path: &std::path::Path) {
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "ffmpeg made {}", path.display());
+}
+
+/// The duration of each stream of `path`, as ffprobe prints them (`video=1.000000`).
+fn stream_durations(path: &std::path::Path) -> Vec<String> {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_type,duration"])
+        .args(["-of", "compact=p=0:nk=1"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.replace('|', "="))
+        .collect()
+}
+
+#[test]
+fn a_ten_hour_audio_file_is_read_only_where_a_short_composition_plays_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = tmp.path().join("long.flac");
+    // Ten hours of 8 kHz silence: 7 MB, 288 million samples (1.7 billion at 48 kHz, ~14 GB
+    // as float stereo: a render that decoded all of it would not finish in the bound below).
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=8000:cl=mono",
+            "-t",
+            "36000",
+        ],
+        &long,
+    );
+    let long_bytes = std::fs::read(&long).unwrap();
+    for media_start in ["0", "35990"] {
+        let started = Instant::now();
+        let (out, dir) = render_project(
+            &format!(
+                r#"<div id="a" data-composition-id="a" data-width="64" data-height="64" data-duration="1" data-no-timeline><audio src="long.flac" data-start="0" data-media-start="{media_start}"></audio></div>"#
+            ),
+            &[("long.flac", &long_bytes)],
+            &["-q", "draft"],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(started.elapsed() < Duration::from_secs(60), "{media_start}");
+        assert_eq!(
+            stream_durations(&dir.path().join("out.mp4")),
+            ["video=1.000000", "audio=1.000000"],
+            "from {media_start} s"
+        );
+    }
+}
+
+/// A tmpfs of `size` mounted at `dir` until dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(mounted.success(), "mount a tmpfs at {}", dir.display());
+        SmallDisk(dir.to_path_buf())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn a_full_disk_at_the_output_or_in_the_work_dir_is_disk_full_with_nothing_left() {
+    if !is_root() {
+        return; // Mounting a small tmpfs needs root (as in CI).
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = project(
+        tmp.path(),
+        r#"<div id="a" data-composition-id="a" data-width="320" data-height="180" data-duration="1" data-no-timeline><canvas id="c" width="320" height="180"></canvas></div>
+<script>
+  // Noise: a frame that does not compress below the small disk's size.
+  const context = document.getElementById("c").getContext("2d");
+  const image = context.createImageData(320, 180);
+  for (let i = 0; i < image.data.length; i++) image.data[i] = i % 4 == 3 ? 255 : (i * 7919) % 251;
+  context.putImageData(image, 0, 0);
+</script>"#,
+    );
+    let full_out = SmallDisk::mount(&tmp.path().join("out"), "8k");
+    let output = full_out.0.join("out.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        tmp.path(),
+        &output,
+        "DISK_FULL",
+        "No space left on device",
+    );
+    // Named: the encoder's write of the output (its temporary file beside it).
+    assert!(stderr(&out).contains("/out/.out.mp4."), "{}", stderr(&out));
+    assert!(stderr(&out).contains("fix: free space"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&full_out.0).unwrap().count(), 0);
+
+    let full_work = SmallDisk::mount(&tmp.path().join("work"), "16k");
+    let output = tmp.path().join("out.mp4");
+    let out = hf(
+        &full_work.0,
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_failed(
+        &out,
+        &full_work.0,
+        &output,
+        "DISK_FULL",
+        "No space left on device",
+    );
+    assert_eq!(std::fs::read_dir(&full_work.0).unwrap().count(), 0);
+}
+
+#[test]
+fn as_another_user_chrome_runs_in_its_sandbox_and_renders_the_same_bytes() {
+    if !is_root() {
+        let out = hf(std::path::Path::new("/tmp"), &["doctor", "--json"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("\"detail\":\"on: Chrome starts inside its sandbox"),
+            "{stdout}"
+        );
+        return;
+    }
+    // A world-readable copy of hf and of the project, and a dir `nobody` may write.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let binary = tmp.path().join("hf");
+    std::fs::copy(env!("CARGO_BIN_EXE_hf"), &binary).unwrap();
+    let dir = project(
+        tmp.path(),
+        r##"<div id="a" data-composition-id="a" data-width="160" data-height="90" data-duration="0.5" data-no-timeline style="background:#36c"><p>sandboxed</p></div>"##,
+    );
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&binary)
+            .args(args)
+            .env("TMPDIR", tmp.path())
+            .env("HOME", tmp.path())
+            .env_remove("HF_BROWSER_PATH")
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let doctor = as_nobody(&["doctor", "--json"]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains("\"detail\":\"on: Chrome starts inside its sandbox"),
+        "{report}"
+    );
+    let sandboxed = tmp.path().join("sandboxed.mp4");
+    let out = as_nobody(&[
+        "render",
+        dir.to_str().unwrap(),
+        "-o",
+        sandboxed.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let unsandboxed = tmp.path().join("root.mp4");
+    let out = hf(
+        tmp.path(),
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            unsandboxed.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report =
+        String::from_utf8_lossy(&hf(tmp.path(), &["doctor", "--json"]).stdout).into_owned();
+    assert!(
+        report.contains("\"detail\":\"off: hf runs as root"),
+        "{report}"
+    );
+    assert_eq!(
+        std::fs::read(&sandboxed).unwrap(),
+        std::fs::read(&unsandboxed).unwrap()
+    );
+    assert_no_process_mentions(tmp.path());
+}

@@ -178,7 +178,10 @@ fn concat_segments(
             packet.set_position(-1);
             packet
                 .write_interleaved(&mut output)
-                .map_err(EncodeError::libav("write packet"))?;
+                .map_err(EncodeError::libav(format!(
+                    "write a packet to {}",
+                    temp.display()
+                )))?;
             segment_frames += 1;
         }
         offset_frames += segment_frames;
@@ -194,7 +197,7 @@ fn concat_segments(
     }
     output
         .write_trailer()
-        .map_err(EncodeError::libav("finish output"))?;
+        .map_err(EncodeError::libav(format!("finish {}", temp.display())))?;
     Ok(offset_frames as u64)
 }
 

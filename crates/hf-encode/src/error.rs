@@ -120,6 +120,20 @@ impl EncodeError {
         let action = action.into();
         move |source| EncodeError::Libav { action, source }
     }
+
+    /// Whether a write failed because its file system is full (ENOSPC).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            EncodeError::Libav { source, .. } => {
+                *source
+                    == ffmpeg_next::Error::Other {
+                        errno: libc::ENOSPC,
+                    }
+            }
+            EncodeError::Io(io) => io.source.raw_os_error() == Some(libc::ENOSPC),
+            _ => false,
+        }
+    }
 }
 
 /// Why a media source cannot be used. The messages complete "`<path>` ...".

@@ -44,6 +44,18 @@ pub enum RenderError {
         /// The warning.
         message: String,
     },
+    /// `--strict` / `--strict-all`: lint found what the flag makes fatal.
+    #[error(
+        "lint found {} problem(s) that {flag} makes fatal (run `hf lint` for the fixes):\n  {}",
+        findings.len(),
+        findings.join("\n  ")
+    )]
+    LintFailed {
+        /// The flag.
+        flag: &'static str,
+        /// Each finding, one line each.
+        findings: Vec<String>,
+    },
     /// `index.html` has no `[data-composition-id]` element.
     #[error(
         "{path} has no composition root; add data-composition-id=\"main\" (with data-width, \
@@ -278,7 +290,7 @@ impl RenderError {
             RenderError::IndexNotFound { .. } => "INDEX_HTML_NOT_FOUND",
             RenderError::CompositionNotFound { .. } => "COMPOSITION_NOT_FOUND",
             RenderError::InvalidBatch { .. } => "INVALID_BATCH",
-            RenderError::Strict { .. } => "STRICT",
+            RenderError::Strict { .. } | RenderError::LintFailed { .. } => "STRICT",
             RenderError::NoComposition { .. } => "NO_COMPOSITION_ROOT",
             RenderError::InvalidAttribute { .. } => "INVALID_ATTRIBUTE",
             RenderError::InvalidHtml { .. } => "INVALID_HTML",
@@ -297,6 +309,7 @@ impl RenderError {
             RenderError::Unsupported(_) => "UNSUPPORTED",
             RenderError::InvalidOutput { .. } => "INVALID_OUTPUT_OPTIONS",
             RenderError::Encode(hf_encode::EncodeError::MissingEncoder { .. }) => "ENCODER_MISSING",
+            error if error.is_disk_full() => "DISK_FULL",
             RenderError::OutputNotWritable { .. } => "OUTPUT_NOT_WRITABLE",
             RenderError::Io(_) => "IO_ERROR",
             RenderError::InvalidOption { .. } => "INVALID_OPTION",
@@ -315,6 +328,21 @@ impl RenderError {
             RenderError::Capture(C::PageCrashed { .. }) => "PAGE_CRASHED",
             RenderError::Capture(_) => "CAPTURE_FAILED",
             RenderError::Encode(_) => "ENCODE_FAILED",
+        }
+    }
+}
+
+impl RenderError {
+    /// Whether the render failed writing to a full file system (ENOSPC), in the work dir
+    /// or at the output.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            RenderError::Encode(encode) => encode.is_disk_full(),
+            RenderError::Io(io) => io.source.raw_os_error() == Some(libc::ENOSPC),
+            RenderError::Capture(CaptureError::Io(io)) => {
+                io.source.raw_os_error() == Some(libc::ENOSPC)
+            }
+            _ => false,
         }
     }
 }

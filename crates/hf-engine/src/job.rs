@@ -195,6 +195,9 @@ pub struct RenderJob {
     /// Fail where HyperFrames' best-effort default warns: a web font that cannot be had.
     #[serde(default)]
     pub strict: bool,
+    /// `--strict-all`: lint warnings stop the render too (lint errors stop it with `strict`).
+    #[serde(default)]
+    pub strict_all: bool,
     /// Let the compile stage fetch assets from loopback, private and link-local addresses
     /// (refused by default).
     #[serde(default)]
@@ -273,6 +276,7 @@ impl RenderJob {
             strict_variables: false,
             allow_missing_assets: false,
             strict: false,
+            strict_all: false,
             allow_private_network: false,
             asset_cache: None,
             capture_mode: CaptureMode::Auto,

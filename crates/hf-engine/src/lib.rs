@@ -24,6 +24,7 @@ mod chunk;
 mod compile;
 mod error;
 mod job;
+mod lint;
 mod media;
 mod output;
 mod plan;
@@ -48,6 +49,7 @@ pub use hf_capture::{ActiveCaptureMode, CaptureMode};
 pub use hf_core::Fps;
 pub use hf_encode::VideoCodec;
 pub use job::{CapturePlan, HdrMode, Quality, RenderJob, VideoFrameFormat};
+pub use lint::{lint_stage, Finding, LintInput, LintReport, Severity};
 pub use output::{parse_bitrate, OutputFormat, OutputKind, OutputRequest, Resolution};
 pub use plan::{
     plan_stage, AudioPlan, CaptureSettings, ChunkSpec, HdrPlan, OutputTarget, PagePlan,

@@ -2,7 +2,7 @@
 
 mod draw;
 
-use crate::browser::{ChromeProcess, LaunchOptions};
+use crate::browser::{ChromeProcess, LaunchOptions, Sandbox};
 use crate::page::PageHandle;
 use crate::{CaptureError, MediaSlot, PageActivity, TransitionMeta, VideoFrames};
 use chromiumoxide::cdp::browser_protocol::dom::Rgba;
@@ -53,6 +53,8 @@ pub struct SessionOptions {
     pub user_data_dir: PathBuf,
     /// The page to load.
     pub url: String,
+    /// The file server's access token, set as its [`crate::ACCESS_COOKIE`] before loading.
+    pub access_token: String,
     /// Viewport width.
     pub width: u32,
     /// Viewport height.
@@ -160,7 +162,7 @@ impl CaptureSession {
         let (chrome, browser, handler) = launch(options, begin_frame).await?;
         let page = new_page(&chrome, &browser, options, begin_frame).await?;
         let mut session = CaptureSession {
-            page: PageHandle::new(page, &options.url).await?,
+            page: PageHandle::new(page, &options.url, &options.access_token).await?,
             browser,
             handler,
             chrome,
@@ -438,6 +440,7 @@ async fn launch(
         height: options.height,
         begin_frame,
         timeout: Duration::from_secs(30),
+        sandbox: Sandbox::for_this_process(),
     };
     let (chrome, ws_url) = tokio::task::block_in_place(|| ChromeProcess::launch(&launch))?;
     let (browser, mut handler) = Browser::connect(ws_url.clone())

@@ -15,16 +15,16 @@ use std::path::{Component, Path, PathBuf};
 
 /// The entry page read from the project.
 #[derive(Debug)]
-pub(super) struct Entry {
+pub(crate) struct Entry {
     /// The file the HTML comes from (`index.html` unless `-c`; `index.html` again for a
     /// `<template>` entry): errors name it, sub-composition chains start from it.
-    pub(super) path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Its HTML, or the standalone page cut out of `index.html` for a `<template>` file.
     pub(super) html: String,
 }
 
 /// Read the entry `composition` (relative to `project_dir`; `None`: `index.html`).
-pub(super) fn read_entry(
+pub(crate) fn read_entry(
     project_dir: &Path,
     composition: Option<&Path>,
 ) -> Result<Entry, RenderError> {

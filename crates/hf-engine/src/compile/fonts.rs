@@ -254,6 +254,42 @@ fn families(list: &str) -> impl Iterator<Item = &str> {
         .filter(|family| !family.is_empty())
 }
 
+/// The families `css` names in `font-family` declarations, unquoted, as written, each once.
+/// Generic families, CSS-wide keywords and `var()` references are left out.
+pub(crate) fn used_families(css: &str) -> Vec<String> {
+    let mut used: Vec<String> = Vec::new();
+    for caps in FAMILY_DECLARATION.captures_iter(css) {
+        if !caps[1]
+            .trim_start()
+            .to_ascii_lowercase()
+            .starts_with("font-family")
+        {
+            continue;
+        }
+        for family in families(&caps[2]) {
+            let lower = family.to_ascii_lowercase();
+            let keyword =
+                ["inherit", "initial", "unset", "revert", "revert-layer"].contains(&lower.as_str());
+            let named = !keyword
+                && !GENERIC_FAMILIES.contains(&lower.as_str())
+                && !family.contains("var(")
+                && !family.contains('!');
+            if named && !used.iter().any(|u| u.eq_ignore_ascii_case(family)) {
+                used.push(family.to_string());
+            }
+        }
+    }
+    used
+}
+
+/// The families `css` declares with `@font-face`, lower case.
+pub(crate) fn declared_families(css: &str) -> BTreeSet<String> {
+    FONT_FACE_FAMILY
+        .captures_iter(css)
+        .map(|caps| caps[1].trim().to_ascii_lowercase())
+        .collect()
+}
+
 /// Put `Inter` in front of every `font-family` list (and custom property holding one) whose
 /// first family is a generic family.
 pub fn normalize_font_families(css: &str) -> String {

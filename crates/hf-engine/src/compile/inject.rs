@@ -50,14 +50,18 @@ impl Injections {
             fonts::install_fonts(work_dir, &families)
                 .map_err(IoError::with("write fonts into", work_dir))?;
         }
-        let head_end = if scoped_styles.is_empty() {
-            String::new()
-        } else {
-            format!(
+        let mut head_end: String = inlined
+            .links
+            .iter()
+            .filter(|link| !html.contains(&format!("href=\"{}\"", link.href)))
+            .map(|link| link.tag())
+            .collect();
+        if !scoped_styles.is_empty() {
+            head_end.push_str(&format!(
                 "<style data-hf-scoped>{}</style>",
                 scoped_styles.replace("</", "<\\/")
-            )
-        };
+            ));
+        }
         Ok(Injections {
             head_start,
             head_end,

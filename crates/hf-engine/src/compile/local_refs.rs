@@ -129,7 +129,7 @@ fn local_path(url: &str) -> Option<String> {
 }
 
 /// Whether `relative` climbs above where it starts.
-fn climbs_out(relative: &str) -> bool {
+pub(crate) fn climbs_out(relative: &str) -> bool {
     let mut depth = 0i32;
     for component in Path::new(relative).components() {
         match component {

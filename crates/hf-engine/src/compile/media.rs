@@ -47,7 +47,7 @@ pub struct MediaSource {
 }
 
 /// `src` without query and fragment, percent-decoded, relative to the project.
-pub(super) fn local_path(src: &str) -> Option<String> {
+pub(crate) fn local_path(src: &str) -> Option<String> {
     let src = src.trim();
     let lower = src.to_ascii_lowercase();
     if src.is_empty()

@@ -8,12 +8,19 @@ mod fonts;
 mod inject;
 mod local_refs;
 pub(crate) mod media;
+mod rebase;
 mod remote;
 mod subcomp;
 mod timing;
 mod variables;
 
+pub(crate) use entry::read_entry;
+pub(crate) use fonts::{declared_families, is_bundled, used_families};
+pub(crate) use local_refs::climbs_out;
+pub(crate) use media::local_path;
 pub use media::{MediaKind, MediaSource};
+pub(crate) use rebase::rebase_asset_path;
+pub(crate) use remote::google_font_families;
 pub use variables::Declaration as VariableDeclaration;
 
 use crate::assets::AssetCache;

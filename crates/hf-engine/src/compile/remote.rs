@@ -348,7 +348,7 @@ impl<'a> Localizer<'a> {
 
 /// The families a Google Fonts stylesheet URL (`fonts.googleapis.com/css` or `/css2`) asks
 /// for; `None` for any other URL.
-fn google_font_families(url: &str) -> Option<Vec<String>> {
+pub(crate) fn google_font_families(url: &str) -> Option<Vec<String>> {
     let parsed = url::Url::parse(url).ok()?;
     if parsed.host_str() != Some("fonts.googleapis.com") || !parsed.path().starts_with("/css") {
         return None;

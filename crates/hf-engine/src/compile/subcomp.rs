@@ -3,6 +3,7 @@
 //! unique runtime id; its styles are scoped to it and its scripts run scoped to it.
 
 use super::css_scope::scope_css;
+use super::rebase::rebase_sub_composition;
 use super::rewrite_error;
 use super::variables::{declared_defaults, VariableValues};
 use crate::RenderError;
@@ -19,6 +20,9 @@ pub struct Inlined {
     pub styles: Vec<String>,
     /// External `<script src>` of the mounted files, de-duplicated, in first-seen order.
     pub external_scripts: Vec<String>,
+    /// `<link rel="stylesheet">` and `<link rel="preconnect">` tags of the mounted files'
+    /// `<head>`s (hoisted into the page's head, as HyperFrames does), de-duplicated by href.
+    pub links: Vec<HeadLink>,
     /// Inline scripts of every mount, already wrapped to run scoped to their mount.
     pub scripts: Vec<String>,
     /// Variable values of each mount, keyed by runtime id.
@@ -27,9 +31,37 @@ pub struct Inlined {
     pub files: Vec<PathBuf>,
 }
 
+/// A `<link>` of a sub-composition's `<head>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadLink {
+    /// `stylesheet` or `preconnect`.
+    pub rel: String,
+    /// Its href, rebased onto the project root.
+    pub href: String,
+    /// Its `crossorigin` attribute, if any.
+    pub crossorigin: Option<String>,
+}
+
+impl HeadLink {
+    /// The tag.
+    pub fn tag(&self) -> String {
+        let crossorigin = self
+            .crossorigin
+            .as_ref()
+            .map(|c| format!(" crossorigin=\"{}\"", c.replace('"', "&quot;")))
+            .unwrap_or_default();
+        format!(
+            "<link rel=\"{}\" href=\"{}\"{crossorigin}>",
+            self.rel.replace('"', "&quot;"),
+            self.href.replace('"', "&quot;")
+        )
+    }
+}
+
 /// The parts of a sub-composition file that get transported.
 struct FileParts {
     content: String,
+    links: Vec<HeadLink>,
     styles: Vec<String>,
     external_scripts: Vec<String>,
     scripts: Vec<String>,
@@ -165,6 +197,7 @@ impl<'a> Inliner<'a> {
         let source = std::fs::read_to_string(&canonical)
             .map_err(|e| missing(format!("cannot be read ({e})")))?;
         let source = (self.prepare)(&source, &canonical)?;
+        let source = rebase_sub_composition(&source, &canonical, src, self.project_dir)?;
         let parts = extract_parts(&source, &canonical)?;
         self.out.files.push(canonical.clone());
 
@@ -209,6 +242,11 @@ impl<'a> Inliner<'a> {
                     reason: format!("a <style> block could not be parsed: {reason}"),
                 })?;
             self.out.styles.push(scoped);
+        }
+        for link in parts.links {
+            if !self.out.links.iter().any(|l| l.href == link.href) {
+                self.out.links.push(link);
+            }
         }
         for script in parts.external_scripts {
             if !self.out.external_scripts.contains(&script) {
@@ -326,6 +364,7 @@ fn extract_parts(source: &str, path: &Path) -> Result<FileParts, RenderError> {
     let scripts = RefCell::new(Vec::<String>::new());
     let external = RefCell::new(Vec::<String>::new());
     let declarations = RefCell::new(Vec::<String>::new());
+    let links = RefCell::new(Vec::<HeadLink>::new());
     let seen_container = RefCell::new(false);
     // A `<template>` transports only its own contents; a full document (no template) brings
     // its `<head>` styles and scripts along with its `<body>`.
@@ -347,6 +386,21 @@ fn extract_parts(source: &str, path: &Path) -> Result<FileParts, RenderError> {
                     }
                     Ok(())
                 }),
+                element!(
+                    r#"head link[rel="stylesheet"], head link[rel="preconnect"]"#,
+                    |el| {
+                        if let Some(href) =
+                            el.get_attribute("href").filter(|h| !h.trim().is_empty())
+                        {
+                            links.borrow_mut().push(HeadLink {
+                                rel: el.get_attribute("rel").unwrap_or_default(),
+                                href: href.trim().to_string(),
+                                crossorigin: el.get_attribute("crossorigin"),
+                            });
+                        }
+                        Ok(())
+                    }
+                ),
                 element!("html[data-composition-variables]", |el| {
                     declarations
                         .borrow_mut()
@@ -413,6 +467,7 @@ fn extract_parts(source: &str, path: &Path) -> Result<FileParts, RenderError> {
     }
     Ok(FileParts {
         content,
+        links: links.into_inner(),
         styles: styles.into_inner(),
         external_scripts: external.into_inner(),
         scripts: scripts

@@ -266,6 +266,11 @@ fn compile(
     ),
     RenderError,
 > {
+    if job.strict || job.strict_all {
+        let warnings =
+            crate::lint::gate(&job.project_dir, job.composition.as_deref(), job.strict_all)?;
+        warn_all(progress, &warnings);
+    }
     let compiled = compile_stage(&CompileInput {
         project_dir: job.project_dir.clone(),
         composition: job.composition.clone(),
@@ -273,7 +278,7 @@ fn compile(
         variables: job.variables.clone(),
         strict_variables: job.strict_variables,
         allow_missing_assets: job.allow_missing_assets,
-        strict: job.strict,
+        strict: job.strict || job.strict_all,
         allow_private_network: job.allow_private_network,
         asset_cache: job.asset_cache.clone(),
     })?;
@@ -356,6 +361,7 @@ pub(crate) fn session_options(
         executable,
         user_data_dir: PathBuf::new(),
         url: server.url("index.html"),
+        access_token: server.access_token().to_string(),
         width: page.width,
         height: page.height,
         mode: capture.mode,

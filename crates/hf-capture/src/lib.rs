@@ -25,7 +25,7 @@ mod server;
 mod session;
 mod video;
 
-pub use browser::{resolve_browser, Sandbox};
+pub use browser::{resolve_browser, ChromeProcess, LaunchOptions, Sandbox};
 pub use capture::{capture_frames, CaptureInput, CaptureOutput};
 pub use disk::FrameFiles;
 pub use error::CaptureError;

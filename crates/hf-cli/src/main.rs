@@ -9,6 +9,7 @@ mod distributed;
 mod doctor;
 mod info;
 mod lint;
+mod preview;
 mod report;
 mod snapshot;
 
@@ -49,6 +50,8 @@ enum Command {
     Info(Box<info::InfoArgs>),
     /// Every composition of a project (root and sub-compositions) with its timing.
     Compositions(Box<info::InfoArgs>),
+    /// Serve the project in a local player (scrub, step frames, edit variables) with live reload.
+    Preview(Box<preview::PreviewArgs>),
     /// Static checks that predict a wrong or failed render, with the fix for each.
     Lint(lint::LintArgs),
     /// Check this machine: Chrome, libav encoders, memory, disk, fonts, sandbox.
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Info(args) => info::info(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Lint(args) => lint::run(&args),
+        Command::Preview(args) => preview::run(&args, cancel),
         Command::Compositions(args) => info::compositions(&args),
     };
     let Err(error) = outcome else {

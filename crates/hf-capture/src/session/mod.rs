@@ -202,8 +202,9 @@ impl CaptureSession {
     }
 
     /// Open the composition. A page whose scripts never yield (a `while (true) {}` at load)
-    /// never answers: that is reported as such after the load timeout (or Chrome's own
-    /// request timeout, whichever comes first).
+    /// never answers: that is reported as such after the load timeout, unless the renderer
+    /// crashes first. chromiumoxide gives up on any CDP request after 30 s; a longer load
+    /// timeout keeps waiting for the page to answer.
     async fn navigate(&mut self, options: &SessionOptions) -> Result<(), CaptureError> {
         let started = Instant::now();
         let navigate = self
@@ -219,15 +220,18 @@ impl CaptureSession {
             outcome = tokio::time::timeout(options.load_timeout, navigate) => outcome,
             () = crashed => return Err(self.page.crash().expect("the renderer crashed")),
         };
-        let timed_out = match outcome {
-            Err(_) => true,
+        match outcome {
+            Err(_) => {}
             Ok(Ok(_)) => return Ok(()),
             Ok(Err(e)) => match CaptureError::cdp("Page.navigate")(e) {
-                CaptureError::Cdp { message, .. } if message.contains("timed out") => true,
+                CaptureError::Cdp { message, .. } if message.contains("timed out") => {
+                    if self.answers_within(options.load_timeout, started).await? {
+                        return Ok(());
+                    }
+                }
                 other => return Err(other),
             },
-        };
-        debug_assert!(timed_out);
+        }
         if let Some(crash) = self.page.crash() {
             return Err(crash);
         }
@@ -251,6 +255,27 @@ impl CaptureSession {
             seconds: started.elapsed().as_secs_f64(),
             waiting_for,
         })
+    }
+
+    /// After chromiumoxide gave up on `Page.navigate`: whether the page answers before
+    /// `limit` (from `started`) runs out; a renderer crash meanwhile is the error.
+    async fn answers_within(
+        &self,
+        limit: Duration,
+        started: Instant,
+    ) -> Result<bool, CaptureError> {
+        while started.elapsed() < limit {
+            if let Some(crash) = self.page.crash() {
+                return Err(crash);
+            }
+            let runtime = self.page.runtime();
+            let probe = tokio::time::timeout(Duration::from_secs(1), runtime.ready_state());
+            if let Ok(Ok(_)) = probe.await {
+                return Ok(true);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(false)
     }
 
     /// Clear the default background and the page's and body's backgrounds, so the captured
@@ -324,6 +349,13 @@ impl CaptureSession {
                                 compositions = ?s.missing_timelines,
                                 "no timeline registered in window.__timelines; rendering without GSAP animation for these (mark them data-no-timeline if that is intended)"
                             );
+                        }
+                        // Unhandled rejections are reported a task after the script that
+                        // made them: one more round trip through the page, then a last look.
+                        let _ = self.page.runtime().ready_state().await;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        if let Some(message) = self.page.first_exception() {
+                            return Err(self.page.script_error(message));
                         }
                         return Ok(PageFacts {
                             duration: s.duration,

@@ -403,3 +403,45 @@ fn a_sub_composition_names_files_from_its_own_folder() {
         "card.css beside the sub-composition",
     );
 }
+
+#[test]
+fn a_composition_that_requires_webgpu_draws_its_webgpu_canvas_per_seek() {
+    // `data-requires-webgpu` gives the browser WebGPU (SwiftShader's Vulkan) and GPU
+    // compositing; the canvas is cleared red before 0.5 s and blue after, on each hf-seek.
+    let (frames, images) = render(
+        r#"<div id="root" data-composition-id="main" data-requires-webgpu data-width="160" data-height="90" data-duration="1" data-no-timeline>
+  <canvas id="c" width="160" height="90" style="display:block"></canvas>
+</div>
+<script>
+  window.__hf.buildReady = { gpu: (async function () {
+    const adapter = await navigator.gpu.requestAdapter();
+    const device = await adapter.requestDevice();
+    const context = document.getElementById("c").getContext("webgpu");
+    context.configure({ device, format: navigator.gpu.getPreferredCanvasFormat(), alphaMode: "opaque" });
+    function draw(t) {
+      const encoder = device.createCommandEncoder();
+      const red = t < 0.5 ? 1 : 0;
+      const pass = encoder.beginRenderPass({ colorAttachments: [{
+        view: context.getCurrentTexture().createView(), loadOp: "clear", storeOp: "store",
+        clearValue: { r: red, g: 0, b: 1 - red, a: 1 } }] });
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      return device.queue.onSubmittedWorkDone();
+    }
+    window.addEventListener("hf-seek", (event) => event.detail.waitUntil(draw(event.detail.time)));
+    await draw(window.__hfTypegpuTime || 0);
+  })() };
+</script>"#,
+        &[3, 20],
+    );
+    assert_eq!(frames, 30);
+    assert_pixel(&images[0], 80, 45, RED, TOLERANCE, "WebGPU canvas at 0.1 s");
+    assert_pixel(
+        &images[1],
+        80,
+        45,
+        BLUE,
+        TOLERANCE,
+        "WebGPU canvas at 0.67 s",
+    );
+}

@@ -152,6 +152,10 @@ pub struct LaunchOptions {
     pub timeout: Duration,
     /// Chrome's sandbox (see [`Sandbox::for_this_process`]).
     pub sandbox: Sandbox,
+    /// WebGPU on SwiftShader's Vulkan, with GPU compositing (a WebGPU canvas is presented
+    /// only through it); otherwise compositing stays in software, which avoids SwiftShader's
+    /// stale-layer defect (HyperFrames does the same).
+    pub webgpu: bool,
 }
 
 /// The deterministic flag set (HyperFrames' launch flags for software GL, plus beginFrame mode).
@@ -165,7 +169,6 @@ pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
         "--use-gl=angle",
         "--use-angle=swiftshader",
         "--enable-unsafe-swiftshader",
-        "--disable-gpu-compositing",
         "--font-render-hinting=none",
         "--force-color-profile=srgb",
         "--hide-scrollbars",
@@ -196,6 +199,17 @@ pub fn chrome_args(options: &LaunchOptions) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if options.webgpu {
+        for flag in [
+            "--enable-unsafe-webgpu",
+            "--enable-features=Vulkan",
+            "--use-vulkan=swiftshader",
+        ] {
+            args.push(flag.to_string());
+        }
+    } else {
+        args.push("--disable-gpu-compositing".to_string());
+    }
     if !options.sandbox.is_on() {
         // Chrome allows turning its zygote off only without the sandbox; hf does so to keep
         // the process tree flat (one browser, its helpers, one process group).
@@ -367,6 +381,7 @@ mod tests {
             begin_frame: true,
             timeout: Duration::from_secs(1),
             sandbox,
+            webgpu: false,
         }
     }
 
@@ -379,6 +394,27 @@ mod tests {
             let args = chrome_args(&options(off));
             assert!(args.iter().any(|a| a == "--no-sandbox"), "{off:?}");
             assert!(args.iter().any(|a| a == "--no-zygote"), "{off:?}");
+        }
+    }
+
+    #[test]
+    fn webgpu_pages_get_vulkan_and_gpu_compositing() {
+        let plain = chrome_args(&options(Sandbox::On));
+        assert!(plain.contains(&"--disable-gpu-compositing".to_string()));
+        assert!(!plain
+            .iter()
+            .any(|a| a.contains("webgpu") || a.contains("vulkan")));
+        let webgpu = chrome_args(&LaunchOptions {
+            webgpu: true,
+            ..options(Sandbox::On)
+        });
+        assert!(!webgpu.contains(&"--disable-gpu-compositing".to_string()));
+        for flag in [
+            "--enable-unsafe-webgpu",
+            "--enable-features=Vulkan",
+            "--use-vulkan=swiftshader",
+        ] {
+            assert!(webgpu.contains(&flag.to_string()), "{flag}");
         }
     }
 

@@ -190,6 +190,7 @@ async fn the_player_shows_the_frames_a_render_captures_and_reloads_on_edits() {
             begin_frame: false,
             timeout: Duration::from_secs(30),
             sandbox: hf_capture::Sandbox::for_this_process(),
+            webgpu: false,
         })
     })
     .unwrap();

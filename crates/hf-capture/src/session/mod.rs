@@ -79,6 +79,8 @@ pub struct SessionOptions {
     /// Capture with a transparent default background and transparent `html` and `body`
     /// backgrounds (alpha output formats; PNG capture).
     pub transparent: bool,
+    /// Give the page WebGPU (see [`crate::LaunchOptions::webgpu`]).
+    pub webgpu: bool,
 }
 
 /// What the page reported once ready.
@@ -473,6 +475,7 @@ async fn launch(
         begin_frame,
         timeout: Duration::from_secs(30),
         sandbox: Sandbox::for_this_process(),
+        webgpu: options.webgpu,
     };
     let (chrome, ws_url) = tokio::task::block_in_place(|| ChromeProcess::launch(&launch))?;
     let (browser, mut handler) = Browser::connect(ws_url.clone())

@@ -131,6 +131,10 @@ pub struct CompiledComposition {
     /// Bundled font families served to the page.
     #[serde(default)]
     pub fonts: Vec<String>,
+    /// A composition declares `data-requires-webgpu`: the browser gets WebGPU (SwiftShader's
+    /// Vulkan) and GPU compositing, which presents WebGPU canvases.
+    #[serde(default)]
+    pub requires_webgpu: bool,
 }
 
 /// A composition of the page, as written.
@@ -274,7 +278,23 @@ pub fn compile_stage(input: &CompileInput) -> Result<CompiledComposition, Render
         clips: shape.clip_summaries(),
         variables: declared,
         fonts: injections.fonts.iter().map(|f| f.to_string()).collect(),
+        requires_webgpu: requires_webgpu(&compiled),
     })
+}
+
+/// Whether a composition root of `html` declares `data-requires-webgpu` (HyperFrames'
+/// `compositionRequiresWebGpu`: any element with `data-composition-id` or an inlined root).
+fn requires_webgpu(html: &str) -> bool {
+    static ROOT_TAG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)<[a-z][^>]*\b(?:data-composition-id|data-hf-inner-root)\b[^>]*>")
+            .expect("valid regex")
+    });
+    static FLAG: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\sdata-requires-webgpu(?:[\s=/>]|$)").expect("valid regex")
+    });
+    ROOT_TAG
+        .find_iter(html)
+        .any(|tag| FLAG.is_match(tag.as_str()))
 }
 
 /// The root's variable values: declared defaults, then the overrides (checked against the
@@ -307,4 +327,25 @@ fn write_file(path: &Path, text: &str) -> Result<(), RenderError> {
     }
     std::fs::write(path, text).map_err(IoError::with("write", path))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webgpu_is_required_by_a_composition_root_that_says_so() {
+        assert!(requires_webgpu(
+            r#"<div data-composition-id="a" data-requires-webgpu data-width="9">"#
+        ));
+        assert!(requires_webgpu(
+            r#"<div id="x"></div><section data-hf-inner-root data-requires-webgpu="true">"#
+        ));
+        assert!(!requires_webgpu(
+            r#"<div data-composition-id="a"><canvas data-requires-webgpu>"#
+        ));
+        assert!(!requires_webgpu(
+            r#"<div data-composition-id="a" data-requires-webgpu-later>"#
+        ));
+    }
 }

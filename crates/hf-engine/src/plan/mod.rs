@@ -89,6 +89,9 @@ pub struct PagePlan {
     pub height: u32,
     /// Device pixel ratio: captured frames are the CSS size times this (`--resolution`).
     pub device_scale_factor: f64,
+    /// The page needs WebGPU (`data-requires-webgpu`).
+    #[serde(default)]
+    pub webgpu: bool,
 }
 
 impl PagePlan {

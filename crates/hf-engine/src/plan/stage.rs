@@ -299,6 +299,7 @@ fn compile(
         width: compiled.width,
         height: compiled.height,
         device_scale_factor,
+        webgpu: compiled.requires_webgpu,
     };
     let mut warnings = Vec::new();
     let hdr = hdr_transfer(job, &compiled, page.frame_size(), &mut warnings)?;
@@ -373,6 +374,7 @@ pub(crate) fn session_options(
         fps: fps.as_f64(),
         device_scale_factor: page.device_scale_factor,
         transparent: capture.transparent,
+        webgpu: page.webgpu,
     }
 }
 

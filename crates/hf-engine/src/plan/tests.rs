@@ -13,6 +13,7 @@ pub(crate) fn sample_plan(frames: u64, segment_frames: u64) -> RenderPlan {
             width: 641,
             height: 360,
             device_scale_factor: 1.5,
+            webgpu: false,
         },
         frames,
         fps: Fps::whole(30),

@@ -224,26 +224,32 @@ static UNSEEDED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Randomness and clocks outside hf's seeded runtime. In the page hf seeds `Math.random`
 /// and `crypto.getRandomValues` and puts `Date`, `performance.now` and
-/// `requestAnimationFrame` on the frame's clock; `crypto.randomUUID` and workers (which do
-/// not get the runtime) are not, so they differ from run to run.
+/// `requestAnimationFrame` on the frame's clock; `crypto.randomUUID` is not seeded (an
+/// error) and workers do not get the runtime (a warning: they may compute nothing random).
 fn unseeded_randomness(file: &ScannedFile) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (line, script) in &file.scripts {
         for found in UNSEEDED.find_iter(script) {
-            let what = if found.as_str().starts_with("crypto") {
-                "crypto.randomUUID() is not seeded by hf's runtime"
+            let (severity, message) = if found.as_str().starts_with("crypto") {
+                (
+                    Severity::Error,
+                    "crypto.randomUUID() is not seeded by hf's runtime: frames differ from run \
+                     to run",
+                )
             } else {
-                "a Web Worker runs outside hf's seeded runtime (its Math.random, Date and \
-                 timers are the machine's)"
+                (
+                    Severity::Warning,
+                    "a Web Worker runs outside hf's seeded runtime: whatever it computes from \
+                     Math.random, Date or timers differs from run to run",
+                )
             };
-            let message = format!("{what}: frames differ from run to run");
             let fix = "compute in the page with Math.random (seeded per render) or fixed values";
             let unseeded = finding(
                 "non_deterministic_code",
-                Severity::Error,
+                severity,
                 file,
                 None,
-                message,
+                message.into(),
                 fix,
             );
             findings.push(at(*line, script, found.start(), unseeded));

@@ -330,7 +330,7 @@ mod tests {
         let page = r#"<!doctype html><html><head><script src="https://cdn.example.test/lib.js"></script>
 <style>@keyframes spin { to { transform: rotate(1turn) } } .s { animation: spin 1s linear infinite; font-family: "Inter", serif }</style></head>
 <body><div data-composition-id="main" data-width="320" data-height="180"><div class="s"></div><audio id="m" src="bad.mp3" data-start="0"></audio></div>
-<script>const id = crypto.randomUUID();</script></body></html>"#;
+<script>const id = crypto.randomUUID(); const worker = new Worker("w.js");</script></body></html>"#;
         let found = lint(&[("index.html", page), ("bad.mp3", "<html>not found</html>")]);
         let codes: Vec<(&str, Option<usize>)> = found.iter().map(|(c, _, _, l)| (*c, *l)).collect();
         assert_eq!(
@@ -340,6 +340,7 @@ mod tests {
                 ("root_composition_missing_duration_source", Some(3)),
                 ("non_deterministic_code", Some(4)),
                 ("remote_asset", Some(1)),
+                ("non_deterministic_code", Some(4)),
             ],
             "{found:?}"
         );

@@ -24,6 +24,13 @@ fn render(html: &str, frames: &[u64]) -> (u64, Vec<hf_encode::inspect::RgbImage>
     (result.frames, images)
 }
 
+/// Write `text` to `dir/name`, creating its folders.
+fn write_in(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
 /// Render `html` as `index.html` in `dir` (one worker, `configure` adjusting the job); its
 /// first frame and the warnings the render reported.
 fn first_frame_and_warnings(
@@ -155,11 +162,7 @@ fn composition_flag_renders_another_page_or_one_mounted_scene_alone() {
     // index.html mounts two scenes; `compositions/outro.html` is a <template> scene of its own
     // length; `pages/alt.html` is a full page with its own fps whose URLs are project-relative.
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |name: &str, text: &str| write_in(dir.path(), name, text);
     write(
         "index.html",
         r##"<!doctype html><html><head><style>body{margin:0}</style></head><body>
@@ -360,11 +363,7 @@ fn a_sub_composition_names_files_from_its_own_folder() {
     // compositions/card.html says `../img/blue.svg` (the project's img/) and `card.css` (its
     // sibling): once inlined into index.html both must still load.
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |name: &str, text: &str| write_in(dir.path(), name, text);
     write(
         "img/blue.svg",
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#00f"/></svg>"##,

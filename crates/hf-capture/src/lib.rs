@@ -32,6 +32,6 @@ pub use error::CaptureError;
 pub use layered::{TransitionWindow, BLENDS_IN_FLIGHT};
 pub use pool::{BrowserPool, BrowserRestarter};
 pub use runtime::{runtime_script_tag, PageActivity, TransitionMeta, RUNTIME_FILE, RUNTIME_JS};
-pub use server::{FileServer, ACCESS_COOKIE};
+pub use server::{names_hidden_file, FileServer, ACCESS_COOKIE};
 pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
 pub use video::{HdrElement, MediaSlot, VideoFrameSource, VideoFrames};

@@ -12,16 +12,19 @@ use std::path::Path;
 use std::sync::Arc;
 use tower_http::services::ServeDir;
 
-/// 404 for any path with a segment that starts with a dot (percent-encoded dots included).
+/// Whether a URL path names a dotfile or goes through a dot-directory (a segment that starts
+/// with a dot, percent-encoded dots included).
+pub fn names_hidden_file(path: &str) -> bool {
+    path.split('/')
+        .any(|segment| segment.starts_with('.') || segment.to_ascii_lowercase().starts_with("%2e"))
+}
+
+/// 404 for any path [`names_hidden_file`].
 async fn refuse_dotfiles(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let path = request.uri().path();
-    let hidden = path
-        .split('/')
-        .any(|segment| segment.starts_with('.') || segment.to_ascii_lowercase().starts_with("%2e"));
-    if hidden {
+    if names_hidden_file(request.uri().path()) {
         return axum::http::StatusCode::NOT_FOUND.into_response();
     }
     next.run(request).await

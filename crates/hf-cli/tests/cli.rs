@@ -90,15 +90,7 @@ fn unwritable_output_directory() {
     let fixture = workspace().join("fixtures/clip-windows/src");
     // Even root cannot create directories under /proc.
     let output = Path::new("/proc/hf-test/out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            fixture.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &fixture, output);
     assert_failed(
         &out,
         tmp.path(),
@@ -429,15 +421,7 @@ fn sigkill_takes_chrome_down_with_hf_and_the_next_run_sweeps_the_work_dir() {
         tmp.path(),
         r#"<div data-composition-id="r" data-width="64" data-height="64" data-duration="0.1"></div>"#,
     );
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            project.to_str().unwrap(),
-            "-o",
-            tmp.path().join("next.mp4").to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &project, &tmp.path().join("next.mp4"));
     assert!(
         out.status.success(),
         "{}",
@@ -494,7 +478,7 @@ fn cache_import_lets_a_page_that_names_a_cdn_render_offline() {
         &format!("<script src> in index.html needs {url}"),
     );
 
-    let gsap = workspace().join("fixtures/gsap-move/src/gsap.min.js");
+    let gsap = vendored_gsap();
     let out = run(&["cache", "import", url, gsap.to_str().unwrap()]);
     assert!(
         out.status.success(),

@@ -25,15 +25,7 @@ fn an_index_that_is_not_text_is_invalid_html() {
     )
     .unwrap();
     let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &dir, &output);
     assert_failed(
         &out,
         tmp.path(),
@@ -158,21 +150,9 @@ fn paths_above_the_project_are_refused_for_media_and_symlinks_inside_are_followe
             r#"{ROOT}</div><script src="lib.js"></script><script>if (!window.gsap) throw new Error("no gsap");</script>"#
         ),
     );
-    std::os::unix::fs::symlink(
-        workspace().join("fixtures/gsap-move/src/gsap.min.js"),
-        dir.join("lib.js"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(vendored_gsap(), dir.join("lib.js")).unwrap();
     let output = tmp.path().join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &dir, &output);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -182,15 +162,7 @@ fn an_output_that_is_an_input_or_a_directory_is_refused() {
     let index = format!("{ROOT}</div>");
     let dir = project(tmp.path(), &index);
     let target = dir.join("index.html");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            target.to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &dir, &target);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("error[OUTPUT_NOT_WRITABLE]")
@@ -203,15 +175,7 @@ fn an_output_that_is_an_input_or_a_directory_is_refused() {
         index,
         "index.html is untouched"
     );
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            tmp.path().to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &dir, tmp.path());
     assert!(
         stderr(&out).contains("it is a directory; choose another path with -o/--output"),
         "{}",
@@ -376,11 +340,8 @@ fn a_second_sigint_exits_at_once() {
 fn an_empty_audio_file_and_a_video_without_frames_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let zero = tmp.path().join("zero.mp4");
-    let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
+    ffmpeg(
+        &[
             "-f",
             "lavfi",
             "-i",
@@ -389,11 +350,9 @@ fn an_empty_audio_file_and_a_video_without_frames_are_named() {
             "0",
             "-c:v",
             "libx264",
-        ])
-        .arg(&zero)
-        .status()
-        .unwrap();
-    assert!(made.success());
+        ],
+        &zero,
+    );
     let zero_bytes = std::fs::read(&zero).unwrap();
     let (out, _tmp) = render_project(
         &format!(r#"{ROOT}<audio src="empty.mp3" data-start="0"></audio></div>"#),
@@ -527,15 +486,7 @@ fn a_full_disk_at_the_output_or_in_the_work_dir_is_disk_full_with_nothing_left()
     );
     let full_out = SmallDisk::mount(&tmp.path().join("out"), "8k");
     let output = full_out.0.join("out.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &dir, &output);
     assert_failed(
         &out,
         tmp.path(),
@@ -550,15 +501,7 @@ fn a_full_disk_at_the_output_or_in_the_work_dir_is_disk_full_with_nothing_left()
 
     let full_work = SmallDisk::mount(&tmp.path().join("work"), "16k");
     let output = tmp.path().join("out.mp4");
-    let out = hf(
-        &full_work.0,
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-        ],
-    );
+    let out = render_to(&full_work.0, &dir, &output);
     assert_failed(
         &out,
         &full_work.0,
@@ -620,15 +563,7 @@ fn as_another_user_chrome_runs_in_its_sandbox_and_renders_the_same_bytes() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let unsandboxed = tmp.path().join("root.mp4");
-    let out = hf(
-        tmp.path(),
-        &[
-            "render",
-            dir.to_str().unwrap(),
-            "-o",
-            unsandboxed.to_str().unwrap(),
-        ],
-    );
+    let out = render_to(tmp.path(), &dir, &unsandboxed);
     assert!(out.status.success(), "{}", stderr(&out));
     let report =
         String::from_utf8_lossy(&hf(tmp.path(), &["doctor", "--json"]).stdout).into_owned();

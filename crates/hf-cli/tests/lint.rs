@@ -19,20 +19,9 @@ fn with_error() -> String {
     warning_only().replace("{ main: tl }", "{}; window.__timelines[\"intro\"] = tl")
 }
 
-/// A project dir in `tmp` with `index` and GSAP beside it.
-fn gsap_project(tmp: &std::path::Path, index: &str) -> std::path::PathBuf {
-    let dir = project(tmp, index);
-    std::fs::copy(
-        workspace().join("fixtures/gsap-move/src/gsap.min.js"),
-        dir.join("gsap.min.js"),
-    )
-    .unwrap();
-    dir
-}
-
 /// `hf render` of `index` (with GSAP) into `out.mp4` beside it, with `extra` flags.
 fn render_with_gsap(index: &str, extra: &[&str]) -> (std::process::Output, tempfile::TempDir) {
-    let gsap = std::fs::read(workspace().join("fixtures/gsap-move/src/gsap.min.js")).unwrap();
+    let gsap = std::fs::read(vendored_gsap()).unwrap();
     render_project(index, &[("gsap.min.js", &gsap)], extra)
 }
 
@@ -43,7 +32,7 @@ fn stdout(out: &std::process::Output) -> String {
 #[test]
 fn lint_prints_each_finding_with_its_fix_and_fails_on_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = gsap_project(tmp.path(), &with_error());
+    let dir = project_with_gsap(tmp.path(), &with_error());
     let out = hf(tmp.path(), &["lint", dir.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -83,7 +72,7 @@ fn lint_prints_each_finding_with_its_fix_and_fails_on_errors() {
 #[test]
 fn lint_passes_warnings_unless_strict() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = gsap_project(tmp.path(), &warning_only());
+    let dir = project_with_gsap(tmp.path(), &warning_only());
     let out = hf(tmp.path(), &["lint", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).ends_with("0 error(s), 1 warning(s) in 1 file(s)\n"));

@@ -153,12 +153,7 @@ fn pixel(image: &image::RgbImage, x: u32, y: u32) -> [u8; 3] {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_player_shows_the_frames_a_render_captures_and_reloads_on_edits() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = project(tmp.path(), &composition("#f00"));
-    std::fs::copy(
-        workspace().join("fixtures/gsap-move/src/gsap.min.js"),
-        dir.join("gsap.min.js"),
-    )
-    .unwrap();
+    let dir = project_with_gsap(tmp.path(), &composition("#f00"));
     let stills = tmp.path().join("stills");
     let snapshot = hf(
         tmp.path(),

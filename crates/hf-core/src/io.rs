@@ -29,6 +29,11 @@ impl IoError {
         }
     }
 
+    /// Whether it failed because the file system is full (ENOSPC).
+    pub fn is_disk_full(&self) -> bool {
+        self.source.kind() == std::io::ErrorKind::StorageFull
+    }
+
     /// A closure for `map_err` that wraps an `io::Error` with `action` and `path`.
     pub fn with(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.to_path_buf();

@@ -130,7 +130,7 @@ impl EncodeError {
                         errno: libc::ENOSPC,
                     }
             }
-            EncodeError::Io(io) => io.source.raw_os_error() == Some(libc::ENOSPC),
+            EncodeError::Io(io) => io.is_disk_full(),
             _ => false,
         }
     }

@@ -338,10 +338,7 @@ impl RenderError {
     pub fn is_disk_full(&self) -> bool {
         match self {
             RenderError::Encode(encode) => encode.is_disk_full(),
-            RenderError::Io(io) => io.source.raw_os_error() == Some(libc::ENOSPC),
-            RenderError::Capture(CaptureError::Io(io)) => {
-                io.source.raw_os_error() == Some(libc::ENOSPC)
-            }
+            RenderError::Io(io) | RenderError::Capture(CaptureError::Io(io)) => io.is_disk_full(),
             _ => false,
         }
     }

@@ -73,12 +73,7 @@ async fn events(
 
 /// A file of the newest generation, else of the project; 404 for dotfiles.
 async fn files(State(project): State<Arc<Project>>, request: Request) -> Response {
-    let hidden = request
-        .uri()
-        .path()
-        .split('/')
-        .any(|s| s.starts_with('.') || s.to_ascii_lowercase().starts_with("%2e"));
-    if hidden {
+    if hf_capture::names_hidden_file(request.uri().path()) {
         return StatusCode::NOT_FOUND.into_response();
     }
     let generation = project.current();

@@ -22,6 +22,19 @@ pub fn hf(tmp: &Path, args: &[&str]) -> Output {
         .expect("hf runs")
 }
 
+/// `hf render DIR -o OUTPUT` with a private TMPDIR `tmp`.
+pub fn render_to(tmp: &Path, dir: &Path, output: &Path) -> Output {
+    hf(
+        tmp,
+        &[
+            "render",
+            dir.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ],
+    )
+}
+
 /// No process still mentions `tmp` on its command line (Chrome's --user-data-dir lives there).
 pub fn assert_no_process_mentions(tmp: &Path) {
     let needle = tmp.to_string_lossy().into_owned();
@@ -60,6 +73,18 @@ pub fn assert_failed(out: &Output, tmp: &Path, output: &Path, code: &str, messag
         .filter(|n| n.starts_with("hf-render-") || n.contains("partial"))
         .collect();
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+/// The GSAP build vendored for the fixtures.
+pub fn vendored_gsap() -> PathBuf {
+    workspace().join("fixtures/gsap-move/src/gsap.min.js")
+}
+
+/// [`project`] with GSAP beside `index.html` as `gsap.min.js`.
+pub fn project_with_gsap(tmp: &Path, index: &str) -> PathBuf {
+    let dir = project(tmp, index);
+    std::fs::copy(vendored_gsap(), dir.join("gsap.min.js")).unwrap();
+    dir
 }
 
 pub fn project(tmp: &Path, index: &str) -> PathBuf {

@@ -35,6 +35,16 @@ fn is_special(url: &str) -> bool {
     url.is_empty() || url.starts_with('/') || url.starts_with('#') || SCHEME.is_match(url)
 }
 
+/// The folder of the sub-composition mounted as `comp_src`, relative to the project (empty
+/// for a file at the top).
+fn folder_of(comp_src: &str) -> String {
+    let folder = comp_src
+        .trim_start_matches("./")
+        .rsplit_once('/')
+        .map_or("", |(dir, _)| dir);
+    normalize(folder)
+}
+
 /// `url`, written in the sub-composition mounted as `comp_src`, relative to the project root;
 /// `None` when it stays as written. `exists` says whether a project-relative path exists.
 pub(crate) fn rebase_asset_path(
@@ -43,11 +53,8 @@ pub(crate) fn rebase_asset_path(
     exists: &dyn Fn(&str) -> bool,
 ) -> Option<String> {
     let url = url.trim();
-    let comp_dir = comp_src
-        .trim_start_matches("./")
-        .rsplit_once('/')
-        .map_or("", |(dir, _)| dir);
-    if is_special(url) || normalize(comp_dir).is_empty() {
+    let comp_dir = folder_of(comp_src);
+    if is_special(url) || comp_dir.is_empty() {
         return None;
     }
     if url == ".." || url.starts_with("../") {
@@ -84,7 +91,7 @@ pub(crate) fn rebase_sub_composition(
     project_dir: &Path,
 ) -> Result<String, RenderError> {
     let exists = |relative: &str| project_dir.join(relative).exists();
-    if rebase_asset_path(comp_src, "x", &|_| true).is_none() {
+    if folder_of(comp_src).is_empty() {
         return Ok(html.to_string());
     }
     let style = RefCell::new(String::new());

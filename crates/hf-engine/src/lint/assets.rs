@@ -33,8 +33,12 @@ fn is_media(element: &ScannedElement) -> bool {
     matches!(element.tag.as_str(), "video" | "audio" | "source")
 }
 
-/// The asset rules for one file.
-pub(super) fn check(file: &ScannedFile, project_dir: &Path, project: &Project) -> Vec<Finding> {
+/// The asset rules for one file; `provided_fonts` is [`provided_font_families`] of its project.
+pub(super) fn check(
+    file: &ScannedFile,
+    project_dir: &Path,
+    provided_fonts: &BTreeSet<String>,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for element in &file.elements {
         for (tag, name) in FILE_ATTRIBUTES {
@@ -49,7 +53,7 @@ pub(super) fn check(file: &ScannedFile, project_dir: &Path, project: &Project) -
         }
     }
     findings.extend(css_urls(file));
-    findings.extend(fonts(file, project));
+    findings.extend(fonts(file, provided_fonts));
     findings
 }
 
@@ -180,12 +184,7 @@ fn css_urls(file: &ScannedFile) -> Vec<Finding> {
 
 /// Font families the file's CSS uses that hf does not bundle, no `@font-face` of the project
 /// declares and no Google Fonts stylesheet of the project asks for.
-fn fonts(file: &ScannedFile, project: &Project) -> Vec<Finding> {
-    let mut provided: BTreeSet<String> = BTreeSet::new();
-    for scanned in &project.files {
-        provided.extend(declared_families(&scanned.all_styles()));
-        provided.extend(project_google_families(scanned));
-    }
+fn fonts(file: &ScannedFile, provided: &BTreeSet<String>) -> Vec<Finding> {
     used_families(&file.all_styles())
         .into_iter()
         .filter(|family| !is_bundled(family) && !provided.contains(&family.to_ascii_lowercase()))
@@ -206,6 +205,17 @@ fn fonts(file: &ScannedFile, project: &Project) -> Vec<Finding> {
             )
         })
         .collect()
+}
+
+/// The families (lower case) that an `@font-face` or a Google Fonts stylesheet of any file
+/// of `project` provides.
+pub(super) fn provided_font_families(project: &Project) -> BTreeSet<String> {
+    let mut provided = BTreeSet::new();
+    for file in &project.files {
+        provided.extend(declared_families(&file.all_styles()));
+        provided.extend(project_google_families(file));
+    }
+    provided
 }
 
 /// Families the file's Google Fonts `<link>`s and `@import`s ask for, lower case.

@@ -4,7 +4,7 @@
 
 use super::scan::ScannedFile;
 use super::structure::Project;
-use super::{finding, Finding, Severity};
+use super::{at, finding, Finding, Severity};
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -21,14 +21,6 @@ pub(super) fn check(file: &ScannedFile, is_entry: bool, project: &Project) -> Ve
         findings.extend(duration_source(file));
     }
     findings
-}
-
-/// A finding at byte `offset` of the inline script that starts on `line`.
-fn at(line: usize, script: &str, offset: usize, finding: Finding) -> Finding {
-    Finding {
-        line: Some(line + script[..offset].matches('\n').count()),
-        ..finding
-    }
 }
 
 /// The libraries whose use a script can show, the rule for each, and how its scripts are

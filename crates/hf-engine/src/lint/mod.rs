@@ -117,6 +117,14 @@ fn finding(
     }
 }
 
+/// `finding` placed at byte `offset` of the inline script that starts on `line`.
+fn at(line: usize, script: &str, offset: usize, finding: Finding) -> Finding {
+    Finding {
+        line: Some(line + script[..offset].matches('\n').count()),
+        ..finding
+    }
+}
+
 /// Lint the project. Fails only when the entry page cannot be read at all (the project or
 /// the page is missing): everything else is a finding.
 pub fn lint_stage(input: &LintInput) -> Result<LintReport, RenderError> {
@@ -124,11 +132,12 @@ pub fn lint_stage(input: &LintInput) -> Result<LintReport, RenderError> {
     let entry = crate::compile::read_entry(&input.project_dir, input.composition.as_deref())?;
     let project = structure::Project::read(&input.project_dir, &entry.path)?;
     let mut findings = project.findings.clone();
+    let provided_fonts = assets::provided_font_families(&project);
     for file in &project.files {
         let is_entry = file.path == entry.path;
         findings.extend(structure::check(file, is_entry, &project));
         findings.extend(code::check(file, is_entry, &project));
-        findings.extend(assets::check(file, &input.project_dir, &project));
+        findings.extend(assets::check(file, &input.project_dir, &provided_fonts));
     }
     findings.extend(compile_error(input, &entry.path, &findings));
     findings.sort_by(|a, b| {

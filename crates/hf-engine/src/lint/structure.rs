@@ -2,7 +2,7 @@
 //! cycle), its root and size, ids, timeline registrations and clip windows.
 
 use super::scan::{ScannedElement, ScannedFile};
-use super::{finding, Finding, Severity};
+use super::{at, finding, Finding, Severity};
 use crate::RenderError;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -245,21 +245,21 @@ fn timeline_ids(file: &ScannedFile, project: &Project) -> Vec<Finding> {
             }
             let offset = captures.get(0).map_or(0, |m| m.start());
             let known: Vec<&str> = ids.iter().copied().collect();
-            findings.push(Finding {
-                line: Some(line + script[..offset].matches('\n').count()),
-                ..finding(
-                    "timeline_id_mismatch",
-                    Severity::Error,
-                    file,
-                    None,
-                    format!(
-                        "a timeline is registered as \"{key}\", but no composition has that \
-                         data-composition-id (the project has: {}); it never plays",
-                        known.join(", ")
-                    ),
-                    "register the timeline under its composition's data-composition-id",
-                )
-            });
+            let message = format!(
+                "a timeline is registered as \"{key}\", but no composition has that \
+                 data-composition-id (the project has: {}); it never plays",
+                known.join(", ")
+            );
+            let fix = "register the timeline under its composition's data-composition-id";
+            let mismatch = finding(
+                "timeline_id_mismatch",
+                Severity::Error,
+                file,
+                None,
+                message,
+                fix,
+            );
+            findings.push(at(*line, script, offset, mismatch));
         }
     }
     findings

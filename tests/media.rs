@@ -432,6 +432,60 @@ fn audio_fades_in_and_out_over_its_slot() {
 }
 
 #[test]
+fn effect_chains_audio_groups_and_the_master_bus_shape_the_mix() {
+    let project = tempfile::tempdir().unwrap();
+    make_media(project.path());
+    // Track "a": a -12.04 dB gain stage (x0.25). Group "vo" (volume 0.5) with a gain stage
+    // its lane takes from 0 to -60 dB over 2..2.5 s of composition time. Group "muted" is
+    // data-hidden: "c" is not heard. The root's chain (the master) doubles everything.
+    let page = |a_chain: &str| {
+        format!(
+            r#"<!DOCTYPE html><html><head><style>body{{margin:0}}</style></head><body>
+<div data-composition-id="main" data-width="320" data-height="180" data-duration="3" data-no-timeline
+     data-fx-chain='{{"version":1,"nodes":[{{"type":"gain","params":{{"gain":6.0206}}}}]}}'>
+  <hf-audio-group id="vo" data-volume="0.5"
+    data-fx-chain='{{"version":1,"nodes":[{{"type":"gain","id":"g","params":{{"gain":0}}}}]}}'
+    data-automation='{{"version":1,"lanes":[{{"target":"fx.g.gain","points":[{{"t":2,"v":0}},{{"t":2.5,"v":-60}}]}}]}}'></hf-audio-group>
+  <hf-audio-group id="muted" data-hidden></hf-audio-group>
+  <audio id="a" src="tone.wav" data-start="0" data-duration="1" data-fx-chain='{a_chain}'></audio>
+  <audio id="b" src="tone.wav" loop data-start="1.5" data-duration="1.5" data-audio-group="vo"></audio>
+  <audio id="c" src="tone.wav" data-start="1.5" data-duration="0.4" data-audio-group="muted"></audio>
+</div></body></html>"#
+        )
+    };
+    let quarter = r#"{"version":1,"nodes":[{"type":"gain","params":{"gain":-12.0412}}]}"#;
+    std::fs::write(project.path().join("index.html"), page(quarter)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = out.path().join("fx.mp4");
+    hf_engine::render(RenderJob::new(project.path()).output(&output), |_| {})
+        .expect("render the effects");
+    let samples = decode_audio(&output, 3.0).unwrap();
+    for channel in [0, 1] {
+        let a = rms(&samples, channel, 0.1, 0.9);
+        assert!((a - SINE_RMS / 2.0).abs() < 0.006, "x0.25 then x2: {a}");
+        let group = rms(&samples, channel, 1.6, 1.95);
+        assert!(
+            (group - SINE_RMS).abs() < 0.008,
+            "x0.5 then x2, c muted: {group}"
+        );
+        let ducked = rms(&samples, channel, 2.6, 2.9);
+        assert!(ducked < 0.002, "the group's lane reached -60 dB: {ducked}");
+    }
+    let flanger = r#"{"version":1,"nodes":[{"type":"flanger"}]}"#;
+    std::fs::write(project.path().join("index.html"), page(flanger)).unwrap();
+    let bad = out.path().join("bad.mp4");
+    let error = hf_engine::render(RenderJob::new(project.path()).output(&bad), |_| {}).unwrap_err();
+    assert_eq!(error.code(), "INVALID_ATTRIBUTE");
+    assert!(
+        error.to_string().contains(
+            r#"element "a" has an unreadable data-fx-chain: node 0 has an unknown effect type "flanger""#
+        ),
+        "{error}"
+    );
+    assert!(!bad.exists());
+}
+
+#[test]
 fn a_global_media_start_basis_keeps_a_nested_start_on_the_root_timeline() {
     let project = tempfile::tempdir().unwrap();
     make_media(project.path());

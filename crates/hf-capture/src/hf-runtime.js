@@ -726,6 +726,27 @@
   };
 
   // ---- Media: slots for the renderer; decoded video frames shown through sibling images ----
+
+  // The audio group a data-audio-group element feeds, with its <hf-audio-group> settings
+  // (the last element of that id wins; a group without one has volume 1 and no effects).
+  // A sounding <video> may join a group too (HyperFrames 0.8); images never.
+  function audioGroupOf(el) {
+    var id = el.tagName === "IMG" ? null : el.getAttribute("data-audio-group");
+    if (!id) return null;
+    var group = null;
+    Array.prototype.forEach.call(document.querySelectorAll("hf-audio-group"), function (candidate) {
+      if (candidate.id === id) group = candidate;
+    });
+    var volume = group ? number(group.getAttribute("data-volume")) : 1;
+    return {
+      id: id,
+      volume: isFinite(volume) ? volume : 1,
+      hidden: !!(group && group.hasAttribute("data-hidden")),
+      fxChain: group ? group.getAttribute("data-fx-chain") : null,
+      automation: group ? group.getAttribute("data-automation") : null
+    };
+  }
+
   function mediaSlots() {
     var root = findRoot();
     return Array.prototype.map.call(document.querySelectorAll("video[data-hf-render-id], audio[data-hf-render-id], img[data-hf-render-id]"), function (el) {
@@ -745,6 +766,7 @@
         ancestor = ancestor.parentElement && ancestor.parentElement.closest("[data-start]");
       }
       var volume = number(el.getAttribute("data-volume"));
+      var group = audioGroupOf(el);
       var rect = el.getBoundingClientRect();
       return {
         width: Math.max(el.offsetWidth || 0, rect.width || 0),
@@ -760,7 +782,10 @@
         fadeIn: Math.max(0, number(el.getAttribute("data-fade-in")) || 0),
         fadeOut: Math.max(0, number(el.getAttribute("data-fade-out")) || 0),
         automation: el.getAttribute("data-automation"),
-        hidden: !!el.closest("[data-hidden]")
+        fxChain: el.getAttribute("data-fx-chain"),
+        group: group,
+        // A muted group drops its members from the mix.
+        hidden: !!el.closest("[data-hidden]") || !!(group && group.hidden)
       };
     });
   }
@@ -1431,6 +1456,11 @@
     media: mediaSlotsWithSizes,
     /** GSAP-animated media volumes sampled at every frame: { renderId: [volume, ...] }. */
     volumeEnvelopes: volumeEnvelopes,
+    /** The root composition's data-fx-chain (the master bus), or null. */
+    masterFx: function () {
+      var root = findRoot();
+      return root ? root.getAttribute("data-fx-chain") : null;
+    },
     /** When the page can change: root-time spans, or why that cannot be predicted. */
     activity: activity,
     /**

@@ -34,4 +34,4 @@ pub use pool::{BrowserPool, BrowserRestarter};
 pub use runtime::{runtime_script_tag, PageActivity, TransitionMeta, RUNTIME_FILE, RUNTIME_JS};
 pub use server::{names_hidden_file, FileServer, ACCESS_COOKIE};
 pub use session::{ActiveCaptureMode, CaptureMode, CaptureSession, PageFacts, SessionOptions};
-pub use video::{HdrElement, MediaSlot, VideoFrameSource, VideoFrames};
+pub use video::{AudioGroupSlot, HdrElement, MediaSlot, VideoFrameSource, VideoFrames};

@@ -249,6 +249,13 @@ impl Runtime<'_> {
             .await
     }
 
+    /// The root composition's `data-fx-chain` (the master bus), as written.
+    pub(crate) async fn master_fx(&self) -> Result<Option<String>, CaptureError> {
+        self.page
+            .run_json("window.__hf.masterFx()", "__hf.masterFx()")
+            .await
+    }
+
     /// When the page can change, as its runtime sees it now (after load, at time 0).
     pub(crate) async fn activity(&self) -> Result<PageActivity, CaptureError> {
         self.page

@@ -108,6 +108,12 @@ pub struct MediaSlot {
     /// `data-automation`: JSON automation lanes, as written.
     #[serde(default)]
     pub automation: Option<String>,
+    /// `data-fx-chain`: the JSON effect chain, as written.
+    #[serde(default)]
+    pub fx_chain: Option<String>,
+    /// The audio group a sounding element with `data-audio-group` feeds.
+    #[serde(default)]
+    pub group: Option<AudioGroupSlot>,
     /// Width of the element's box on the page when loaded, in CSS pixels (transforms included).
     #[serde(default)]
     pub width: f64,
@@ -121,6 +127,22 @@ pub struct MediaSlot {
     /// The largest height a `<video>` is shown at during its slot; at least [`Self::height`].
     #[serde(default)]
     pub shown_height: f64,
+}
+
+/// An `<hf-audio-group>` as a member sees it (`data-audio-group` names its id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioGroupSlot {
+    /// The group id.
+    pub id: String,
+    /// The group's `data-volume` (1 when absent or unreadable).
+    pub volume: f64,
+    /// The group carries `data-hidden`: its members are dropped from the mix.
+    pub hidden: bool,
+    /// The group's `data-fx-chain`, as written.
+    pub fx_chain: Option<String>,
+    /// The group's `data-automation` (lanes on the composition's clock), as written.
+    pub automation: Option<String>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use crate::EncodeError;
 use ffmpeg_next::{filter, format, frame, media, ChannelLayout};
+use hf_audio_fx::Fx;
 use hf_core::IoError;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 pub const AUDIO_RATE: u32 = 48_000;
 
 /// Largest `data-volume` (+12 dB), as HyperFrames clamps it.
-pub const MAX_VOLUME: f64 = 3.981_071_705_534_972;
+pub const MAX_VOLUME: f64 = hf_audio_fx::MAX_GAIN;
 
 /// One element that sounds: where its source plays on the render timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +42,37 @@ pub struct AudioTrack {
     /// `data-fade-out`), in seconds; 0 for none. Scaled down together when they overlap.
     #[serde(default)]
     pub fades: [f64; 2],
+    /// Effects (`data-fx-chain` and its lanes): run on the decoded slot before the gain, the
+    /// track then rings on for their tail.
+    #[serde(default)]
+    pub fx: Option<TrackFx>,
+    /// The audio group whose bus the track feeds instead of the mix (`data-audio-group`).
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+/// A track's effects and where its lanes' clock stands at its first sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackFx {
+    /// The chain and its lanes.
+    pub fx: Fx,
+    /// Seconds since the clip began at the track's first sample (a clip that opens before the
+    /// render starts is heard from part way in).
+    pub clock_start: f64,
+}
+
+/// An `<hf-audio-group>` bus: its members summed over the whole render, then its effects
+/// (lanes on the render's clock) and its gain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AudioBus {
+    /// The group id members name.
+    pub id: String,
+    /// Linear gain (`data-volume`), clamped to 0..`MAX_VOLUME`.
+    pub volume: f64,
+    /// A `volume` lane: the gain at each render frame. Replaces `volume`.
+    pub envelope: Option<VolumeEnvelope>,
+    /// The group's `data-fx-chain` and lanes.
+    pub fx: Option<Fx>,
 }
 
 impl AudioTrack {
@@ -97,6 +129,12 @@ impl VolumeEnvelope {
 pub struct AudioMixInput {
     /// Every sounding element.
     pub tracks: Vec<AudioTrack>,
+    /// The audio groups tracks feed.
+    #[serde(default)]
+    pub groups: Vec<AudioBus>,
+    /// The master bus: the root composition's `data-fx-chain`, run over the whole mix.
+    #[serde(default)]
+    pub master: Option<Fx>,
     /// Length of the mix in samples per channel (the video's duration at [`AUDIO_RATE`]).
     pub samples: u64,
     /// Where the mix is written: raw interleaved stereo `f32` little-endian PCM.
@@ -127,21 +165,77 @@ pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError>
         .par_iter()
         .map(|track| {
             let mut samples = decode_track(track)?;
+            if let Some(fx) = &track.fx {
+                let _span = tracing::debug_span!("fx", element = %track.element).entered();
+                samples = fx.fx.process(&samples, 2, AUDIO_RATE, fx.clock_start);
+            }
             let offset = (track.start_seconds.max(0.0) * f64::from(AUDIO_RATE)).round() as usize;
             apply_gain(track, offset, &mut samples);
             Ok((offset, samples))
         })
         .collect::<Result<_, EncodeError>>()?;
     let mut mix = vec![0f32; total * 2];
-    for (offset, samples) in decoded {
-        let begin = (offset * 2).min(mix.len());
-        for (out, sample) in mix[begin..].iter_mut().zip(samples) {
-            *out += sample;
-        }
+    let mut buses: Vec<Vec<f32>> = vec![Vec::new(); input.groups.len()];
+    for (track, (offset, samples)) in input.tracks.iter().zip(decoded) {
+        let bus = track
+            .group
+            .as_ref()
+            .and_then(|id| input.groups.iter().position(|g| &g.id == id));
+        let target = match bus {
+            Some(index) => {
+                buses[index].resize(total * 2, 0.0);
+                &mut buses[index]
+            }
+            None => &mut mix,
+        };
+        add_at(target, offset, &samples);
     }
+    for (group, bus) in input.groups.iter().zip(buses) {
+        add_at(&mut mix, 0, &bus_output(group, bus));
+    }
+    if let Some(master) = &input.master {
+        mix = master.process(&mix, 2, AUDIO_RATE, 0.0);
+        mix.truncate(total * 2);
+    }
+    let (peak, clipped) = limit(&mut mix);
+    let bytes: Vec<u8> = mix.iter().flat_map(|s| s.to_le_bytes()).collect();
+    std::fs::write(&input.output, bytes).map_err(IoError::with("write", &input.output))?;
+    Ok(AudioMixOutput {
+        path: input.output.clone(),
+        samples: input.samples,
+        peak,
+        clipped_samples: clipped,
+    })
+}
+
+/// Add `samples` into `mix` from interleaved sample pair `offset` on, cut at the mix's end.
+fn add_at(mix: &mut [f32], offset: usize, samples: &[f32]) {
+    let begin = (offset * 2).min(mix.len());
+    for (out, sample) in mix[begin..].iter_mut().zip(samples) {
+        *out += sample;
+    }
+}
+
+/// A group's summed members (empty when none sounded) through its effects and gain.
+fn bus_output(group: &AudioBus, mut bus: Vec<f32>) -> Vec<f32> {
+    if bus.is_empty() {
+        return bus;
+    }
+    if let Some(fx) = &group.fx {
+        bus = fx.process(&bus, 2, AUDIO_RATE, 0.0);
+    }
+    scale(&mut bus, 0, |seconds| match &group.envelope {
+        Some(envelope) => clamp_gain(f64::from(envelope.gain_at(seconds))),
+        None => clamp_gain(group.volume),
+    });
+    bus
+}
+
+/// Limit every sample to full scale: the peak before, and how many samples were over.
+fn limit(mix: &mut [f32]) -> (f32, u64) {
     let mut peak = 0f32;
     let mut clipped = 0u64;
-    for sample in &mut mix {
+    for sample in mix.iter_mut() {
         peak = peak.max(sample.abs());
         if sample.abs() > 1.0 {
             clipped += 1;
@@ -155,43 +249,44 @@ pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError>
             "the mix exceeds full scale; samples were limited"
         );
     }
-    let bytes: Vec<u8> = mix.iter().flat_map(|s| s.to_le_bytes()).collect();
-    std::fs::write(&input.output, bytes).map_err(IoError::with("write", &input.output))?;
-    Ok(AudioMixOutput {
-        path: input.output.clone(),
-        samples: input.samples,
-        peak,
-        clipped_samples: clipped,
-    })
+    (peak, clipped)
 }
 
-/// Scale a track placed at sample `offset` by its envelope, else its static volume.
+/// A gain clamped to 0..[`MAX_VOLUME`]; 1 when not a number.
+fn clamp_gain(gain: f64) -> f32 {
+    if gain.is_finite() {
+        gain.clamp(0.0, MAX_VOLUME) as f32
+    } else {
+        1.0
+    }
+}
+
+/// Multiply each stereo pair of `samples`, placed at pair `offset` of the render, by the gain
+/// at its render time.
+fn scale(samples: &mut [f32], offset: usize, gain_at: impl Fn(f64) -> f32) {
+    for (i, pair) in samples.chunks_exact_mut(2).enumerate() {
+        let gain = gain_at((offset + i) as f64 / f64::from(AUDIO_RATE));
+        pair[0] *= gain;
+        pair[1] *= gain;
+    }
+}
+
+/// Scale a track placed at sample `offset` by its envelope, else its static volume, and its
+/// fades (silent after a fade-out, effect tail included).
 fn apply_gain(track: &AudioTrack, offset: usize, samples: &mut [f32]) {
-    let clamp = |gain: f64| {
-        if gain.is_finite() {
-            gain.clamp(0.0, MAX_VOLUME) as f32
-        } else {
-            1.0
-        }
-    };
     let fades = track.fades.iter().any(|f| *f > 0.0);
     match &track.envelope {
         None if !fades => {
-            let gain = clamp(track.volume);
+            let gain = clamp_gain(track.volume);
             samples.iter_mut().for_each(|s| *s *= gain);
         }
-        envelope => {
-            for (i, pair) in samples.chunks_exact_mut(2).enumerate() {
-                let seconds = (offset + i) as f64 / f64::from(AUDIO_RATE);
-                let base = match envelope {
-                    Some(envelope) => clamp(f64::from(envelope.gain_at(seconds))),
-                    None => clamp(track.volume),
-                };
-                let gain = base * track.fade_at(seconds - track.start_seconds) as f32;
-                pair[0] *= gain;
-                pair[1] *= gain;
-            }
-        }
+        envelope => scale(samples, offset, |seconds| {
+            let base = match envelope {
+                Some(envelope) => clamp_gain(f64::from(envelope.gain_at(seconds))),
+                None => clamp_gain(track.volume),
+            };
+            base * track.fade_at(seconds - track.start_seconds) as f32
+        }),
     }
 }
 
@@ -397,6 +492,8 @@ mod tests {
             looped: false,
             envelope: None,
             fades: [1.0, 2.0],
+            fx: None,
+            group: None,
         };
         assert_eq!(track.fade_at(0.0), 0.0);
         assert!((track.fade_at(0.5) - 0.5).abs() < 1e-12);

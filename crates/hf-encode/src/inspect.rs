@@ -441,6 +441,8 @@ pub fn decode_audio(path: &Path, max_seconds: f64) -> Result<Vec<f32>, EncodeErr
         volume: 1.0,
         looped: false,
         envelope: None,
+        fx: None,
+        group: None,
     })?;
     // decode_track pads to the slot; report only what the file holds.
     let held =

@@ -38,7 +38,8 @@ mod video;
 
 pub use assemble::{assemble_stage, AssembleInput, AssembleOutput};
 pub use audio::{
-    audio_stage, read_mix, AudioMixInput, AudioMixOutput, AudioTrack, VolumeEnvelope, AUDIO_RATE,
+    audio_stage, read_mix, AudioBus, AudioMixInput, AudioMixOutput, AudioTrack, TrackFx,
+    VolumeEnvelope, AUDIO_RATE,
 };
 pub use codec::{AudioCodec, Container, VideoCodec};
 pub use error::{EncodeError, MediaError};

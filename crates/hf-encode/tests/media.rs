@@ -1,12 +1,13 @@
 //! Source media: probing and its errors, frame extraction (sample and hold, loop, VFR), the
 //! audio mix (placement, mono panning, rate, volume) and muxing AAC with the video.
 
+use hf_audio_fx::Fx;
 use hf_core::{extracted_frame_name, Fps, FrameImage, ImageFormat};
 use hf_encode::inspect::{audio_duration, decode_audio, probe_video};
 use hf_encode::{
-    assemble_stage, audio_stage, extract_stage, probe_media, AssembleInput, AudioMixInput,
-    AudioTrack, EncodeInput, ExtractInput, GopSettings, MediaError, SegmentEncoder,
-    VideoEncodeSettings, AUDIO_RATE,
+    assemble_stage, audio_stage, extract_stage, probe_media, AssembleInput, AudioBus,
+    AudioMixInput, AudioTrack, EncodeInput, ExtractInput, GopSettings, MediaError, SegmentEncoder,
+    TrackFx, VideoEncodeSettings, VolumeEnvelope, AUDIO_RATE,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -294,6 +295,8 @@ fn track(source: PathBuf, start: f64, duration: f64) -> AudioTrack {
         looped: false,
         envelope: None,
         fades: [0.0; 2],
+        fx: None,
+        group: None,
     }
 }
 
@@ -313,6 +316,8 @@ fn the_mix_places_pans_trims_and_scales_tracks() {
         tracks: vec![track(mono, 0.5, 3.0), quiet, fast],
         samples: 6 * u64::from(AUDIO_RATE) - 7,
         output: output.clone(),
+        groups: Vec::new(),
+        master: None,
     })
     .unwrap();
     assert_eq!(mix.samples, 6 * 48_000 - 7);
@@ -338,6 +343,93 @@ fn the_mix_places_pans_trims_and_scales_tracks() {
         assert!((fast - full).abs() < 0.004, "rate 2: {fast}");
         assert!(rms(&samples, channel, 5.05, 5.95) < 1e-5);
     }
+}
+
+fn fx(chain: &str, automation: Option<&str>) -> Fx {
+    Fx::parse(chain, automation).unwrap()
+}
+
+#[test]
+fn effects_run_per_track_per_group_bus_and_on_the_master_with_their_tails() {
+    let dir = tempfile::tempdir().unwrap();
+    let stereo = tone(dir.path(), "tone.wav", "2", "1");
+    let full = TONE_RMS;
+    // A -6.02 dB gain stage on one track; an echo 300 ms later at full level on another.
+    let mut quieter = track(stereo.clone(), 0.0, 1.0);
+    quieter.fx = Some(TrackFx {
+        fx: fx(
+            r#"{"version":1,"nodes":[{"type":"gain","params":{"gain":-6.0206}}]}"#,
+            None,
+        ),
+        clock_start: 0.0,
+    });
+    let mut echoed = track(stereo.clone(), 2.0, 0.2);
+    echoed.fx = Some(TrackFx {
+        fx: fx(
+            r#"{"version":1,"nodes":[{"type":"delay","params":{"time":300,"feedback":0.01,"mix":1}}]}"#,
+            None,
+        ),
+        clock_start: 0.0,
+    });
+    // Two members of one group, whose bus has volume 0.5 and a lane taking it to 0 by 5.5 s.
+    let mut members = [track(stereo.clone(), 4.0, 0.5), track(stereo, 4.5, 1.0)];
+    members.iter_mut().for_each(|m| m.group = Some("vo".into()));
+    let lane =
+        r#"{"version":1,"lanes":[{"target":"volume","points":[{"t":5,"v":0.5},{"t":5.5,"v":0}]}]}"#;
+    let bus = AudioBus {
+        id: "vo".into(),
+        volume: 0.5,
+        envelope: Some(VolumeEnvelope {
+            fps: 10.0,
+            gains: (0..60)
+                .map(|i| {
+                    let auto = Fx::parse(r#"{"version":1,"nodes":[]}"#, Some(lane)).unwrap();
+                    let volume = auto.automation.volume().unwrap();
+                    volume.value_at(f64::from(i) / 10.0, hf_audio_fx::Via::Ignore) as f32
+                })
+                .collect(),
+        }),
+        fx: None,
+    };
+    let output = dir.path().join("mix.f32");
+    let mut tracks = vec![quieter, echoed];
+    tracks.extend(members);
+    let input = AudioMixInput {
+        tracks,
+        samples: 6 * u64::from(AUDIO_RATE),
+        output: output.clone(),
+        groups: vec![bus],
+        master: None,
+    };
+    audio_stage(&input).unwrap();
+    let samples = hf_encode::read_mix(&output).unwrap();
+    let heard = rms(&samples, 0, 0.1, 0.9);
+    assert!((heard - full / 2.0).abs() < 0.002, "-6 dB: {heard}");
+    // The 0.2 s echoed slot: silent (mix 1 = wet only) until its echo at 2.3 s, which rings
+    // on past the slot's end at 2.2 s.
+    assert!(rms(&samples, 0, 2.01, 2.29) < 1e-4);
+    assert!((rms(&samples, 0, 2.31, 2.49) - full).abs() < 0.002);
+    // The bus at half volume, then fading out over 5..5.5 s.
+    assert!((rms(&samples, 0, 4.1, 4.9) - full / 2.0).abs() < 0.002);
+    assert!((rms(&samples, 0, 5.2, 5.3) - full / 4.0).abs() < 0.001);
+    assert!(rms(&samples, 1, 5.55, 5.95) < 1e-5);
+
+    // A master -inf-ish gain silences everything.
+    let master = AudioMixInput {
+        master: Some(fx(
+            r#"{"version":1,"nodes":[{"type":"gain","params":{"gain":-60}}]}"#,
+            None,
+        )),
+        ..input
+    };
+    audio_stage(&master).unwrap();
+    let samples = hf_encode::read_mix(&output).unwrap();
+    assert_eq!(
+        samples.len(),
+        6 * 48_000 * 2,
+        "the master's tail is cut at the end"
+    );
+    assert!((rms(&samples, 0, 0.1, 0.9) - full / 2000.0).abs() < 2e-5);
 }
 
 #[test]
@@ -390,6 +482,8 @@ fn audio_is_muxed_as_aac_with_the_video_length() {
         tracks: vec![track(stereo, 0.5, 1.0)],
         samples: 2 * u64::from(AUDIO_RATE),
         output: dir.path().join("mix.f32"),
+        groups: Vec::new(),
+        master: None,
     })
     .unwrap();
     let output = dir.path().join("out.mp4");

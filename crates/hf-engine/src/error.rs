@@ -79,6 +79,22 @@ pub enum RenderError {
         /// What would be accepted.
         expected: &'static str,
     },
+    /// An element's audio effects or their lanes cannot be read (HyperFrames fails the mix
+    /// too, rather than ship a dry track that sounds plausible and is wrong).
+    #[error(
+        "{path}: element \"{element}\" has an unreadable {reason}\n  fix: write data-fx-chain as \
+         {{\"version\":1,\"nodes\":[{{\"type\":\"lowpass\",\"params\":{{\"frequency\":3000}}}}]}} \
+         with effect types from HyperFrames' audio effects reference, and data-automation as \
+         {{\"version\":1,\"lanes\":[{{\"target\":\"fx.<node id>.<param>\",\"points\":[{{\"t\":0,\"v\":1}}]}}]}}"
+    )]
+    InvalidAudioFx {
+        /// The file.
+        path: PathBuf,
+        /// The element's render id, or the audio group's id.
+        element: String,
+        /// Which attribute and what is wrong with it.
+        reason: String,
+    },
     /// The HTML could not be rewritten.
     #[error("{path} could not be parsed: {reason}")]
     InvalidHtml {
@@ -292,7 +308,9 @@ impl RenderError {
             RenderError::InvalidBatch { .. } => "INVALID_BATCH",
             RenderError::Strict { .. } | RenderError::LintFailed { .. } => "STRICT",
             RenderError::NoComposition { .. } => "NO_COMPOSITION_ROOT",
-            RenderError::InvalidAttribute { .. } => "INVALID_ATTRIBUTE",
+            RenderError::InvalidAttribute { .. } | RenderError::InvalidAudioFx { .. } => {
+                "INVALID_ATTRIBUTE"
+            }
             RenderError::InvalidHtml { .. } => "INVALID_HTML",
             RenderError::ZeroDuration { .. } => "COMPOSITION_ZERO_DURATION",
             RenderError::DurationTooLong { .. } => "COMPOSITION_TOO_LONG",

@@ -447,6 +447,11 @@ impl CaptureSession {
         self.page.runtime().volume_envelopes(frames).await
     }
 
+    /// The root composition's `data-fx-chain` (the master bus effects), as written.
+    pub async fn master_fx(&mut self) -> Result<Option<String>, CaptureError> {
+        self.page.runtime().master_fx().await
+    }
+
     /// When the page can change (for predicting frames that repeat the frame before them).
     pub async fn activity(&mut self) -> Result<PageActivity, CaptureError> {
         self.page.runtime().activity().await

@@ -43,6 +43,12 @@ impl Injections {
             "<style data-hf-text-rendering>html,body,*{text-rendering:geometricPrecision}</style>",
         );
         head_start.push_str(&variable_styles(root_values, inlined));
+        if html.to_ascii_lowercase().contains("<hf-audio-group") {
+            // As HyperFrames' runtime: the group element never takes layout space.
+            head_start.push_str(
+                "<style data-hf-audio-groups>hf-audio-group{display:none!important}</style>",
+            );
+        }
         let scoped_styles = inlined.styles.join("\n");
         let (faces, families) = fonts::font_faces(&format!("{html}{scoped_styles}"));
         if !faces.is_empty() {

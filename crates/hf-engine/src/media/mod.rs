@@ -3,15 +3,17 @@
 
 mod automation;
 mod cache;
+mod sound;
 
-pub(crate) use automation::volume_gains;
 pub(crate) use cache::extract_videos;
+pub(crate) use sound::{FrameGrid, Sound};
 
 use crate::compile::media::{MediaKind, MediaSource};
+use hf_audio_fx::Fx;
 use hf_capture::{HdrElement, MediaSlot, VideoFrameSource, VideoFrames};
 use hf_core::{Fps, VideoTiming};
-use hf_encode::{AudioTrack, HdrSource, HdrTransfer, VolumeEnvelope};
-use std::collections::{BTreeSet, HashMap};
+use hf_encode::{AudioBus, AudioTrack, HdrSource, HdrTransfer, TrackFx, VolumeEnvelope};
+use std::collections::BTreeSet;
 
 /// A video's slot and the source frames the render shows of it.
 #[derive(Debug, Clone)]
@@ -65,6 +67,10 @@ impl VideoPlan {
 pub(crate) struct MediaPlan {
     pub videos: Vec<VideoPlan>,
     pub audio: Vec<AudioTrack>,
+    /// The `<hf-audio-group>` buses tracks feed.
+    pub audio_groups: Vec<AudioBus>,
+    /// The root composition's effects over the whole mix.
+    pub master_fx: Option<Fx>,
     /// HDR renders: the HDR videos and images, in the order of their sources.
     pub hdr: Vec<HdrMedia>,
 }
@@ -105,19 +111,23 @@ impl MediaPlan {
 }
 
 /// Match the page's slots to the compiled sources and work out frames and tracks for a render
-/// of `frames` frames at `fps` lasting `duration` seconds. `envelopes` holds the sampled volume
-/// of elements a GSAP tween animates (it replaces their `data-volume`). In an HDR render
+/// of `frames` frames at `fps` lasting `duration` seconds. `sound` holds the volume envelopes
+/// (they replace `data-volume`), effects and buses of sounding elements. In an HDR render
 /// (`hdr`), HDR videos and images are left to the encoder.
 pub(crate) fn plan_media(
     sources: &[MediaSource],
     slots: &[MediaSlot],
-    envelopes: &HashMap<String, Vec<f64>>,
+    sound: &Sound,
     fps: Fps,
     frames: u64,
     duration: f64,
     hdr: Option<HdrTransfer>,
 ) -> MediaPlan {
-    let mut plan = MediaPlan::default();
+    let mut plan = MediaPlan {
+        audio_groups: sound.groups.clone(),
+        master_fx: sound.master.clone(),
+        ..MediaPlan::default()
+    };
     for slot in slots.iter().filter(|s| !s.hidden) {
         let Some(source) = sources.iter().find(|s| s.render_id == slot.id) else {
             continue;
@@ -173,11 +183,16 @@ pub(crate) fn plan_media(
                 rate: slot.rate,
                 volume: slot.volume,
                 looped: slot.looped,
-                envelope: envelopes.get(&slot.id).map(|gains| VolumeEnvelope {
+                envelope: sound.envelopes.get(&slot.id).map(|gains| VolumeEnvelope {
                     fps: fps.as_f64(),
                     gains: gains.iter().map(|&g| g as f32).collect(),
                 }),
                 fades: [slot.fade_in, slot.fade_out],
+                fx: sound.fx.get(&slot.id).map(|fx| TrackFx {
+                    fx: fx.clone(),
+                    clock_start: skipped,
+                }),
+                group: slot.group.as_ref().map(|g| g.id.clone()),
             });
         }
     }
@@ -277,6 +292,8 @@ mod tests {
             fade_in: 0.0,
             fade_out: 0.0,
             automation: None,
+            fx_chain: None,
+            group: None,
             width,
             height,
             shown_width,

@@ -128,6 +128,12 @@ pub struct CaptureSettings {
 pub struct AudioPlan {
     /// Every sounding element, placed on the render timeline.
     pub tracks: Vec<AudioTrack>,
+    /// The audio group buses tracks feed.
+    #[serde(default)]
+    pub groups: Vec<hf_encode::AudioBus>,
+    /// The master bus effects (the root composition's `data-fx-chain`).
+    #[serde(default)]
+    pub master: Option<hf_audio_fx::Fx>,
     /// Samples per channel of the mix: exactly the video's duration at 48 kHz.
     pub samples: u64,
     /// The mix (interleaved stereo f32), relative to the root.

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::compile::{compile_stage, CompileInput, CompiledComposition};
 use crate::job::VideoFrameFormat;
-use crate::media::{extract_videos, plan_media, volume_gains, MediaPlan};
+use crate::media::{extract_videos, plan_media, FrameGrid, MediaPlan, Sound};
 use crate::output::{resolve_output, OutputFormat, OutputKind, OutputPlan};
 use crate::workdir::{
     check_output_is_not_an_input, check_output_writable, check_resume_identity, default_output,
@@ -497,37 +497,23 @@ async fn probe_media(
         slot.shown_width *= page.device_scale_factor;
         slot.shown_height *= page.device_scale_factor;
     }
-    let mut envelopes = if compiled.media.iter().any(|m| m.sounds) {
+    let sounds = compiled.media.iter().any(|m| m.sounds);
+    let envelopes = if sounds {
         session.volume_envelopes(frames).await?
     } else {
         Default::default()
     };
-    // A volume lane replaces data-volume and a GSAP volume tween.
-    for slot in &slots {
-        let Some(raw) = &slot.automation else {
-            continue;
-        };
-        let invalid = |_| RenderError::InvalidAttribute {
-            path: compiled.entry.clone(),
-            element: slot.id.clone(),
-            attribute: "data-automation".into(),
-            value: raw.chars().take(120).collect(),
-            expected: "a JSON automation document such as \
-                {\"version\":1,\"lanes\":[{\"target\":\"volume\",\"points\":[{\"t\":0,\"v\":1}]}]}",
-        };
-        if let Some(gains) = volume_gains(raw, slot.start, fps.as_f64(), frames).map_err(invalid)? {
-            envelopes.insert(slot.id.clone(), gains);
-        }
-    }
-    let media = plan_media(
-        &compiled.media,
-        &slots,
-        &envelopes,
-        fps,
+    let master = if sounds {
+        session.master_fx().await?
+    } else {
+        None
+    };
+    let grid = FrameGrid {
+        fps: fps.as_f64(),
         frames,
-        duration,
-        hdr,
-    );
+    };
+    let sound = Sound::resolve(&slots, envelopes, master.as_deref(), grid, &compiled.entry)?;
+    let media = plan_media(&compiled.media, &slots, &sound, fps, frames, duration, hdr);
     tracing::info!(
         videos = media.videos.len(),
         video_frames = media.videos.iter().map(|v| v.frames.len()).sum::<usize>(),
@@ -583,6 +569,8 @@ fn audio_plan(
     }
     (tracks > 0).then(|| AudioPlan {
         tracks: media.audio.clone(),
+        groups: media.audio_groups.clone(),
+        master: media.master_fx.clone(),
         samples: (frames as f64 * fps.frame_duration() * f64::from(AUDIO_RATE)).round() as u64,
         mix: PathBuf::from(AUDIO_MIX),
     })
@@ -593,6 +581,8 @@ fn start_mix(job: &RenderJob, root: &Path, audio: Option<&AudioPlan>) -> Option<
     let audio = audio.filter(|_| !job.capture_only)?;
     let input = AudioMixInput {
         tracks: audio.tracks.clone(),
+        groups: audio.groups.clone(),
+        master: audio.master.clone(),
         samples: audio.samples,
         output: root.join(&audio.mix),
     };

@@ -1,7 +1,7 @@
 //! HyperFrames' audio effects, rendered offline and deterministically.
 //!
 //! A HyperFrames clip, `<hf-audio-group>` or root composition may carry `data-fx-chain` (a
-//! JSON chain of sixteen effect types in signal order) and `data-automation` (lanes moving
+//! JSON chain of seventeen effect types in signal order) and `data-automation` (lanes moving
 //! the volume, an effect parameter or a preset's amount over time). HyperFrames renders them
 //! by running a Web Audio graph in an `OfflineAudioContext` in headless Chrome; hf runs the
 //! same graph's processing natively: Web Audio's biquad formulas and delay semantics,

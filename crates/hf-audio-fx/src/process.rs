@@ -70,45 +70,55 @@ impl Fx {
 
     /// Run the chain over interleaved `samples` of `channels` channels at `rate` Hz whose
     /// first sample is `start` seconds on the lanes' clock. The result is longer by the tail.
+    /// True-peak limiters' latency is rendered past the end and dropped from the start.
     pub fn process(&self, samples: &[f32], channels: usize, rate: u32, start: f64) -> Vec<f32> {
         let channels = channels.max(1);
         let frames = samples.len() / channels;
         let tail = libm::ceil(self.tail_seconds() * f64::from(rate)) as usize;
+        let latency: usize = self
+            .chain
+            .nodes
+            .iter()
+            .filter(|n| n.enabled && n.kind == crate::registry::EffectKind::Truepeak)
+            .map(|n| dsp::latency_frames(n, f64::from(rate)))
+            .sum();
         let clock = Clock {
             rate: f64::from(rate),
             start,
         };
-        let planes: Vec<Vec<f32>> = (0..channels)
+        let mut planes: Vec<Vec<f32>> = (0..channels)
             .map(|c| {
                 let mut plane: Vec<f32> =
                     samples.iter().skip(c).step_by(channels).copied().collect();
-                plane.resize(frames + tail, 0.0);
-                self.run_plane(&mut plane, clock);
+                plane.resize(frames + tail + latency, 0.0);
                 plane
             })
             .collect();
-        (0..frames + tail)
+        self.run(&mut planes, clock);
+        (latency..latency + frames + tail)
             .flat_map(|i| planes.iter().map(move |p| p[i]))
             .collect()
     }
 
-    /// Every enabled node over one channel, preset runs blended with their dry input.
-    fn run_plane(&self, plane: &mut [f32], clock: Clock) {
+    /// Every enabled node over the channels, preset runs blended with their dry input.
+    fn run(&self, planes: &mut [Vec<f32>], clock: Clock) {
         let enabled: Vec<&FxNode> = self.chain.nodes.iter().filter(|n| n.enabled).collect();
         for run in enabled.chunk_by(|a, b| a.preset == b.preset) {
-            let dry = run[0].preset.as_ref().map(|_| plane.to_vec());
+            let dry = run[0].preset.as_ref().map(|_| planes.to_vec());
             for node in run {
-                dsp::build(node, &self.automation, clock.rate).run(plane, clock);
+                dsp::run_node(node, &self.automation, planes, clock);
             }
             if let (Some(dry), Some(preset)) = (dry, &run[0].preset) {
-                let mut amount = match self.automation.preset(preset) {
-                    Some(lane) => Control::Lane(LaneCursor::new(lane)),
-                    None => Control::Fixed(run[0].preset_amount.unwrap_or(1.0)),
-                };
-                for (i, (wet, dry)) in plane.iter_mut().zip(dry).enumerate() {
-                    let t = clock.time(i);
-                    let (wet_gain, dry_gain) = (amount.ramped(t), 1.0 - amount.at(t));
-                    *wet = (wet_gain * f64::from(*wet) + dry_gain * f64::from(dry)) as f32;
+                for (plane, dry) in planes.iter_mut().zip(dry) {
+                    let mut amount = match self.automation.preset(preset) {
+                        Some(lane) => Control::Lane(LaneCursor::new(lane)),
+                        None => Control::Fixed(run[0].preset_amount.unwrap_or(1.0)),
+                    };
+                    for (i, (wet, dry)) in plane.iter_mut().zip(dry).enumerate() {
+                        let t = clock.time(i);
+                        let (wet_gain, dry_gain) = (amount.ramped(t), 1.0 - amount.at(t));
+                        *wet = (wet_gain * f64::from(*wet) + dry_gain * f64::from(dry)) as f32;
+                    }
                 }
             }
         }
@@ -188,6 +198,19 @@ mod tests {
             r#"{"version":1,"lanes":[{"target":"fx.preset.duck","points":[{"t":0,"v":0}]}]}"#;
         let out = fx(chain, Some(preset_lane)).process(&[1.0; 2], 1, 2, 0.0);
         assert_eq!(out, vec![1.0, 1.0], "amount 0 is the dry signal");
+    }
+
+    #[test]
+    fn a_true_peak_limiter_comes_out_aligned_with_its_input() {
+        let limiter = fx(
+            r#"{"version":1,"nodes":[{"type":"truepeak","params":{"ceiling":0,"lookahead":1}}]}"#,
+            None,
+        );
+        let mut input = vec![0f32; 400];
+        input[100] = 0.5;
+        input[101] = 0.5;
+        let out = limiter.process(&input, 2, 48_000, 0.0);
+        assert_eq!(out, input, "under the ceiling: unchanged, not delayed");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The sixteen effects HyperFrames' `data-fx-chain` names (its `HF_AUDIO_FX` registry): ids,
+//! The seventeen effects HyperFrames 0.8's `data-fx-chain` names (its `HF_AUDIO_FX` registry): ids,
 //! parameters, ranges, defaults, and which parameters an automation lane can drive.
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,8 @@ pub enum EffectKind {
     Compressor,
     /// Peak limiter.
     Limiter,
+    /// Lookahead limiter on the 4x-oversampled (true) peak, all channels linked.
+    Truepeak,
     /// Noise gate.
     Gate,
     /// Wave-shaping saturation.
@@ -118,7 +120,7 @@ const POLES: ParamDef = ParamDef::Choice(ChoiceParam {
 
 impl EffectKind {
     /// Every effect, in the registry's order.
-    pub const ALL: [EffectKind; 16] = [
+    pub const ALL: [EffectKind; 17] = [
         Self::Gain,
         Self::Peaking,
         Self::Lowshelf,
@@ -127,6 +129,7 @@ impl EffectKind {
         Self::Lowpass,
         Self::Compressor,
         Self::Limiter,
+        Self::Truepeak,
         Self::Gate,
         Self::Saturate,
         Self::Bitcrush,
@@ -148,6 +151,7 @@ impl EffectKind {
             Self::Lowpass => "lowpass",
             Self::Compressor => "compressor",
             Self::Limiter => "limiter",
+            Self::Truepeak => "truepeak",
             Self::Gate => "gate",
             Self::Saturate => "saturate",
             Self::Bitcrush => "bitcrush",
@@ -231,6 +235,15 @@ impl EffectKind {
                         num("attack", 0.1, 80.0, 5.0),
                         log("release", 1.0, 8000.0, 50.0),
                         num("level_out", -24.0, 24.0, 0.0),
+                    ]
+                }
+            }
+            Self::Truepeak => {
+                const {
+                    &[
+                        num("ceiling", -24.0, 0.0, -1.0),
+                        num("lookahead", 0.5, 10.0, 3.0),
+                        log("release", 10.0, 2000.0, 80.0),
                     ]
                 }
             }

@@ -8,6 +8,9 @@ mod filter;
 mod reverb;
 mod shape;
 mod time;
+mod truepeak;
+
+pub(crate) use truepeak::latency_frames;
 
 use crate::automation::{Automation, LaneCursor};
 use crate::chain::FxNode;
@@ -84,12 +87,25 @@ pub(crate) fn db_to_gain(db: f64) -> f64 {
     libm::pow(10.0, db / 20.0)
 }
 
-/// The processor for `node` (enabled) at `rate`, its lanes from `automation`.
-pub(crate) fn build<'a>(
+/// Run `node` (enabled) over every channel of a track, its lanes from `automation`: the true-peak
+/// limiter over all channels at once (one gain for all), every other effect channel by channel.
+pub(crate) fn run_node(
     node: &FxNode,
-    automation: &'a Automation,
-    rate: f64,
-) -> Box<dyn Effect + 'a> {
+    automation: &Automation,
+    planes: &mut [Vec<f32>],
+    clock: Clock,
+) {
+    if node.kind == EffectKind::Truepeak {
+        truepeak::TruePeak::new(node, clock.rate).run(planes);
+        return;
+    }
+    for plane in planes {
+        build(node, automation, clock.rate).run(plane, clock);
+    }
+}
+
+/// The processor for one channel of `node` at `rate`, its lanes from `automation`.
+fn build<'a>(node: &FxNode, automation: &'a Automation, rate: f64) -> Box<dyn Effect + 'a> {
     match node.kind {
         EffectKind::Gain => Box::new(filter::Gain::new(control(node, automation, "gain"))),
         EffectKind::Highpass | EffectKind::Lowpass if node.choice("poles") == "1" => Box::new(
@@ -102,6 +118,9 @@ pub(crate) fn build<'a>(
         | EffectKind::Lowpass => Box::new(filter::Biquad::new(node, automation)),
         EffectKind::Compressor => Box::new(dynamics::Compressor::new(node, rate)),
         EffectKind::Limiter => Box::new(dynamics::Limiter::new(node, rate)),
+        EffectKind::Truepeak => {
+            unreachable!("run_node runs the true-peak limiter over all channels")
+        }
         EffectKind::Gate => Box::new(dynamics::Gate::new(node, rate)),
         EffectKind::Saturate => Box::new(shape::Saturate::new(node, automation)),
         EffectKind::Bitcrush => Box::new(shape::Bitcrush::new(node)),

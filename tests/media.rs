@@ -471,6 +471,30 @@ fn effect_chains_audio_groups_and_the_master_bus_shape_the_mix() {
         let ducked = rms(&samples, channel, 2.6, 2.9);
         assert!(ducked < 0.002, "the group's lane reached -60 dB: {ducked}");
     }
+    // Driven +24 dB into full scale: held there per track, then the whole mix is lowered
+    // under -1 dBTP, with a warning saying by how much.
+    let hot = r#"{"version":1,"nodes":[{"type":"gain","params":{"gain":12}},{"type":"gain","params":{"gain":12}}]}"#;
+    std::fs::write(project.path().join("index.html"), page(hot)).unwrap();
+    let loud = out.path().join("loud.mp4");
+    let mut warnings = Vec::new();
+    hf_engine::render(RenderJob::new(project.path()).output(&loud), |event| {
+        if let ProgressEvent::Warning { message } = event {
+            warnings.push(message);
+        }
+    })
+    .expect("render the loud mix");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("audio lowered by ") && w.contains("-1 dBTP")),
+        "{warnings:?}"
+    );
+    let samples = decode_audio(&loud, 1.0).unwrap();
+    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+    assert!(
+        (0.7..0.9).contains(&peak),
+        "lowered from full scale: {peak}"
+    );
     let flanger = r#"{"version":1,"nodes":[{"type":"flanger"}]}"#;
     std::fs::write(project.path().join("index.html"), page(flanger)).unwrap();
     let bad = out.path().join("bad.mp4");

@@ -152,10 +152,20 @@ pub struct AudioMixOutput {
     pub peak: f32,
     /// Samples that exceeded full scale and were limited.
     pub clipped_samples: u64,
+    /// How far the whole mix was lowered to keep its true peak under -1 dBTP, in dB (0: not).
+    #[serde(default)]
+    pub lowered_db: f64,
 }
 
-/// Decode, place and mix `input.tracks`. Tracks are summed (no normalisation); samples beyond
-/// full scale are limited to it.
+/// The true peak a delivered mix may reach, dBTP (HyperFrames 0.8's AAC delivery ceiling).
+pub const TRUE_PEAK_CEILING_DB: f64 = -1.0;
+
+/// Where a mix over the ceiling is lowered to, dBTP (the ceiling less 0.5 dB of headroom).
+const TRUE_PEAK_TARGET_DB: f64 = -1.5;
+
+/// Decode, place and mix `input.tracks`. Tracks are summed (no normalisation); a mix whose true
+/// peak is over -1 dBTP is lowered as a whole to -1.5 dBTP (as HyperFrames 0.8 lowers its AAC);
+/// samples still beyond full scale are limited to it.
 pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError> {
     crate::init();
     let _span = tracing::info_span!("audio", tracks = input.tracks.len()).entered();
@@ -194,9 +204,12 @@ pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError>
         add_at(&mut mix, 0, &bus_output(group, bus));
     }
     if let Some(master) = &input.master {
+        // HyperFrames writes the master bus's output as 16-bit: held to full scale.
         mix = master.process(&mix, 2, AUDIO_RATE, 0.0);
         mix.truncate(total * 2);
+        hold_to_full_scale(&mut mix);
     }
+    let lowered_db = guard_true_peak(&mut mix, &input.output)?;
     let (peak, clipped) = limit(&mut mix);
     let bytes: Vec<u8> = mix.iter().flat_map(|s| s.to_le_bytes()).collect();
     std::fs::write(&input.output, bytes).map_err(IoError::with("write", &input.output))?;
@@ -205,7 +218,156 @@ pub fn audio_stage(input: &AudioMixInput) -> Result<AudioMixOutput, EncodeError>
         samples: input.samples,
         peak,
         clipped_samples: clipped,
+        lowered_db,
     })
+}
+
+/// A mix whose own true peak is at most this (dBTP) cannot end over the ceiling once
+/// encoded (AAC adds well under 2 dB of overshoot), so it is not trial-encoded.
+const TRUE_PEAK_SKIP_DB: f64 = -3.0;
+
+/// Corrections tried before giving up, as HyperFrames tries.
+const TRUE_PEAK_PASSES: usize = 3;
+
+/// Lower `mix` as a whole, as HyperFrames 0.8 lowers its AAC: while the true peak of the
+/// encoded audio is over [`TRUE_PEAK_CEILING_DB`] (read to 0.1 dB, as HyperFrames reads
+/// ffmpeg's), by the dB that bring it to [`TRUE_PEAK_TARGET_DB`], at most
+/// [`TRUE_PEAK_PASSES`] times. `scratch` names the trial encode's files. Returns the dB
+/// lowered (0 when under the ceiling).
+fn guard_true_peak(mix: &mut [f32], scratch: &Path) -> Result<f64, EncodeError> {
+    // Inter-sample peaks rise well under 3 dB above the samples of real audio: a quiet mix
+    // needs no measuring at all.
+    let sample_peak = mix.iter().fold(0f32, |m, s| m.max(s.abs()));
+    if rounded_db(f64::from(sample_peak)) <= TRUE_PEAK_SKIP_DB - 3.0
+        || rounded_db(true_peak(mix)?) <= TRUE_PEAK_SKIP_DB
+    {
+        return Ok(0.0);
+    }
+    let mut lowered = 0.0;
+    for pass in 0..=TRUE_PEAK_PASSES {
+        let gain = 10f64.powf(-lowered / 20.0);
+        let scaled: Vec<f32> = mix.iter().map(|s| (f64::from(*s) * gain) as f32).collect();
+        let peak_db = aac_true_peak_db(&scaled, scratch)?;
+        tracing::debug!(pass, peak_db, lowered, "true peak of the encoded audio");
+        if peak_db <= TRUE_PEAK_CEILING_DB {
+            break;
+        }
+        if pass == TRUE_PEAK_PASSES {
+            tracing::warn!(peak_db, "the audio's true peak stays over -1 dBTP");
+            break;
+        }
+        lowered += peak_db - TRUE_PEAK_TARGET_DB;
+    }
+    if lowered > 0.0 {
+        let gain = 10f64.powf(-lowered / 20.0);
+        mix.iter_mut()
+            .for_each(|s| *s = (f64::from(*s) * gain) as f32);
+        tracing::info!(
+            lowered_db = lowered,
+            "audio lowered by {lowered:.2} dB to stay under -1 dBTP"
+        );
+    }
+    Ok(lowered)
+}
+
+/// A linear peak in dB, to 0.1 dB.
+fn rounded_db(peak: f64) -> f64 {
+    if peak <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    (20.0 * peak.log10() * 10.0).round() / 10.0
+}
+
+/// The true peak (dBTP, to 0.1 dB) of `mix` once encoded as the output encodes it (AAC-LC
+/// 192 kb/s) and decoded again; the trial files beside `scratch` are removed.
+fn aac_true_peak_db(mix: &[f32], scratch: &Path) -> Result<f64, EncodeError> {
+    let raw = scratch.with_extension("true-peak.f32");
+    let encoded = scratch.with_extension("true-peak.m4a");
+    let measured = (|| {
+        let bytes: Vec<u8> = mix.iter().flat_map(|s| s.to_le_bytes()).collect();
+        std::fs::write(&raw, bytes).map_err(IoError::with("write", &raw))?;
+        crate::sequence::write_audio_file(&raw, &encoded)?;
+        let seconds = mix.len() as f64 / 2.0 / f64::from(AUDIO_RATE) + 1.0;
+        true_peak(&crate::inspect::decode_audio(&encoded, seconds)?)
+    })();
+    let _ = std::fs::remove_file(&raw);
+    let _ = std::fs::remove_file(&encoded);
+    Ok(rounded_db(measured?))
+}
+
+/// The true peak of interleaved stereo `mix` (linear): the largest sample of the signal
+/// oversampled 4x, as libav's `ebur128=peak=true` measures it.
+fn true_peak(mix: &[f32]) -> Result<f64, EncodeError> {
+    let failed =
+        |what: &'static str| EncodeError::libav(format!("{what} to measure the true peak"));
+    let mut graph = filter::Graph::new();
+    let args = format!(
+        "time_base=1/{AUDIO_RATE}:sample_rate={AUDIO_RATE}:sample_fmt=flt:channel_layout=stereo"
+    );
+    graph
+        .add(
+            &filter::find("abuffer").expect("abuffer filter"),
+            "in",
+            &args,
+        )
+        .map_err(failed("create an audio source"))?;
+    graph
+        .add(
+            &filter::find("abuffersink").expect("abuffersink filter"),
+            "out",
+            "",
+        )
+        .map_err(failed("create an audio sink"))?;
+    graph
+        .output("in", 0)
+        .and_then(|p| p.input("out", 0))
+        .and_then(|p| p.parse("ebur128=peak=true:metadata=1"))
+        .and_then(|()| graph.validate())
+        .map_err(failed("build the ebur128 filter"))?;
+    const CHUNK: usize = 4800;
+    let mut peak = 0f64;
+    let mut measured = frame::Audio::empty();
+    let mut drain = |graph: &mut filter::Graph, peak: &mut f64| {
+        let mut sink = graph.get("out").expect("sink exists");
+        while sink.sink().frame(&mut measured).is_ok() {
+            let value = measured
+                .metadata()
+                .get("lavfi.r128.true_peak")
+                .and_then(|v| v.parse().ok());
+            *peak = peak.max(value.unwrap_or(0.0));
+        }
+    };
+    for (index, chunk) in mix.chunks(CHUNK * 2).enumerate() {
+        let mut frame = frame::Audio::new(
+            format::Sample::F32(format::sample::Type::Packed),
+            chunk.len() / 2,
+            ChannelLayout::STEREO,
+        );
+        frame.set_rate(AUDIO_RATE);
+        frame.set_pts(Some((index * CHUNK) as i64));
+        for (out, pair) in frame
+            .plane_mut::<(f32, f32)>(0)
+            .iter_mut()
+            .zip(chunk.chunks_exact(2))
+        {
+            *out = (pair[0], pair[1]);
+        }
+        graph
+            .get("in")
+            .expect("source exists")
+            .source()
+            .add(&frame)
+            .map_err(failed("feed the mix"))?;
+        drain(&mut graph, &mut peak);
+    }
+    graph
+        .get("in")
+        .expect("source exists")
+        .source()
+        .flush()
+        .map_err(failed("flush the mix"))?;
+    drain(&mut graph, &mut peak);
+    Ok(peak)
 }
 
 /// Add `samples` into `mix` from interleaved sample pair `offset` on, cut at the mix's end.
@@ -216,18 +378,29 @@ fn add_at(mix: &mut [f32], offset: usize, samples: &[f32]) {
     }
 }
 
-/// A group's summed members (empty when none sounded) through its effects and gain.
+/// A group's summed members (empty when none sounded) through its effects and gain. As in
+/// HyperFrames, the sum is held to full scale (its 16-bit sub-mix), and so is the result of
+/// effects or a volume lane; the static volume applies after that.
 fn bus_output(group: &AudioBus, mut bus: Vec<f32>) -> Vec<f32> {
     if bus.is_empty() {
         return bus;
     }
+    hold_to_full_scale(&mut bus);
     if let Some(fx) = &group.fx {
         bus = fx.process(&bus, 2, AUDIO_RATE, 0.0);
     }
-    scale(&mut bus, 0, |seconds| match &group.envelope {
-        Some(envelope) => clamp_gain(f64::from(envelope.gain_at(seconds))),
-        None => clamp_gain(group.volume),
-    });
+    if let Some(envelope) = &group.envelope {
+        scale(&mut bus, 0, |seconds| {
+            clamp_gain(f64::from(envelope.gain_at(seconds)))
+        });
+    }
+    if group.fx.is_some() || group.envelope.is_some() {
+        hold_to_full_scale(&mut bus);
+    }
+    if group.envelope.is_none() {
+        let volume = clamp_gain(group.volume);
+        bus.iter_mut().for_each(|s| *s *= volume);
+    }
     bus
 }
 
@@ -271,23 +444,36 @@ fn scale(samples: &mut [f32], offset: usize, gain_at: impl Fn(f64) -> f32) {
     }
 }
 
-/// Scale a track placed at sample `offset` by its envelope, else its static volume, and its
-/// fades (silent after a fade-out, effect tail included).
+/// Scale a track placed at sample `offset` as HyperFrames does: a track whose samples it
+/// rewrites (effects, a volume envelope) gets its envelope baked in and is then held to full
+/// scale, as the 16-bit file HyperFrames writes holds it; its static volume (when it has no
+/// envelope) and its fades apply after that, in the mix (silent after a fade-out, effect tail
+/// included).
 fn apply_gain(track: &AudioTrack, offset: usize, samples: &mut [f32]) {
-    let fades = track.fades.iter().any(|f| *f > 0.0);
-    match &track.envelope {
-        None if !fades => {
-            let gain = clamp_gain(track.volume);
-            samples.iter_mut().for_each(|s| *s *= gain);
+    if track.fx.is_some() || track.envelope.is_some() {
+        if let Some(envelope) = &track.envelope {
+            scale(samples, offset, |seconds| {
+                clamp_gain(f64::from(envelope.gain_at(seconds)))
+            });
         }
-        envelope => scale(samples, offset, |seconds| {
-            let base = match envelope {
-                Some(envelope) => clamp_gain(f64::from(envelope.gain_at(seconds))),
-                None => clamp_gain(track.volume),
-            };
-            base * track.fade_at(seconds - track.start_seconds) as f32
-        }),
+        hold_to_full_scale(samples);
     }
+    let volume = match track.envelope {
+        Some(_) => 1.0,
+        None => clamp_gain(track.volume),
+    };
+    if track.fades.iter().any(|f| *f > 0.0) {
+        scale(samples, offset, |seconds| {
+            volume * track.fade_at(seconds - track.start_seconds) as f32
+        });
+    } else if volume != 1.0 {
+        samples.iter_mut().for_each(|s| *s *= volume);
+    }
+}
+
+/// Clamp every sample to -1..1.
+fn hold_to_full_scale(samples: &mut [f32]) {
+    samples.iter_mut().for_each(|s| *s = s.clamp(-1.0, 1.0));
 }
 
 /// `atempo` accepts 0.5..2 per instance; chain instances for other rates.

@@ -39,7 +39,7 @@ mod video;
 pub use assemble::{assemble_stage, AssembleInput, AssembleOutput};
 pub use audio::{
     audio_stage, read_mix, AudioBus, AudioMixInput, AudioMixOutput, AudioTrack, TrackFx,
-    VolumeEnvelope, AUDIO_RATE,
+    VolumeEnvelope, AUDIO_RATE, MAX_VOLUME, TRUE_PEAK_CEILING_DB,
 };
 pub use codec::{AudioCodec, Container, VideoCodec};
 pub use error::{EncodeError, MediaError};

@@ -397,7 +397,7 @@ pub fn png_sequence_stage(input: &PngSequenceInput) -> Result<PngSequenceOutput,
 }
 
 /// Encode the mix at `mix` as AAC-LC 192 kb/s into an `.m4a` file at `output`.
-fn write_audio_file(mix: &Path, output: &Path) -> Result<(), EncodeError> {
+pub(crate) fn write_audio_file(mix: &Path, output: &Path) -> Result<(), EncodeError> {
     crate::init();
     let mut audio = EncodedAudio::load(mix, AudioCodec::Aac)?;
     let mut muxer = format::output_as(output, "ipod")

@@ -433,6 +433,59 @@ fn effects_run_per_track_per_group_bus_and_on_the_master_with_their_tails() {
 }
 
 #[test]
+fn a_mix_over_minus_1_dbtp_is_lowered_to_minus_1_5_dbtp_before_limiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let stereo = tone(dir.path(), "tone.wav", "2", "1");
+    // Five in-phase tones at +12 dB: a peak of 5 x 0.0625 x 3.981 = 1.244 (+1.9 dBFS).
+    let loud: Vec<AudioTrack> = (0..5)
+        .map(|_| {
+            let mut t = track(stereo.clone(), 0.0, 1.0);
+            t.volume = 4.0;
+            t
+        })
+        .collect();
+    let output = dir.path().join("mix.f32");
+    let input = AudioMixInput {
+        tracks: loud,
+        samples: u64::from(AUDIO_RATE),
+        output: output.clone(),
+        groups: Vec::new(),
+        master: None,
+    };
+    let mix = audio_stage(&input).unwrap();
+    // Lowered by the encoded true peak (read to 0.1 dB) less -1.5 dBTP.
+    let expected = 20.0 * (5.0 * 0.0625 * hf_encode::MAX_VOLUME).log10() + 1.5;
+    assert!(
+        (mix.lowered_db - expected).abs() < 0.16,
+        "{} vs {expected}",
+        mix.lowered_db
+    );
+    assert_eq!(
+        mix.clipped_samples, 0,
+        "lowered before limiting: nothing clips"
+    );
+    let samples = hf_encode::read_mix(&output).unwrap();
+    let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+    let target = 10f32.powf(-1.5 / 20.0);
+    assert!((peak - target).abs() < 0.02, "peak {peak}, target {target}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "only the tone and the mix: {leftovers:?}"
+    );
+    // One track of the five is well under the ceiling: untouched.
+    let quiet = AudioMixInput {
+        tracks: input.tracks[..1].to_vec(),
+        ..input
+    };
+    assert_eq!(audio_stage(&quiet).unwrap().lowered_db, 0.0);
+}
+
+#[test]
 fn audio_is_muxed_as_aac_with_the_video_length() {
     let dir = tempfile::tempdir().unwrap();
     let jpeg = dir.path().join("grey.jpg");

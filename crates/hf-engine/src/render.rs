@@ -90,8 +90,17 @@ async fn render_in(
                 Ok(())
             };
             until_cancelled(finished, cancel).await?;
-            let (_, elapsed) = mix.join().expect("the audio thread does not panic")?;
+            let (mixed, elapsed) = mix.join().expect("the audio thread does not panic")?;
             run.timings.audio = elapsed;
+            if mixed.lowered_db > 0.0 {
+                progress.event(ProgressEvent::Warning {
+                    message: format!(
+                        "audio lowered by {:.1} dB to stay under -1 dBTP (its true peak was over \
+                         the delivery ceiling, as HyperFrames lowers it)",
+                        mixed.lowered_db
+                    ),
+                });
+            }
         }
         let dirs = [ChunkDir {
             dir: root,

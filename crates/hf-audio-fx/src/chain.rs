@@ -148,6 +148,15 @@ fn normalize_params(kind: EffectKind, raw: &serde_json::Map<String, Value>) -> P
     (numbers, choices)
 }
 
+/// The one node of a chain holding `json` (a node object), for tests.
+#[cfg(test)]
+pub(crate) fn test_node(json: &str) -> FxNode {
+    parse_chain(&format!(r#"{{"version":1,"nodes":[{json}]}}"#))
+        .expect("a readable test chain")
+        .nodes
+        .remove(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,14 +176,7 @@ impl Effect for Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::parse_chain;
-
-    fn node(json: &str) -> FxNode {
-        parse_chain(&format!(r#"{{"version":1,"nodes":[{json}]}}"#))
-            .unwrap()
-            .nodes
-            .remove(0)
-    }
+    use crate::chain::test_node as node;
 
     fn steady(effect: &mut dyn Effect, level: f32) -> f32 {
         let mut plane = vec![level; 48_000];

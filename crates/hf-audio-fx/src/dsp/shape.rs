@@ -134,14 +134,7 @@ impl Effect for Bitcrush {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::parse_chain;
-
-    fn node(json: &str) -> FxNode {
-        parse_chain(&format!(r#"{{"version":1,"nodes":[{json}]}}"#))
-            .unwrap()
-            .nodes
-            .remove(0)
-    }
+    use crate::chain::test_node as node;
 
     #[test]
     fn saturation_clips_softly_at_the_threshold_and_applies_its_output() {

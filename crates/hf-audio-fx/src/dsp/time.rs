@@ -134,14 +134,7 @@ impl Effect for Pitchshift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::parse_chain;
-
-    fn node(json: &str) -> FxNode {
-        parse_chain(&format!(r#"{{"version":1,"nodes":[{json}]}}"#))
-            .unwrap()
-            .nodes
-            .remove(0)
-    }
+    use crate::chain::test_node as node;
 
     fn impulse_response(effect: &mut dyn Effect, len: usize) -> Vec<f32> {
         let mut plane = vec![0f32; len];

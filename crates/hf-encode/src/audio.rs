@@ -148,7 +148,7 @@ pub struct AudioMixOutput {
     pub path: PathBuf,
     /// Samples per channel.
     pub samples: u64,
-    /// Largest absolute sample before clipping protection.
+    /// Largest absolute sample before limiting (after any true-peak lowering).
     pub peak: f32,
     /// Samples that exceeded full scale and were limited.
     pub clipped_samples: u64,

@@ -471,6 +471,14 @@ fn effect_chains_audio_groups_and_the_master_bus_shape_the_mix() {
         let ducked = rms(&samples, channel, 2.6, 2.9);
         assert!(ducked < 0.002, "the group's lane reached -60 dB: {ducked}");
     }
+    // An empty data-fx-chain is no chain (as upstream reads it): "a" at full level, doubled.
+    std::fs::write(project.path().join("index.html"), page("")).unwrap();
+    let plain = out.path().join("plain.mp4");
+    hf_engine::render(RenderJob::new(project.path()).output(&plain), |_| {})
+        .expect("an empty chain renders");
+    let samples = decode_audio(&plain, 1.0).unwrap();
+    let a = rms(&samples, 0, 0.1, 0.9);
+    assert!((a - SINE_RMS * 2.0).abs() < 0.01, "no effects on a: {a}");
     // Driven +24 dB into full scale: held there per track, then the whole mix is lowered
     // under -1 dBTP, with a warning saying by how much.
     let hot = r#"{"version":1,"nodes":[{"type":"gain","params":{"gain":12}},{"type":"gain","params":{"gain":12}}]}"#;

@@ -742,8 +742,8 @@
       id: id,
       volume: isFinite(volume) ? volume : 1,
       hidden: !!(group && group.hasAttribute("data-hidden")),
-      fxChain: group ? group.getAttribute("data-fx-chain") : null,
-      automation: group ? group.getAttribute("data-automation") : null
+      fxChain: (group && group.getAttribute("data-fx-chain")) || null,
+      automation: (group && group.getAttribute("data-automation")) || null
     };
   }
 
@@ -781,8 +781,9 @@
         volume: isFinite(volume) ? volume : 1,
         fadeIn: Math.max(0, number(el.getAttribute("data-fade-in")) || 0),
         fadeOut: Math.max(0, number(el.getAttribute("data-fade-out")) || 0),
-        automation: el.getAttribute("data-automation"),
-        fxChain: el.getAttribute("data-fx-chain"),
+        // An empty attribute is no chain and no lanes, as upstream reads them.
+        automation: el.getAttribute("data-automation") || null,
+        fxChain: el.getAttribute("data-fx-chain") || null,
         group: group,
         // A muted group drops its members from the mix.
         hidden: !!el.closest("[data-hidden]") || !!(group && group.hidden)
@@ -1459,7 +1460,7 @@
     /** The root composition's data-fx-chain (the master bus), or null. */
     masterFx: function () {
       var root = findRoot();
-      return root ? root.getAttribute("data-fx-chain") : null;
+      return (root && root.getAttribute("data-fx-chain")) || null;
     },
     /** When the page can change: root-time spans, or why that cannot be predicted. */
     activity: activity,
